@@ -1,0 +1,23 @@
+"""Schemas as contracts: the files under `schemas/`, their manifest, and checks."""
+
+from telemetry.schemas.catalog import (
+    KEY_SUBJECT,
+    VALUE_SUBJECT,
+    WINDOW_SUBJECT,
+    Subject,
+    SchemaVersion,
+    load_catalog,
+    schema_text,
+    schemas_dir,
+)
+
+__all__ = [
+    "KEY_SUBJECT",
+    "VALUE_SUBJECT",
+    "WINDOW_SUBJECT",
+    "SchemaVersion",
+    "Subject",
+    "load_catalog",
+    "schema_text",
+    "schemas_dir",
+]
