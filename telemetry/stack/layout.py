@@ -1,0 +1,75 @@
+"""Where things live: the shared download cache and the per-stack data directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from telemetry import versions
+from telemetry.config import Settings, repo_root
+from telemetry.errors import InvalidInputError
+
+
+def infra_dir() -> Path:
+    root = repo_root()
+    if root is None or not (root / "infra").is_dir():
+        raise InvalidInputError("cannot find infra/; run from an editable install of the checkout")
+    return root / "infra"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every path the stack uses, derived from the settings."""
+
+    cache: Path  # downloads, shared by checkouts, one folder per version set
+    data: Path  # all runtime state of one stack
+
+    @classmethod
+    def of(cls, settings: Settings) -> Layout:
+        return cls(
+            cache=settings.telemetry_cache_dir / versions.stack_fingerprint(),
+            data=settings.telemetry_data_dir,
+        )
+
+    # Cache --------------------------------------------------------------
+    @property
+    def kafka_libs(self) -> Path:
+        return self.cache / "kafka" / "libs"
+
+    @property
+    def apicurio_dir(self) -> Path:
+        return self.cache / "apicurio"
+
+    @property
+    def flink_jars(self) -> Path:
+        return self.cache / "flink-jars"
+
+    @property
+    def minio_bin(self) -> Path:
+        return self.cache / "bin" / "minio"
+
+    @property
+    def ready_marker(self) -> Path:
+        return self.cache / ".complete"
+
+    # Data ---------------------------------------------------------------
+    @property
+    def run(self) -> Path:
+        return self.data / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.data / "logs"
+
+    @property
+    def flink_home(self) -> Path:
+        return self.data / "flink-home"
+
+    def pid_file(self, service: str) -> Path:
+        return self.run / f"{service}.pid"
+
+    def log_file(self, service: str) -> Path:
+        return self.logs / f"{service}.log"
+
+    def service_dir(self, service: str) -> Path:
+        return self.data / service

@@ -1,0 +1,160 @@
+"""Bring the local stack up and down, report its status, show its logs."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telemetry.config import Settings
+from telemetry.errors import ServiceError
+from telemetry.stack import flink_home, process
+from telemetry.stack.layout import Layout
+from telemetry.stack.services import SERVICES, Service
+from telemetry.stack.setup import setup
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    title: str
+    pid: int | None
+    healthy: bool
+    endpoint: str
+    rss_mib: float | None
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _check_ports_free(service: Service, settings: Settings) -> None:
+    for role, port in service.ports(settings).items():
+        if _port_in_use(port):
+            raise ServiceError(
+                f"port {port} ({service.title} {role}) is already in use by another process; "
+                f"stop that process or configure another port (see `telemetry env --describe`)"
+            )
+
+
+def _wait_healthy(service: Service, settings: Settings, layout: Layout, pid: int) -> None:
+    deadline = time.monotonic() + service.start_timeout
+    while time.monotonic() < deadline:
+        if service.healthy(settings):
+            return
+        if process.exited(pid):
+            layout.pid_file(service.name).unlink(missing_ok=True)
+            raise ServiceError(
+                f"{service.title} exited during start-up; last lines of "
+                f"{layout.log_file(service.name)}:\n{process.tail(layout.log_file(service.name))}"
+            )
+        time.sleep(0.5)
+    raise ServiceError(
+        f"{service.title} did not become healthy within {service.start_timeout:.0f} s; "
+        f"see `make logs`. Last lines of {layout.log_file(service.name)}:\n"
+        f"{process.tail(layout.log_file(service.name))}"
+    )
+
+
+def start_service(service: Service, settings: Settings, layout: Layout, say: Say) -> bool:
+    """Start one service unless it runs already; True if it was started."""
+    pid = process.running_pid(layout.pid_file(service.name), service.markers(layout))
+    if pid is not None:
+        if not service.healthy(settings):
+            _wait_healthy(service, settings, layout, pid)
+        say(f"  {service.title:<42} already running (pid {pid})")
+        return False
+    _check_ports_free(service, settings)
+    if service.prepare is not None:
+        service.prepare(settings, layout)
+    launch = service.launch(settings, layout)
+    launch.cwd.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    pid = process.spawn(
+        launch.command,
+        env=launch.env,
+        cwd=launch.cwd,
+        log_file=layout.log_file(service.name),
+        pid_file=layout.pid_file(service.name),
+    )
+    _wait_healthy(service, settings, layout, pid)
+    say(f"  {service.title:<42} started in {time.monotonic() - started:4.1f} s (pid {pid})")
+    return True
+
+
+def up(settings: Settings, say: Say = print) -> Layout:
+    """Start every service in dependency order and wait until each is healthy."""
+    layout = setup(settings, say)
+    for folder in (layout.run, layout.logs):
+        folder.mkdir(parents=True, exist_ok=True)
+    from telemetry.storage.s3 import ensure_buckets
+
+    flink_running = any(
+        process.running_pid(layout.pid_file(s.name), s.markers(layout))
+        for s in SERVICES
+        if s.name in ("jobmanager", "taskmanager")
+    )
+    if not flink_running:
+        flink_home.assemble(settings, layout)
+    say("starting the local stack:")
+    for service in SERVICES:
+        start_service(service, settings, layout, say)
+        if service.name == "minio":
+            buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
+            for bucket in ensure_buckets(settings, buckets):
+                say(f"  created bucket {bucket}")
+    return layout
+
+
+def down(settings: Settings, say: Say = print) -> int:
+    """Stop the services this data directory started, in reverse order."""
+    layout = Layout.of(settings)
+    stopped = 0
+    for service in reversed(SERVICES):
+        if process.stop(layout.pid_file(service.name), service.markers(layout)):
+            say(f"  stopped {service.title}")
+            stopped += 1
+    if not stopped:
+        say("nothing was running")
+    return stopped
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    layout = Layout.of(settings)
+    result = []
+    for service in SERVICES:
+        pid = process.running_pid(layout.pid_file(service.name), service.markers(layout))
+        healthy = service.healthy(settings) if pid is not None else False
+        rss = process.rss_kib(pid) / 1024 if pid is not None else None
+        result.append(
+            ServiceStatus(service.name, service.title, pid, healthy, service.endpoint(settings), rss)
+        )
+    return result
+
+
+def logs(settings: Settings, service: str | None, lines: int) -> dict[str, str]:
+    layout = Layout.of(settings)
+    names = [s.name for s in SERVICES]
+    if service is not None and service not in names:
+        from telemetry.errors import InvalidInputError
+
+        raise InvalidInputError(f"unknown service {service!r}; choose one of {', '.join(names)}")
+    chosen = [service] if service else names
+    return {name: process.tail(layout.log_file(name), lines) for name in chosen}
+
+
+def clean(settings: Settings, say: Say = print) -> None:
+    """Stop everything and delete the data directory (the download cache stays)."""
+    layout = Layout.of(settings)
+    down(settings, say=lambda _m: None)
+    if layout.data.exists():
+        shutil.rmtree(layout.data)
+        say(f"removed {layout.data}")
+    else:
+        say(f"{layout.data} does not exist")

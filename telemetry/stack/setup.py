@@ -1,0 +1,79 @@
+"""`telemetry setup`: fetch every server into the versioned download cache.
+
+Kafka, the Flink jars and Apicurio come from Maven Central through the
+manifest in infra/maven; MinIO is built from its Go module. A marker file
+makes a complete cache a no-op, so fresh clones (CI) reuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+
+from telemetry import versions
+from telemetry.config import Settings
+from telemetry.errors import ServiceError
+from telemetry.stack.java import find_java
+from telemetry.stack.layout import Layout, infra_dir
+from telemetry.stack.process import tail
+
+Say = Callable[[str], None]
+
+
+def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
+    layout = Layout.of(settings)
+    if layout.ready_marker.exists() and not force:
+        say(f"servers already fetched in {layout.cache}")
+        return layout
+    find_java(versions.JAVA_MIN, settings.java_home, "Kafka and Flink")
+    find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
+    layout.cache.mkdir(parents=True, exist_ok=True)
+    _fetch_maven(layout, say)
+    _build_minio(layout, say)
+    layout.ready_marker.write_text(versions.stack_fingerprint() + "\n")
+    say(f"servers ready in {layout.cache}")
+    return layout
+
+
+def _run(step: str, command: list[str], log_name: str, layout: Layout, say: Say, **kw: object) -> None:
+    tool = shutil.which(command[0])
+    if tool is None:
+        raise ServiceError(f"{command[0]} is not installed; it is needed to {step}")
+    log = layout.cache / log_name
+    say(f"{step} ... (log: {log})")
+    started = time.monotonic()
+    with open(log, "wb") as out:
+        result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, **kw)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        raise ServiceError(
+            f"failed to {step} (exit {result.returncode}); check access to the package "
+            f"registry and rerun `make setup`. Last lines of {log}:\n{tail(log, 15)}"
+        )
+    say(f"  done in {time.monotonic() - started:.0f} s")
+
+
+def _fetch_maven(layout: Layout, say: Say) -> None:
+    pom = infra_dir() / "maven" / "pom.xml"
+    _run(
+        "download Kafka, Flink connectors and Apicurio Registry from Maven Central",
+        ["mvn", "-B", "-q", "-f", str(pom), f"-Dcache.dir={layout.cache}", "package"],
+        "maven.log",
+        layout,
+        say,
+    )
+
+
+def _build_minio(layout: Layout, say: Say) -> None:
+    env = dict(os.environ, GOBIN=str(layout.minio_bin.parent), CGO_ENABLED="0")
+    _run(
+        f"build MinIO {versions.MINIO} from its Go module (several minutes the first time)",
+        ["go", "install", f"github.com/minio/minio@{versions.MINIO}"],
+        "go.log",
+        layout,
+        say,
+        env=env,
+        cwd=str(layout.cache),
+    )

@@ -1,0 +1,4 @@
+"""Object storage (S3/MinIO): buckets and objects through boto3, Parquet through pyarrow.
+
+boto3 and pyarrow are imported only in this package's modules.
+"""
