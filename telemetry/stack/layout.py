@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,14 @@ def infra_dir() -> Path:
     return root / "infra"
 
 
+def _manifest_hash() -> str:
+    """Short hash of the download manifests: a changed pom means a new cache folder."""
+    digest = hashlib.sha256()
+    for pom in sorted((infra_dir() / "maven").rglob("pom.xml")):
+        digest.update(pom.read_bytes())
+    return digest.hexdigest()[:8]
+
+
 @dataclass(frozen=True)
 class Layout:
     """Every path the stack uses, derived from the settings."""
@@ -27,7 +36,7 @@ class Layout:
     @classmethod
     def of(cls, settings: Settings) -> Layout:
         return cls(
-            cache=settings.telemetry_cache_dir / versions.stack_fingerprint(),
+            cache=settings.telemetry_cache_dir / f"{versions.stack_fingerprint()}-{_manifest_hash()}",
             data=settings.telemetry_data_dir,
         )
 

@@ -1,0 +1,79 @@
+# Thin wrappers around the `telemetry` CLI. Configuration comes from the
+# environment (see `make env`); every target works on a fresh machine.
+
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+CLI     := $(BIN)/telemetry
+STAMP   := $(VENV)/.installed
+
+# run-pipeline knobs (override on the command line: make run-pipeline CARS=10)
+CARS     ?= 20
+DURATION ?= 60
+RATE     ?= 2000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup venv up down status logs clean env register-schemas check-schemas \
+        produce submit-job cancel-job run-pipeline test test-unit lint bench
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the project into it
+
+setup: $(STAMP) ## venv + fetch Kafka, Apicurio, Flink jars and build MinIO into the cache
+	$(CLI) setup
+
+up: setup ## start the local stack (idempotent) and print endpoints
+	$(CLI) up
+
+down: ## stop what `make up` started (by pid file)
+	@if [ -x $(CLI) ]; then $(CLI) down; fi
+
+status: $(STAMP) ## health, pid and memory of each service
+	$(CLI) status
+
+logs: $(STAMP) ## last lines of every service log (SERVICE=kafka for one)
+	$(CLI) logs $(SERVICE)
+
+clean: ## stop the stack and delete its data directory
+	@if [ -x $(CLI) ]; then $(CLI) clean; else rm -rf .data; fi
+
+env: $(STAMP) ## print the effective configuration as export lines
+	@$(CLI) env
+
+register-schemas: up ## register every schema version and set compatibility levels
+	$(CLI) schemas register
+
+check-schemas: $(STAMP) ## parse, compatibility and immutability checks of schemas/
+	$(CLI) schemas check
+
+produce: up ## run the simulated producer (CARS, DURATION, RATE)
+	$(CLI) produce --cars $(CARS) --duration $(DURATION) --rate $(RATE)
+
+submit-job: up ## submit the Flink job to the local cluster
+	$(CLI) job submit
+
+cancel-job: $(STAMP) ## cancel the running Flink job
+	$(CLI) job cancel
+
+run-pipeline: setup ## the whole pipeline: stack, schemas, topic, job, producer, summary
+	$(CLI) run-pipeline --cars $(CARS) --duration $(DURATION) --rate $(RATE)
+
+test: setup check-schemas ## schema checks, unit tests, then integration tests against the real local stack
+	$(BIN)/pytest tests
+
+test-unit: $(STAMP) ## unit tests only (no servers)
+	$(BIN)/pytest tests/unit
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+
+bench: up ## benchmarks (print numbers)
+	$(BIN)/python bench/produce_throughput.py

@@ -1,0 +1,7 @@
+"""`python -m telemetry` is the `telemetry` command."""
+
+import sys
+
+from telemetry.cli import main
+
+sys.exit(main())
