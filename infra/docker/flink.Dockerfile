@@ -1,0 +1,38 @@
+# Flink with the same jars and plugins as the local stack (versions from
+# infra/maven/pom.xml), plus Python and PyFlink to submit the job.
+FROM flink:2.2.0-scala_2.12-java17
+
+ARG MAVEN=https://repo.maven.apache.org/maven2
+ARG FLINK=2.2.0
+ARG KAFKA_CONNECTOR=5.0.0-2.2
+ARG KAFKA_CLIENTS=4.2.0
+ARG HADOOP=3.4.2
+ARG PARQUET=1.15.2
+
+RUN set -eux; \
+    apt-get update; apt-get install -y --no-install-recommends python3 python3-pip python3-venv curl; \
+    rm -rf /var/lib/apt/lists/*; \
+    python3 -m venv /opt/venv; /opt/venv/bin/pip install --no-cache-dir "apache-flink==${FLINK}"; \
+    cp /opt/flink/opt/flink-python-*.jar /opt/flink/lib/; \
+    cd /opt/flink/lib; \
+    for jar in \
+      org/apache/flink/flink-connector-kafka/${KAFKA_CONNECTOR}/flink-connector-kafka-${KAFKA_CONNECTOR}.jar \
+      org/apache/kafka/kafka-clients/${KAFKA_CLIENTS}/kafka-clients-${KAFKA_CLIENTS}.jar \
+      org/apache/flink/flink-sql-avro-confluent-registry/${FLINK}/flink-sql-avro-confluent-registry-${FLINK}.jar \
+      org/apache/flink/flink-parquet/${FLINK}/flink-parquet-${FLINK}.jar \
+      org/apache/parquet/parquet-hadoop/${PARQUET}/parquet-hadoop-${PARQUET}.jar \
+      org/apache/parquet/parquet-column/${PARQUET}/parquet-column-${PARQUET}.jar \
+      org/apache/parquet/parquet-common/${PARQUET}/parquet-common-${PARQUET}.jar \
+      org/apache/parquet/parquet-encoding/${PARQUET}/parquet-encoding-${PARQUET}.jar \
+      org/apache/parquet/parquet-format-structures/${PARQUET}/parquet-format-structures-${PARQUET}.jar \
+      org/apache/parquet/parquet-jackson/${PARQUET}/parquet-jackson-${PARQUET}.jar \
+      org/apache/hadoop/hadoop-client-api/${HADOOP}/hadoop-client-api-${HADOOP}.jar \
+      org/apache/hadoop/hadoop-client-runtime/${HADOOP}/hadoop-client-runtime-${HADOOP}.jar \
+      commons-logging/commons-logging/1.3.5/commons-logging-1.3.5.jar \
+    ; do curl -fsSLO "${MAVEN}/${jar}"; done; \
+    mkdir -p /opt/flink/plugins/s3-fs-hadoop; \
+    cp /opt/flink/opt/flink-s3-fs-hadoop-*.jar /opt/flink/plugins/s3-fs-hadoop/
+
+ENV PATH=/opt/venv/bin:$PATH
+COPY flink/ /opt/telemetry/flink/
+COPY schemas/ /opt/telemetry/schemas/
