@@ -1,0 +1,174 @@
+"""`telemetry schemas check`: parse, evolution, immutability, registry agreement.
+
+Every finding names the subject, the versions, the rule broken, the field path
+and a hint. Exit code of a report: 2 if a file does not parse, 1 for any other
+error, else 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from telemetry.errors import InvalidInputError, RegistryError
+from telemetry.registry import Registry
+from telemetry.schemas.catalog import load_catalog, schemas_dir
+from telemetry.schemas.compatibility import check_evolution, directions, is_transitive
+from telemetry.schemas.immutability import check_immutable
+from telemetry.schemas.parse import ParsedSchema, parse_file
+
+__all__ = ["Finding", "Report", "run_check"]
+
+COLUMNS = ("check", "subject", "versions", "rule", "path", "hint")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str  # parse | compatibility | immutability | registry
+    subject: str
+    versions: str
+    rule: str
+    path: str
+    message: str
+    hint: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if any(f.check == "parse" for f in self.findings):
+            return InvalidInputError.exit_code
+        return 1 if self.findings else 0
+
+
+def run_check(
+    directory: Path | None = None, base: str | None = None, registry: Registry | None = None
+) -> Report:
+    """Check `directory` (default: schemas/); compare with `registry` if given."""
+    directory = directory or schemas_dir()
+    catalog = load_catalog(directory)
+    report = Report()
+    parsed: dict[str, list[ParsedSchema]] = {}
+    for name, subject in catalog.items():
+        schemas = []
+        for version in subject.versions:
+            try:
+                schemas.append(parse_file(version.path))
+            except InvalidInputError as exc:
+                report.findings.append(
+                    Finding(
+                        "parse",
+                        name,
+                        f"v{version.version}",
+                        "parse",
+                        "",
+                        str(exc),
+                        "fix the file so both fastavro and Apache Avro accept it",
+                    )
+                )
+        if len(schemas) == len(subject.versions):
+            parsed[name] = schemas
+
+    for name, schemas in parsed.items():
+        level = catalog[name].compatibility
+        for k in range(1, len(schemas)):
+            labels = [f"v{i + 1}" for i in range(k)]
+            for violation in check_evolution(level, schemas[:k], schemas[k], labels, f"v{k + 1}"):
+                for problem in violation.problems:
+                    report.findings.append(
+                        Finding(
+                            "compatibility",
+                            name,
+                            f"v{k + 1} vs {violation.old}",
+                            f"{level}: {violation.direction} ({violation.reader} reads "
+                            f"{violation.writer}) {problem.rule}",
+                            problem.path,
+                            problem.message,
+                            problem.hint,
+                        )
+                    )
+
+    immutability = check_immutable(directory, base)
+    if immutability.note:
+        report.notes.append(f"immutability: {immutability.note}")
+    for change in immutability.changes:
+        report.findings.append(
+            Finding(
+                "immutability",
+                change.subject,
+                f"v{change.version}",
+                f"released version {change.status}",
+                change.path,
+                f"{change.path} is {change.status} since {immutability.base[:12]}",  # type: ignore[index]
+                f"restore it (git checkout {immutability.base[:12]} -- {change.path}) "  # type: ignore[index]
+                f"and put the change in v{len(catalog[change.subject].versions) + 1}.avsc"
+                if change.subject in catalog
+                else "restore it; released versions never change",
+            )
+        )
+
+    if registry is not None:
+        for name, schemas in parsed.items():
+            report.findings += compare_with_registry(
+                registry, name, catalog[name].compatibility, schemas
+            )
+    return report
+
+
+def compare_with_registry(
+    registry: Registry, subject: str, level: str, schemas: list[ParsedSchema]
+) -> list[Finding]:
+    """Ask the registry the questions the local check answered; report disagreements.
+
+    The questions go to a scratch subject (deleted afterwards) holding our
+    versions, so the live subjects are never touched and need not exist yet.
+    Each pair is asked per version (POST /compatibility/subjects/S/versions/N)
+    at the non-transitive level of the same direction: Apicurio's
+    all-versions endpoint ignores transitivity (see telemetry.registry).
+    """
+    wanted = directions(level)
+    if not wanted or len(schemas) < 2:
+        return []
+    scratch = f"_check.{subject}.{uuid.uuid4().hex[:8]}"
+    findings = []
+    try:
+        registry.set_level(scratch, "NONE")
+        numbers = [registry.register(scratch, s.text).version for s in schemas]
+        registry.set_level(scratch, level.removesuffix("_TRANSITIVE"))
+        for k in range(1, len(schemas)):
+            olds = range(k) if is_transitive(level) else [k - 1]
+            for j in olds:
+                ours = not check_evolution(
+                    level.removesuffix("_TRANSITIVE"), [schemas[j]], schemas[k]
+                )
+                theirs = registry.is_compatible(scratch, schemas[k].text, numbers[j])
+                if ours != theirs:
+                    findings.append(
+                        Finding(
+                            "registry",
+                            subject,
+                            f"v{k + 1} vs v{j + 1}",
+                            f"{level}: verdicts disagree",
+                            "",
+                            f"avro.compatibility says {_word(ours)}, the registry at "
+                            f"{registry.url} says {_word(theirs)}",
+                            "the registry decides at registration: follow the stricter verdict",
+                        )
+                    )
+    finally:
+        with contextlib.suppress(RegistryError):
+            registry.delete_subject(scratch)
+    return findings
+
+
+def _word(compatible: bool) -> str:
+    return "compatible" if compatible else "incompatible"
