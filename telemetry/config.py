@@ -72,6 +72,10 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("TELEMETRY_BUCKET", "telemetry-data", "Bucket for the Parquet window aggregates"),
     _Var("TELEMETRY_CHECKPOINT_BUCKET", "flink-checkpoints", "Bucket for Flink checkpoints"),
     _Var("TELEMETRY_PARTITIONS", "4", "Partitions of the telemetry topic when it is created"),
+    _Var("TELEMETRY_WINDOW_SECONDS", "5", "Event-time tumbling window length (job)"),
+    _Var("TELEMETRY_OUT_OF_ORDERNESS_SECONDS", "2", "Watermark delay: how late an event may be"),
+    _Var("TELEMETRY_IDLE_TIMEOUT_SECONDS", "5", "No data this long: event time follows the clock"),
+    _Var("TELEMETRY_CHECKPOINT_SECONDS", "5", "Checkpoint interval: Parquet files commit on it"),
     _Var("MINIO_CONSOLE_PORT", "9001", "Port of the MinIO web console (local stack)"),
     _Var("KAFKA_CONTROLLER_PORT", "9093", "Port of the KRaft controller (local stack)"),
     _Var("TELEMETRY_DATA_DIR", "", "All local stack state: logs, pid files, data"),
@@ -117,6 +121,16 @@ def _positive_int(name: str, value: str) -> int:
     return number
 
 
+def _non_negative_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number") from None
+    if number < 0:
+        raise ConfigError(f"{name}={value!r} must not be negative")
+    return number
+
+
 def _bootstrap(name: str, value: str) -> str:
     for server in value.split(","):
         host, sep, port = server.strip().rpartition(":")
@@ -157,6 +171,10 @@ class Settings:
     telemetry_bucket: str
     telemetry_checkpoint_bucket: str
     telemetry_partitions: int
+    telemetry_window_seconds: int
+    telemetry_out_of_orderness_seconds: int
+    telemetry_idle_timeout_seconds: int
+    telemetry_checkpoint_seconds: int
     minio_console_port: int
     kafka_controller_port: int
     telemetry_data_dir: Path
@@ -211,6 +229,10 @@ _PARSERS = {
     "TELEMETRY_BUCKET": _bucket,
     "TELEMETRY_CHECKPOINT_BUCKET": _bucket,
     "TELEMETRY_PARTITIONS": _positive_int,
+    "TELEMETRY_WINDOW_SECONDS": _positive_int,
+    "TELEMETRY_OUT_OF_ORDERNESS_SECONDS": _non_negative_int,
+    "TELEMETRY_IDLE_TIMEOUT_SECONDS": _positive_int,
+    "TELEMETRY_CHECKPOINT_SECONDS": _positive_int,
     "MINIO_CONSOLE_PORT": _port,
     "KAFKA_CONTROLLER_PORT": _port,
     "TELEMETRY_DATA_DIR": lambda _n, v: Path(v).expanduser().absolute(),
