@@ -1,0 +1,44 @@
+"""Both parsers must accept a file; failures are one line naming the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from telemetry.errors import InvalidInputError
+from telemetry.schemas.parse import parse_file, parse_text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"type": "record",', "not valid JSON at line 1"),
+        ('{"type": "recordx", "name": "R", "fields": []}', "unknown type 'recordx'"),
+        (
+            '{"type": "record", "name": "R", "fields": '
+            '[{"name": "lap", "type": "int", "default": "x"}]}',
+            "Default value <x> must match schema type: int",
+        ),
+        ('{"type": "record", "name": "R"}', "(Apache Avro)"),
+    ],
+)
+def test_invalid_schema_is_one_line_naming_the_source(text: str, expected: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        parse_text(text, "schemas/x/v9.avsc")
+    message = str(info.value)
+    assert message.startswith("schemas/x/v9.avsc: ")
+    assert expected in message
+    assert "\n" not in message
+    assert info.value.exit_code == 2
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match=r"cannot read schema .*nope\.avsc"):
+        parse_file(tmp_path / "nope.avsc")
+
+
+def test_released_schemas_parse() -> None:
+    root = Path(__file__).resolve().parents[3] / "schemas"
+    for path in sorted(root.glob("*/v*.avsc")):
+        assert parse_file(path).avro.type == "record"
