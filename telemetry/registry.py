@@ -13,8 +13,13 @@ Apicurio 3.x differs from Confluent in ways that matter here (seen against
   ("... list of diff types: [lap at /fields/5]").
 - POST /compatibility/subjects/{s}/versions (no version) checks against every
   version even at a non-transitive level; we only ask per version.
-- An unparseable schema is refused with 422 / 42201 "Failed to discover
-  artifact type from content" rather than "Invalid schema".
+- An invalid schema is refused with 422 / 42201, but on registration the
+  message is "Failed to discover artifact type from content" even for valid
+  JSON with a bad default (the compatibility endpoint says "Syntax violation
+  for Avro artifact"). Both become `InvalidInputError`.
+- Lookups and registrations match on a canonical form that ignores `doc`,
+  `default` and `aliases`: a text differing from a registered version only
+  there is answered with that version (see telemetry.schemas.register).
 - Schema ids are global content ids: the same text under two subjects gets the
   same id, and registering an old version's text again returns its id without
   adding a version (as Confluent does).
@@ -93,6 +98,9 @@ class Registry:
 
     def version_text(self, subject: str, version: int) -> str:
         """The schema text the registry stores for one version."""
+        # The client's lookup caches our text under the version it returned,
+        # which would hide a canonical-form match; ask the server itself.
+        self.client.clear_caches()
         with self._calling(f"read version {version} of {subject}"):
             return str(self.client.get_version(subject, version).schema.schema_str or "")
 
@@ -173,6 +181,11 @@ class Registry:
                 raise _Missing() from None
             if reraise:
                 raise
+            if exc.http_status_code == 422:
+                raise InvalidInputError(
+                    f"registry at {self.url} refused the schema (to {what}) as invalid: "
+                    f"{_reason(exc)}"
+                ) from exc
             raise _wrap(exc, self.url, what) from exc
         except (TransportError, OSError) as exc:
             raise RegistryError(
