@@ -144,7 +144,8 @@ def _bucket(name: str, value: str) -> str:
     ok = 3 <= len(value) <= 63 and value[0].isalnum() and value[-1].isalnum()
     if not ok or any(not (c.islower() or c.isdigit() or c in "-.") for c in value):
         raise ConfigError(
-            f"{name}={value!r} is not a valid bucket name (3-63 lowercase letters, digits, '-', '.')"
+            f"{name}={value!r} is not a valid bucket name "
+            "(3-63 lowercase letters, digits, '-', '.')"
         )
     return value
 

@@ -14,7 +14,7 @@ from telemetry.stack.services import SERVICES
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "setup",
-        help="fetch Kafka, Apicurio, Flink jars (Maven Central) and build MinIO (Go) into the cache",
+        help="fetch Kafka, Apicurio, Flink jars (Maven Central), build MinIO (Go), into the cache",
         description="Download every server into TELEMETRY_CACHE_DIR (default ~/.cache/"
         "telemetry-pipeline), one folder per version set. A complete cache is reused.",
     )
@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_up)
 
     p = subparsers.add_parser(
-        "down", help="stop the services this stack started (by pid file)",
+        "down",
+        help="stop the services this stack started (by pid file)",
         description="Stop, in reverse order, only the processes recorded in this stack's pid "
         "files. Data is kept; `telemetry up` brings it back.",
     )

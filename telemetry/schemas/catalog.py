@@ -84,9 +84,7 @@ def schemas_dir() -> Path:
         return Path(override)
     root = repo_root()
     if root is None:
-        raise InvalidInputError(
-            "cannot find the schemas/ folder; set TELEMETRY_SCHEMAS_DIR to it"
-        )
+        raise InvalidInputError("cannot find the schemas/ folder; set TELEMETRY_SCHEMAS_DIR to it")
     return root / "schemas"
 
 
@@ -122,7 +120,9 @@ def load_catalog(directory: Path | None = None) -> dict[str, Subject]:
         expected = list(range(1, len(versions) + 1))
         if [v.version for v in versions] != expected:
             found = ", ".join(v.path.name for v in versions)
-            raise InvalidInputError(f"subject {name}: versions must be v1..vN without gaps, found {found}")
+            raise InvalidInputError(
+                f"subject {name}: versions must be v1..vN without gaps, found {found}"
+            )
         subjects[name] = Subject(name, level, tuple(versions))
     return subjects
 

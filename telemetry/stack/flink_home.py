@@ -23,7 +23,9 @@ def pyflink_dir() -> Path:
     try:
         import pyflink
     except ImportError as exc:
-        raise ServiceError("apache-flink is not installed in this environment; run `make setup`") from exc
+        raise ServiceError(
+            "apache-flink is not installed in this environment; run `make setup`"
+        ) from exc
     return Path(pyflink.__file__).parent
 
 

@@ -36,7 +36,8 @@ class Layout:
     @classmethod
     def of(cls, settings: Settings) -> Layout:
         return cls(
-            cache=settings.telemetry_cache_dir / f"{versions.stack_fingerprint()}-{_manifest_hash()}",
+            cache=settings.telemetry_cache_dir
+            / f"{versions.stack_fingerprint()}-{_manifest_hash()}",
             data=settings.telemetry_data_dir,
         )
 

@@ -133,7 +133,9 @@ def status(settings: Settings) -> list[ServiceStatus]:
         healthy = service.healthy(settings) if pid is not None else False
         rss = process.rss_kib(pid) / 1024 if pid is not None else None
         result.append(
-            ServiceStatus(service.name, service.title, pid, healthy, service.endpoint(settings), rss)
+            ServiceStatus(
+                service.name, service.title, pid, healthy, service.endpoint(settings), rss
+            )
         )
     return result
 

@@ -47,7 +47,7 @@ class Service:
 
 def _http_ok(url: str, timeout: float = 2.0) -> bytes | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URLs
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.read() if 200 <= response.status < 300 else None
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -132,7 +132,14 @@ def _kafka_prepare(settings: Settings, layout: Layout) -> None:
         return
     cluster_id = _kafka_cluster_id()
     command = _kafka_java(
-        settings, layout, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)
+        settings,
+        layout,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster_id,
+        "-c",
+        str(properties),
     )
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -171,7 +178,7 @@ def _kafka_healthy(settings: Settings) -> bool:
     )
     try:
         metadata = admin.list_topics(timeout=2)
-    except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
+    except Exception:
         return False
     return bool(metadata.brokers)
 

@@ -27,18 +27,22 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
     layout = Layout.of(settings)
     if layout.ready_marker.exists() and not force:
         say(f"servers already fetched in {layout.cache}")
+        _build_job_jar(layout, say)
         return layout
     find_java(versions.JAVA_MIN, settings.java_home, "Kafka and Flink")
     find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
     layout.cache.mkdir(parents=True, exist_ok=True)
     _fetch_maven(layout, say)
     _build_minio(layout, say)
+    _build_job_jar(layout, say)
     layout.ready_marker.write_text(versions.stack_fingerprint() + "\n")
     say(f"servers ready in {layout.cache}")
     return layout
 
 
-def _run(step: str, command: list[str], log_name: str, layout: Layout, say: Say, **kw: object) -> None:
+def _run(
+    step: str, command: list[str], log_name: str, layout: Layout, say: Say, **kw: object
+) -> None:
     tool = shutil.which(command[0])
     if tool is None:
         raise ServiceError(f"{command[0]} is not installed; it is needed to {step}")
@@ -76,4 +80,24 @@ def _build_minio(layout: Layout, say: Say) -> None:
         say,
         env=env,
         cwd=str(layout.cache),
+    )
+
+
+def _build_job_jar(layout: Layout, say: Say) -> None:
+    """Build flink/jvm (the job's decoder and watermarks) when its sources changed."""
+    from telemetry.jobs import job_jar
+
+    jar = job_jar()
+    module = jar.parents[1]
+    if not (module / "pom.xml").exists():
+        return
+    sources = [module / "pom.xml", *(module / "src").rglob("*")]
+    if jar.exists() and all(p.stat().st_mtime <= jar.stat().st_mtime for p in sources):
+        return
+    _run(
+        "build the job's JVM functions (flink/jvm)",
+        ["mvn", "-B", "-q", "-f", str(module / "pom.xml"), "package"],
+        "job-jar.log",
+        layout,
+        say,
     )

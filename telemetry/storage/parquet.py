@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 
 
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
-    import pyarrow.fs as pafs
     from urllib.parse import urlsplit
+
+    import pyarrow.fs as pafs
 
     endpoint = urlsplit(settings.s3_endpoint_url)
     return pafs.S3FileSystem(

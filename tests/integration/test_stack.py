@@ -20,7 +20,9 @@ from telemetry.stack import status
 pytestmark = pytest.mark.integration
 
 
-def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "telemetry", *args],
         capture_output=True,
@@ -102,7 +104,9 @@ def test_flink_reports_a_taskmanager_with_free_slots(stack: Settings) -> None:
 
 
 @pytest.mark.slow
-def test_pyflink_job_writes_parquet_to_s3_that_pyarrow_reads(stack: Settings, tmp_path: Path) -> None:
+def test_pyflink_job_writes_parquet_to_s3_that_pyarrow_reads(
+    stack: Settings, tmp_path: Path
+) -> None:
     from telemetry.flink_cli import run_python_job
     from telemetry.storage.parquet import read_table
 
