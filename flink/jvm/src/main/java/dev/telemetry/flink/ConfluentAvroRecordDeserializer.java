@@ -1,0 +1,382 @@
+package dev.telemetry.flink;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
+import org.apache.avro.SchemaParseException;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.typeutils.RowTypeInfo;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.SimpleCounter;
+import org.apache.flink.types.Row;
+import org.apache.flink.types.RowKind;
+import org.apache.flink.types.RowUtils;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * Decodes Confluent-framed Avro Kafka records into one {@link Row} each, turning undecodable
+ * records into error rows instead of failing the job.
+ *
+ * <p>Wire format: byte 0 is the magic byte 0x00, bytes 1-4 the writer schema id (big-endian),
+ * the rest the Avro binary body. The writer schema is fetched from a Confluent-compatible registry
+ * once per id and resolved against the reader schema given here (the latest version), so records
+ * written with an older schema get the reader's defaults for fields they lack.
+ *
+ * <p>Row layout ({@link #getProducedType()}): every reader schema field, in order and with the
+ * same name, then {@code schema_id INT, error STRING, payload BYTES, kafka_partition INT,
+ * kafka_offset BIGINT, kafka_timestamp BIGINT}. A decoded row has {@code error = null} and
+ * {@code payload = null}; an error row has null reader fields, an {@code error} that starts with a
+ * {@link FailureReason#code()} and a colon, and the original value bytes in {@code payload}. The
+ * rows carry their field names (like the rows Flink's own RowSerializer produces), so they can be
+ * read by position or by name.
+ *
+ * <p>Bad records never throw. Registry failures do (after retries, as an {@link IOException}), so
+ * Flink restarts from the last checkpoint rather than dead-lettering good records.
+ *
+ * <p>Metrics (on the source's metric group): {@code telemetryRecordsDecoded}, {@code
+ * telemetryRecordsFailed} and one {@link FailureReason#metricName()} counter per reason.
+ *
+ * <p>Reader field types: int, long, float, double, boolean, string, and unions of null with one of
+ * those. Anything else is refused by the constructor.
+ */
+public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeserializationSchema<Row> {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Names of the columns appended after the reader schema's fields, in order. */
+    public static final List<String> METADATA_COLUMNS =
+            List.of("schema_id", "error", "payload", "kafka_partition", "kafka_offset", "kafka_timestamp");
+
+    static final byte MAGIC_BYTE = 0x0;
+    static final int HEADER_LENGTH = 5;
+
+    /** Avro types a reader field may have, with the Flink type of its column. */
+    private enum FieldKind {
+        INT(BasicTypeInfo.INT_TYPE_INFO),
+        LONG(BasicTypeInfo.LONG_TYPE_INFO),
+        FLOAT(BasicTypeInfo.FLOAT_TYPE_INFO),
+        DOUBLE(BasicTypeInfo.DOUBLE_TYPE_INFO),
+        BOOLEAN(BasicTypeInfo.BOOLEAN_TYPE_INFO),
+        STRING(BasicTypeInfo.STRING_TYPE_INFO);
+
+        final TypeInformation<?> type;
+
+        FieldKind(TypeInformation<?> type) {
+            this.type = type;
+        }
+    }
+
+    private final String registryUrl;
+    private final String readerSchemaJson;
+    private final FieldKind[] readerKinds;
+    private final RowTypeInfo producedType;
+    private final LinkedHashMap<String, Integer> positionByName;
+
+    // Positions of the metadata columns.
+    private final int schemaIdPos;
+    private final int errorPos;
+    private final int payloadPos;
+    private final int partitionPos;
+    private final int offsetPos;
+    private final int timestampPos;
+
+    // Per operator instance, built in open() (or on first use).
+    private transient Schema readerSchema;
+    private transient SchemaRegistryClient registry;
+    private transient ConcurrentHashMap<Integer, WriterSchema> writers;
+    private transient BinaryDecoder decoder;
+    private transient GenericData.Record reusedRecord;
+    private transient Counter decoded;
+    private transient Counter failed;
+    private transient Map<FailureReason, Counter> failedByReason;
+
+    /** What a writer schema id resolves to: a datum reader, or why its records can't be read. */
+    private record WriterSchema(GenericDatumReader<GenericData.Record> reader, String failure) {}
+
+    /**
+     * @param registryUrl base URL of a Confluent-compatible schema registry, e.g. {@code
+     *     http://127.0.0.1:8085/apis/ccompat/v7}
+     * @param readerSchemaJson the Avro record schema rows are read as (the subject's latest version)
+     * @throws IllegalArgumentException if the URL is not http(s), the schema is not an Avro record,
+     *     a field has an unsupported type, or a field name collides with a metadata column
+     */
+    public ConfluentAvroRecordDeserializer(String registryUrl, String readerSchemaJson) {
+        this.registryUrl = checkRegistryUrl(registryUrl);
+        this.readerSchemaJson = readerSchemaJson;
+        Schema schema = parseReaderSchema(readerSchemaJson);
+
+        List<String> names = new ArrayList<>();
+        List<TypeInformation<?>> types = new ArrayList<>();
+        readerKinds = new FieldKind[schema.getFields().size()];
+        for (Schema.Field field : schema.getFields()) {
+            if (METADATA_COLUMNS.contains(field.name())) {
+                throw new IllegalArgumentException("reader schema field '" + field.name()
+                        + "' collides with a metadata column; metadata columns are " + METADATA_COLUMNS);
+            }
+            FieldKind kind = kindOf(field);
+            readerKinds[field.pos()] = kind;
+            names.add(field.name());
+            types.add(kind.type);
+        }
+        names.addAll(METADATA_COLUMNS);
+        types.add(BasicTypeInfo.INT_TYPE_INFO); // schema_id
+        types.add(BasicTypeInfo.STRING_TYPE_INFO); // error
+        types.add(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO); // payload
+        types.add(BasicTypeInfo.INT_TYPE_INFO); // kafka_partition
+        types.add(BasicTypeInfo.LONG_TYPE_INFO); // kafka_offset
+        types.add(BasicTypeInfo.LONG_TYPE_INFO); // kafka_timestamp
+
+        producedType = new RowTypeInfo(types.toArray(new TypeInformation<?>[0]), names.toArray(new String[0]));
+        positionByName = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            positionByName.put(names.get(i), i);
+        }
+        schemaIdPos = readerKinds.length;
+        errorPos = schemaIdPos + 1;
+        payloadPos = schemaIdPos + 2;
+        partitionPos = schemaIdPos + 3;
+        offsetPos = schemaIdPos + 4;
+        timestampPos = schemaIdPos + 5;
+    }
+
+    @Override
+    public void open(DeserializationSchema.InitializationContext context) {
+        init(context.getMetricGroup());
+    }
+
+    @Override
+    public RowTypeInfo getProducedType() {
+        return producedType;
+    }
+
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<Row> out) throws IOException {
+        if (writers == null) {
+            init(null); // used without open(), e.g. in a test: unregistered counters
+        }
+        byte[] value = record.value();
+        Object[] fields = new Object[producedType.getArity()];
+        FailureReason failure = value == null
+                ? fail(fields, FailureReason.NULL_VALUE, "tombstone record (null value)")
+                : decodeInto(value, fields);
+        if (failure == null) {
+            decoded.inc();
+        } else {
+            failed.inc();
+            failedByReason.get(failure).inc();
+            fields[payloadPos] = value;
+        }
+        fields[partitionPos] = record.partition();
+        fields[offsetPos] = record.offset();
+        fields[timestampPos] = record.timestamp();
+        out.collect(RowUtils.createRowWithNamedPositions(RowKind.INSERT, fields, positionByName));
+    }
+
+    /**
+     * Fills the reader fields and schema_id of {@code fields} from {@code value}, or schema_id
+     * (if known) and error.
+     *
+     * @return null on success, else the reason (reader fields are then left null)
+     * @throws IOException only if the registry cannot be reached
+     */
+    private FailureReason decodeInto(byte[] value, Object[] fields) throws IOException {
+        if (value.length == 0) {
+            return fail(fields, FailureReason.BAD_MAGIC, "empty value, no magic byte (not Confluent Avro)");
+        }
+        if (value[0] != MAGIC_BYTE) {
+            return fail(fields, FailureReason.BAD_MAGIC,
+                    String.format("wrong magic byte 0x%02x (not Confluent Avro)", value[0] & 0xff));
+        }
+        if (value.length < HEADER_LENGTH) {
+            return fail(fields, FailureReason.CORRUPT, "value is " + value.length
+                    + " bytes, shorter than the " + HEADER_LENGTH + "-byte Confluent header");
+        }
+        int schemaId = schemaId(value);
+        fields[schemaIdPos] = schemaId;
+
+        WriterSchema writer = writerSchema(schemaId);
+        if (writer == null) {
+            return fail(fields, FailureReason.UNKNOWN_SCHEMA, "schema id " + schemaId + " is not in the registry");
+        }
+        if (writer.failure() != null) {
+            fields[errorPos] = writer.failure();
+            return FailureReason.INCOMPATIBLE_SCHEMA;
+        }
+        GenericData.Record avro;
+        try {
+            decoder = DecoderFactory.get().binaryDecoder(value, HEADER_LENGTH, value.length - HEADER_LENGTH, decoder);
+            avro = writer.reader().read(reusedRecord, decoder);
+            if (!decoder.isEnd()) {
+                return fail(fields, FailureReason.CORRUPT, decoder.inputStream().available()
+                        + " trailing bytes after the Avro record (schema id " + schemaId + ")");
+            }
+        } catch (IOException | RuntimeException e) {
+            // EOFException, AvroRuntimeException, ArrayIndexOutOfBounds (bad union index), ...
+            return fail(fields, FailureReason.CORRUPT,
+                    "corrupt Avro body (schema id " + schemaId + "): " + describe(e));
+        }
+        reusedRecord = avro;
+        for (int i = 0; i < readerKinds.length; i++) {
+            Object v = avro.get(i);
+            // Avro strings arrive as Utf8 (reused between records): copy them out.
+            fields[i] = readerKinds[i] == FieldKind.STRING && v != null ? v.toString() : v;
+        }
+        return null;
+    }
+
+    /** The cached reader for a writer schema id, fetched on first sight; null if the id is unknown. */
+    private WriterSchema writerSchema(int id) throws IOException {
+        WriterSchema cached = writers.get(id);
+        if (cached != null) {
+            return cached;
+        }
+        Optional<SchemaRegistryClient.RegisteredSchema> registered = registry.schemaById(id);
+        if (registered.isEmpty()) {
+            return null; // negative-cached by the client for a while, never here
+        }
+        WriterSchema built = resolve(registered.get());
+        WriterSchema raced = writers.putIfAbsent(id, built);
+        return raced != null ? raced : built;
+    }
+
+    /** Schema ids are immutable, so whatever this returns is cached for the operator's life. */
+    private WriterSchema resolve(SchemaRegistryClient.RegisteredSchema registered) {
+        String prefix = "schema id " + registered.id();
+        if (!registered.isAvro()) {
+            return failure(prefix + " is a " + registered.type() + " schema, not Avro");
+        }
+        Schema writer;
+        try {
+            writer = new Schema.Parser().parse(registered.text());
+        } catch (SchemaParseException | IllegalArgumentException e) {
+            return failure(prefix + " is not a parseable Avro schema: " + describe(e));
+        }
+        SchemaCompatibility.SchemaPairCompatibility compatibility =
+                SchemaCompatibility.checkReaderWriterCompatibility(readerSchema, writer);
+        if (compatibility.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+            SchemaCompatibility.Incompatibility first =
+                    compatibility.getResult().getIncompatibilities().get(0);
+            return failure(prefix + " (" + writer.getFullName() + ") cannot be read as "
+                    + readerSchema.getFullName() + ": " + first.getType() + " at " + first.getLocation()
+                    + " (" + oneLine(first.getMessage()) + ")");
+        }
+        return new WriterSchema(new GenericDatumReader<>(writer, readerSchema), null);
+    }
+
+    private static WriterSchema failure(String detail) {
+        return new WriterSchema(null, FailureReason.INCOMPATIBLE_SCHEMA.message(detail));
+    }
+
+    private void init(MetricGroup metrics) {
+        readerSchema = parseReaderSchema(readerSchemaJson);
+        registry = SchemaRegistryClient.withDefaults(registryUrl);
+        writers = new ConcurrentHashMap<>();
+        decoded = counter(metrics, "telemetryRecordsDecoded");
+        failed = counter(metrics, "telemetryRecordsFailed");
+        failedByReason = new EnumMap<>(FailureReason.class);
+        for (FailureReason reason : FailureReason.values()) {
+            failedByReason.put(reason, counter(metrics, reason.metricName()));
+        }
+    }
+
+    private static Counter counter(MetricGroup metrics, String name) {
+        return metrics == null ? new SimpleCounter() : metrics.counter(name);
+    }
+
+    /** The schema id in bytes 1-4 of a Confluent-framed value (big-endian). */
+    static int schemaId(byte[] value) {
+        return ((value[1] & 0xff) << 24) | ((value[2] & 0xff) << 16) | ((value[3] & 0xff) << 8) | (value[4] & 0xff);
+    }
+
+    private FailureReason fail(Object[] fields, FailureReason reason, String detail) {
+        fields[errorPos] = reason.message(detail);
+        return reason;
+    }
+
+    private static Schema parseReaderSchema(String json) {
+        if (json == null || json.isBlank()) {
+            throw new IllegalArgumentException("reader schema is empty; pass the subject's latest Avro schema");
+        }
+        Schema schema;
+        try {
+            schema = new Schema.Parser().parse(json);
+        } catch (SchemaParseException e) {
+            throw new IllegalArgumentException("reader schema is not valid Avro: " + e.getMessage(), e);
+        }
+        if (schema.getType() != Schema.Type.RECORD) {
+            throw new IllegalArgumentException("reader schema must be an Avro record, not " + schema.getType());
+        }
+        return schema;
+    }
+
+    /** The kind of a supported field type: a primitive, or a union of null and a primitive. */
+    private static FieldKind kindOf(Schema.Field field) {
+        Schema type = field.schema();
+        if (type.getType() == Schema.Type.UNION && type.getTypes().size() == 2) {
+            List<Schema> branches = type.getTypes();
+            if (branches.get(0).getType() == Schema.Type.NULL) {
+                type = branches.get(1);
+            } else if (branches.get(1).getType() == Schema.Type.NULL) {
+                type = branches.get(0);
+            }
+        }
+        FieldKind kind = switch (type.getType()) {
+            case INT -> FieldKind.INT;
+            case LONG -> FieldKind.LONG;
+            case FLOAT -> FieldKind.FLOAT;
+            case DOUBLE -> FieldKind.DOUBLE;
+            case BOOLEAN -> FieldKind.BOOLEAN;
+            case STRING -> FieldKind.STRING;
+            default -> null;
+        };
+        // Logical types (timestamp-millis, date, ...) would decode to other Java classes: refuse them.
+        if (kind == null || type.getLogicalType() != null) {
+            throw new IllegalArgumentException("reader schema field '" + field.name() + "' has type "
+                    + field.schema() + "; supported: int, long, float, double, boolean, string,"
+                    + " or a union of null and one of those");
+        }
+        return kind;
+    }
+
+    private static String checkRegistryUrl(String url) {
+        URI uri;
+        try {
+            uri = URI.create(url == null ? "" : url.strip());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("schema registry URL '" + url + "' is not a URL", e);
+        }
+        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+            throw new IllegalArgumentException("schema registry URL '" + url
+                    + "' must be http(s)://host[:port][/path], e.g. http://127.0.0.1:8085/apis/ccompat/v7");
+        }
+        return url.strip();
+    }
+
+    private static String describe(Throwable e) {
+        String message = e.getMessage();
+        return message == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + oneLine(message);
+    }
+
+    private static String oneLine(String text) {
+        String line = text.replaceAll("\\s+", " ").strip();
+        return line.length() <= 200 ? line : line.substring(0, 200) + "...";
+    }
+}
