@@ -286,7 +286,7 @@ def produce(
     clock: Callable[[], float] = time.monotonic,
 ) -> ProduceReport:
     """Produce `events` (at most `count`, for at most `duration` s), flush, and fill `report`."""
-    stop = stop or StopFlag()
+    stop = stop if stop is not None else StopFlag()
     progress = progress or ProgressLine(enabled=False)
     topic = report.topic
     produce_one = producer.produce
