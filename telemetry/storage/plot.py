@@ -1,0 +1,114 @@
+"""A picture of the windows: per-car average speed over time, as a PNG.
+
+matplotlib (Agg, no display) and pandas are imported only when a plot is made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from telemetry.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["plot_speed"]
+
+NEEDED = ("car_id", "window_start", "avg_speed", "event_count")
+_LINE_STYLES = ("-", "--", ":", "-.")
+MEAN_FROM_CARS = 4  # the all-car mean line helps only when there are many lines
+
+
+def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
+    """One line per car: x = window_start (UTC), y = avg_speed (km/h); writes `path`.
+
+    From 4 cars on, a thick black line is the all-car mean weighted by event_count. `source`
+    (e.g. the S3 prefix) is shown under the title.
+    """
+    missing = [c for c in NEEDED if c not in table.column_names]
+    if missing:
+        raise InvalidInputError(f"cannot plot without column {', '.join(missing)}")
+    if table.num_rows == 0:
+        raise InvalidInputError("nothing to plot: no windows")
+
+    from matplotlib import colormaps
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
+    frame = table.select(list(NEEDED)).to_pandas()
+    frame["window_start"] = frame["window_start"].dt.tz_convert("UTC")
+    speed = frame.pivot_table(index="window_start", columns="car_id", values="avg_speed")
+    frame["weighted"] = frame["avg_speed"] * frame["event_count"]
+    totals = frame.groupby("window_start")[["weighted", "event_count"]].sum()
+    mean = totals["weighted"] / totals["event_count"]
+
+    cars = list(speed.columns)
+    if len(cars) > 10:  # 10 strong colours, then their light partners
+        colors = colormaps["tab20"].colors[0::2] + colormaps["tab20"].colors[1::2]
+    else:
+        colors = colormaps["tab10"].colors
+    dense = len(speed.index) > 40
+    fig = Figure(figsize=(13, 6.5), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for i, car in enumerate(cars):
+        series = speed[car]
+        ax.plot(
+            series.index,
+            series.to_numpy(),
+            color=colors[i % len(colors)],
+            linestyle=_LINE_STYLES[(i // len(colors)) % len(_LINE_STYLES)],
+            linewidth=1.2,
+            marker=None if dense else "o",
+            markersize=3,
+            alpha=0.85,
+            label=f"car {car}",
+        )
+    if len(cars) >= MEAN_FROM_CARS:
+        ax.plot(mean.index, mean.to_numpy(), color="black", linewidth=2.6, label="all cars (mean)")
+
+    first = frame["window_start"].min().to_pydatetime()
+    last = frame["window_start"].max().to_pydatetime()
+    ax.set_title(
+        f"Average speed per car, windows starting {_span(first, last)}\n"
+        f"{len(cars)} {'car' if len(cars) == 1 else 'cars'} · {len(frame)} windows · "
+        f"{int(frame['event_count'].sum()):,} events" + (f" · {source}" if source else ""),
+        loc="left",
+        fontsize=12,
+    )
+    ax.set_xlabel("window start (UTC)")
+    ax.set_ylabel("average speed (km/h)")
+    locator = AutoDateLocator(tz="UTC")
+    formatter = ConciseDateFormatter(
+        locator,
+        tz="UTC",
+        formats=["%Y", "%b", "%d", "%H:%M", "%H:%M:%S", "%H:%M:%S.%f"],
+        zero_formats=["", "%Y", "%b", "%b %d", "%H:%M", "%H:%M:%S"],
+    )
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(formatter)
+    ax.grid(True, color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        ncols=1 if len(cars) <= 24 else 2,
+        fontsize=9,
+    )
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png")
+    return out
+
+
+def _span(first: datetime, last: datetime) -> str:
+    """'2026-11-28 03:00:00 to 03:00:55 UTC' (the date once when it does not change)."""
+    end = f"{last:%H:%M:%S}" if first.date() == last.date() else f"{last:%Y-%m-%d %H:%M:%S}"
+    return f"{first:%Y-%m-%d %H:%M:%S} to {end} UTC"
