@@ -152,3 +152,22 @@ def test_undelivered_records_count_as_failed_and_are_not_recorded(
 def test_bad_requests_are_refused(changes: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         ProduceRequest(**{"topic": "t", "count": 10, **changes})  # type: ignore[arg-type]
+
+
+def test_a_stop_during_the_run_ends_it_with_everything_sent_acknowledged(
+    serializers: Serializers,
+) -> None:
+    stop = StopFlag()
+
+    class StopAfter:
+        calls = 0
+
+        def wait(self, _event: TelemetryEvent) -> None:
+            self.calls += 1
+            if self.calls == 250:
+                stop.set("SIGINT")
+
+    report = run_loop(
+        mock_producer(serializers), serializers, events(1000), pace=StopAfter(), stop=stop
+    )
+    assert (report.sent, report.acknowledged, report.stopped_by) == (250, 250, "SIGINT")
