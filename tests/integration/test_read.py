@@ -1,8 +1,9 @@
 """`telemetry read` against MinIO: a seeded dataset in the Flink job's exact layout.
 
 The dataset spans four hours across a year boundary under a unique prefix:
-two part files (no suffix) per hour partition, a `_SUCCESS` marker and a
-hidden in-progress file that holds valid Parquet, so reading it would show.
+two part files (no suffix, naive UTC millis like the job's) per hour partition,
+a `_SUCCESS` marker and a hidden in-progress file that holds valid Parquet,
+so reading it would show. Late events carry UTC-adjusted times instead.
 Every filter is checked against an independent pandas filter of what was written.
 """
 
@@ -53,7 +54,7 @@ def _arrow_schema() -> pa.Schema:
         kind = next(k for k in kind if k != "null") if nullable else kind
         if isinstance(kind, dict):
             assert kind["logicalType"] == "timestamp-millis"
-            arrow = pa.timestamp("ms", tz="UTC")
+            arrow = pa.timestamp("ms")  # as Flink writes it: UTC, isAdjustedToUTC=false
         else:
             arrow = primitive[kind]
         fields.append(pa.field(field["name"], arrow, nullable=nullable))
@@ -66,8 +67,8 @@ def _windows(rng: random.Random, starts: list[datetime], cars: tuple[int, ...]) 
         for car in cars:
             speeds = [rng.uniform(80, 340) for _ in range(rng.randint(1, 40))]
             rows["car_id"].append(car)
-            rows["window_start"].append(start)
-            rows["window_end"].append(start + WINDOW)
+            rows["window_start"].append(start.replace(tzinfo=None))
+            rows["window_end"].append((start + WINDOW).replace(tzinfo=None))
             rows["event_count"].append(len(speeds))
             rows["avg_speed"].append(sum(speeds) / len(speeds))
             rows["min_speed"].append(min(speeds))
@@ -121,6 +122,8 @@ def seeded(stack: Settings) -> Iterator[Seeded]:
         )
     _write_late(fs, f"{stack.telemetry_bucket}/{run}/telemetry-late")
     frame = pa.concat_tables(tables).to_pandas()
+    for column in ("window_start", "window_end"):
+        frame[column] = frame[column].dt.tz_localize("UTC")
     yield Seeded(stack, prefix, frame, len(TASKS))
     fs.delete_dir(f"{stack.telemetry_bucket}/{run}")
 
