@@ -3,6 +3,7 @@ consumer decodes with confluent-kafka's AvroDeserializer, field for field."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
@@ -13,11 +14,13 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -42,8 +45,14 @@ def registered(stack: Settings) -> Settings:
 
 
 @pytest.fixture
-def topic() -> str:
-    return f"test_producer_{uuid.uuid4().hex[:10]}"
+def topic(stack: Settings) -> Iterator[str]:
+    """A fresh topic per test (the producer creates it), deleted afterwards."""
+    name = f"test_producer_{uuid.uuid4().hex[:10]}"
+    yield name
+    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap_servers})
+    for future in admin.delete_topics([name], operation_timeout=10).values():
+        with contextlib.suppress(Exception):  # never created (error tests) or already gone
+            future.result(15)
 
 
 def produce(*args: str | Path) -> int:
