@@ -315,14 +315,12 @@ def produce(
             except BufferError:  # local queue full: let deliveries drain
                 poll(0.05)
         sent += 1
-        if sent % POLL_EVERY == 0:
+        if pace is not None or sent % POLL_EVERY == 0:  # paced runs are never CPU-bound
             poll(0)
             now = clock()
             if now >= deadline:
                 break
             progress.update(now, now - start, sent, tracker.acknowledged, tracker.failed)
-        elif pace is not None and clock() >= deadline:
-            break
         if bad_left and sent % bad_every == 0:
             bad_source = bad_source or _bad_source(serializers, event, topic, bad_left)
             _produce_bad(producer, serializers, event, topic, next(bad_source), tracker)
