@@ -54,7 +54,7 @@ register-schemas: up ## register every schema version and set compatibility leve
 check-schemas: $(STAMP) ## parse, compatibility and immutability checks of schemas/
 	$(CLI) schemas check
 
-produce: up ## run the simulated producer (CARS, DURATION, RATE)
+produce: register-schemas ## run the simulated producer (CARS, DURATION, RATE)
 	$(CLI) produce --cars $(CARS) --duration $(DURATION) --rate $(RATE)
 
 submit-job: up ## submit the Flink job to the local cluster
