@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
             COUNT(*), AVG(speed), MIN(speed), MAX(speed),
             AVG(CAST(rpm AS DOUBLE)), MAX(rpm),
             AVG(throttle), AVG(brake),
-            AVG(CASE WHEN drs THEN 1.0 WHEN NOT drs THEN 0.0 END),
+            AVG(CASE WHEN drs THEN CAST(1 AS DOUBLE) WHEN NOT drs THEN CAST(0 AS DOUBLE) END),
             MAX(lap),
             {hour_parts.format(ts="window_start")}
         FROM TABLE(TUMBLE(
