@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "telemetry.cli.produce",
     "telemetry.cli.job",
     "telemetry.cli.read",
+    "telemetry.cli.pipeline",
 )
 
 
