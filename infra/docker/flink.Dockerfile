@@ -1,5 +1,11 @@
 # Flink with the same jars and plugins as the local stack (versions from
-# infra/maven/pom.xml), plus Python and PyFlink to submit the job.
+# infra/maven/pom.xml), plus Python and PyFlink to submit the job, and the
+# job's JVM functions (flink/jvm) built from source.
+FROM maven:3.9-eclipse-temurin-17 AS jvm
+COPY flink/jvm /src/flink/jvm
+COPY schemas /src/schemas
+RUN mvn -B -q -f /src/flink/jvm/pom.xml package
+
 FROM flink:2.2.0-scala_2.12-java17
 
 ARG MAVEN=https://repo.maven.apache.org/maven2
@@ -34,5 +40,6 @@ RUN set -eux; \
     cp /opt/flink/opt/flink-s3-fs-hadoop-*.jar /opt/flink/plugins/s3-fs-hadoop/
 
 ENV PATH=/opt/venv/bin:$PATH
-COPY flink/ /opt/telemetry/flink/
+COPY flink/telemetry_job.py /opt/telemetry/flink/
+COPY --from=jvm /src/flink/jvm/target/telemetry-flink-functions-0.1.0.jar /opt/telemetry/flink/jvm/target/
 COPY schemas/ /opt/telemetry/schemas/
