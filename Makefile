@@ -11,6 +11,7 @@ STAMP   := $(VENV)/.installed
 CARS     ?= 20
 DURATION ?= 60
 RATE     ?= 2000
+PARTITIONS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup venv up down status logs clean env register-schemas check-schemas \
@@ -64,7 +65,8 @@ cancel-job: $(STAMP) ## cancel the running Flink job
 	$(CLI) job cancel
 
 run-pipeline: setup ## the whole pipeline: stack, schemas, topic, job, producer, summary
-	$(CLI) run-pipeline --cars $(CARS) --duration $(DURATION) --rate $(RATE)
+	$(CLI) run-pipeline --cars $(CARS) --duration $(DURATION) --rate $(RATE) \
+		$(if $(PARTITIONS),--partitions $(PARTITIONS))
 
 test: setup check-schemas ## schema checks, unit tests, then integration tests against the real local stack
 	$(BIN)/pytest tests
