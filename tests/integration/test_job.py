@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,7 +129,8 @@ def acknowledged_events(*records: Path) -> pd.DataFrame:
 def expected_windows(events: pd.DataFrame) -> pd.DataFrame:
     """Per car and window: what the job must write, computed independently."""
     frame = events.copy()
-    millis = (frame["timestamp"] * 1000).round().astype("int64")
+    # The job's event time is Java's Math.round (half up), not pandas' half-to-even.
+    millis = np.floor(frame["timestamp"] * 1000 + 0.5).astype("int64")
     start_ms = millis // (WINDOW_S * 1000) * WINDOW_S * 1000
     frame["window_start"] = pd.to_datetime(start_ms, unit="ms").astype("datetime64[ns]")
     frame["drs_open"] = frame["drs"].map({True: 1.0, False: 0.0})
