@@ -1,0 +1,173 @@
+"""The whole pipeline in one call: what `make run-pipeline` runs.
+
+    stack up -> register schemas -> ensure topics -> submit the job (or reuse
+    it) -> produce for a bounded time, recording what the broker acknowledged
+    -> wait until every window of those events is committed as Parquet ->
+    a summary read back from S3.
+
+Each run gets its own folder `<TELEMETRY_DATA_DIR>/runs/<UTC time>/` with the
+producer's record (`acknowledged.jsonl`). The expectation is computed from
+that record only, so running again beside older data is safe: a window is
+done when its row's `event_count` plus the run's late events in it equal the
+acknowledged events of that car and window.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from telemetry import jobs
+from telemetry import stack as local_stack
+from telemetry.config import Settings
+from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
+from telemetry.pipeline.common import RECORD_NAME, Say
+from telemetry.pipeline.expectation import default_timeout, load_expectation
+from telemetry.pipeline.landing import find_commits, missing_message, wait_for_windows
+from telemetry.pipeline.summary import PipelineSummary, _delays, _summarize
+
+# Orchestration -------------------------------------------------------------------
+
+
+def _register_schemas(settings: Settings, say: Say) -> None:
+    from telemetry.registry import connect
+    from telemetry.schemas import load_catalog
+    from telemetry.schemas.register import register_all
+
+    rows = register_all(connect(settings), load_catalog())
+    say("schemas:")
+    for subject in dict.fromkeys(r.subject for r in rows):
+        mine = [r for r in rows if r.subject == subject]
+        fresh = sum(r.status == "registered" for r in mine)
+        versions = ", ".join(f"{r.file}=id {r.id}" for r in mine)
+        say(
+            f"  {subject:<28} {mine[0].level:<20} {versions}"
+            f"  ({fresh} new, {len(mine) - fresh} already registered)"
+        )
+
+
+def _ensure_job(settings: Settings, say: Say) -> tuple[jobs.JobInfo, bool]:
+    running = jobs.active_job(settings)
+    if running is not None:
+        say(f"job: reusing {running.name} ({running.job_id}, {running.state.lower()})")
+        return running, True
+    say(f"job: submitting {jobs.JOB_NAME} ...")
+    job = jobs.submit(settings)
+    say(f"job: {job.name} running ({job.job_id})")
+    return job, False
+
+
+def new_run_dir(settings: Settings, now: datetime | None = None) -> Path:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
+    run_dir = settings.telemetry_data_dir / "runs" / stamp
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        raise TelemetryError(f"cannot create run folder {run_dir}: {exc.strerror}") from exc
+    return run_dir
+
+
+def run_pipeline(
+    settings: Settings,
+    *,
+    cars: int = 20,
+    duration: float = 60.0,
+    rate: float = 2000.0,
+    partitions: int | None = None,
+    seed: int = 0,
+    timeout: float | None = None,
+    progress: bool | None = None,
+    say: Say = print,
+) -> PipelineSummary:
+    """Run the pipeline end to end for `duration` s of traffic and summarise what landed."""
+    from producer.produce import ProduceRequest, run
+    from telemetry.topics import ensure_topics
+
+    if duration <= 0 or rate <= 0:
+        raise InvalidInputError("--duration and --rate must be positive for a bounded run")
+    if partitions is not None and partitions < 1:
+        raise InvalidInputError(f"--partitions {partitions} must be at least 1")
+
+    # Stack, contract, topics, job.
+    local_stack.up(settings, say=say)
+    _register_schemas(settings, say)
+    created = ensure_topics(settings, partitions)
+    count = partitions or settings.telemetry_partitions
+    if created:
+        say(f"topics: created {', '.join(created)} with {count} partitions")
+    else:
+        kept = " (--partitions applies only when a topic is created)" if partitions else ""
+        say(f"topics: {settings.telemetry_topic} and {settings.telemetry_dlq_topic} exist{kept}")
+    job, reused = _ensure_job(settings, say)
+
+    # Produce, recording what the broker acknowledged.
+    run_dir = new_run_dir(settings)
+    record = run_dir / RECORD_NAME
+    say(f"producing: {cars} cars, {rate:g} events/s for {duration:g} s -> {record}")
+    started = datetime.now(UTC)
+    report = run(
+        settings,
+        ProduceRequest(
+            topic=settings.telemetry_topic,
+            cars=cars,
+            rate=rate,
+            duration=duration,
+            seed=seed,
+            record=record,
+            progress=progress,
+        ),
+    )
+    failed = report.failed + report.unconfirmed
+    say(
+        f"  {report.acknowledged} acknowledged, {failed} failed in {report.elapsed_s:.1f} s"
+        + (f" ({report.first_error})" if report.first_error else "")
+    )
+    if report.acknowledged == 0:
+        raise ServiceError(
+            f"the broker acknowledged no events on {settings.telemetry_topic}"
+            + (f": {report.first_error}" if report.first_error else "")
+        )
+
+    # Wait until every acknowledged event is in a committed window (or late).
+    expectation = load_expectation(record, settings.telemetry_window_seconds)
+    limit = default_timeout(settings) if timeout is None else timeout
+    say(f"waiting for {len(expectation.counts)} windows of {len(expectation.per_car)} cars:")
+    landing, waited = wait_for_windows(settings, expectation, timeout=limit, say=say)
+    pending = landing.pending(expectation)
+    missing = missing_message(settings, expectation, landing, waited) if pending else None
+    say(f"  all windows committed after {waited:.1f} s" if not pending else f"  {missing}")
+
+    # Summary, read back from S3.
+    commits = find_commits(settings, expectation, landing, started - timedelta(seconds=1))
+    rows, car_rows = _summarize(settings, expectation)
+    p50, worst, last = _delays(expectation, commits)
+    window_start, window_end = expectation.window_range
+    return PipelineSummary(
+        complete=not pending,
+        missing=missing,
+        run_dir=run_dir,
+        record=record,
+        job_id=job.job_id,
+        job_reused=reused,
+        topic=settings.telemetry_topic,
+        kafka_partitions=list(expectation.kafka_partitions),
+        acknowledged=expectation.acknowledged,
+        produce_failed=failed,
+        produce_elapsed_s=report.elapsed_s,
+        expected_windows=len(expectation.counts),
+        landed_windows=len(expectation.counts) - len(pending),
+        window_start=window_start,
+        window_end=window_end,
+        rows=rows,
+        late_events=landing.late_events,
+        partitions=commits.partitions,
+        files=commits.files,
+        late_files=commits.late_files,
+        cars=car_rows,
+        delay_p50_s=p50,
+        delay_max_s=worst,
+        last_event_delay_s=last,
+        waited_s=waited,
+        flink_ui=settings.flink_rest_url,
+        minio_console=settings.minio_console_url,
+    )
