@@ -285,7 +285,12 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
     assert all(d["payload"] for d in letters)
     job = jobs.active_job(job_run.settings, job_run.name)
     assert job is not None and job.state == "RUNNING"
-    assert jobs.metric_sum(job_run.settings, job.job_id, "telemetryRecordsFailed") == len(invalid)
+    # Flink's REST metrics are fetched on demand: poll until they are current.
+    deadline, failed = time.monotonic() + 20, 0.0
+    while time.monotonic() < deadline and failed != len(invalid):
+        failed = jobs.metric_sum(job_run.settings, job.job_id, "telemetryRecordsFailed")
+        time.sleep(1)
+    assert failed == len(invalid)
 
 
 def test_taskmanager_killed_mid_stream_loses_and_duplicates_nothing(
