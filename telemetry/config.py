@@ -8,7 +8,7 @@ the variable's name. Secrets print as `***`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -111,24 +111,21 @@ def _port(name: str, value: str) -> int:
     return port
 
 
-def _positive_int(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a whole number") from None
-    if number < 1:
-        raise ConfigError(f"{name}={value!r} must be at least 1")
-    return number
+def _int_at_least(minimum: int) -> Callable[[str, str], int]:
+    def parse(name: str, value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(f"{name}={value!r} is not a whole number") from None
+        if number < minimum:
+            raise ConfigError(f"{name}={value!r} must be at least {minimum}")
+        return number
+
+    return parse
 
 
-def _non_negative_int(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a whole number") from None
-    if number < 0:
-        raise ConfigError(f"{name}={value!r} must not be negative")
-    return number
+_positive_int = _int_at_least(1)
+_non_negative_int = _int_at_least(0)
 
 
 def _bootstrap(name: str, value: str) -> str:
