@@ -25,3 +25,12 @@ def stack() -> Iterator[Settings]:
     yield settings
     if not was_up and os.environ.get("TELEMETRY_KEEP_STACK") != "1":
         local_stack.down(settings, say=lambda _m: None)
+
+
+@pytest.fixture(scope="session")
+def registered(stack: Settings) -> Settings:
+    """The stack with the project's schemas registered, as `make register-schemas` does."""
+    from telemetry.cli import main
+
+    assert main(["schemas", "register"]) == 0
+    return stack

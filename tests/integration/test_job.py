@@ -59,7 +59,8 @@ class JobRun:
 
 
 @pytest.fixture
-def job_run(stack: Settings) -> Iterator[JobRun]:
+def job_run(registered: Settings) -> Iterator[JobRun]:
+    stack = registered
     from confluent_kafka.admin import AdminClient, NewTopic
 
     marker = uuid.uuid4().hex[:8]
@@ -271,6 +272,7 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
     windows, late = wait_for_output(job_run, len(events))
     assert_windows_match(windows, late, events)
     assert len(late) == 0, "events within the out-of-orderness bound must not be late"
+    assert_parquet_follows_the_window_schema(job_run)
     assert windows["avg_throttle"].isna().any(), "v1-only windows have null v2 averages"
     assert windows["avg_throttle"].notna().any()
 
@@ -343,3 +345,32 @@ def test_stop_with_savepoint_and_resubmit_continues_exactly(
     events = acknowledged_events(first, second)
     windows, late = wait_for_output(job_run, len(events))
     assert_windows_match(windows, late, events)
+
+
+def assert_parquet_follows_the_window_schema(run: JobRun) -> None:
+    """Column names, order, types and nullability of the files = schemas/telemetry_window-value."""
+    import pyarrow as pa
+
+    from telemetry.schemas import WINDOW_SUBJECT, schema_text
+    from telemetry.storage.windows import open_windows
+
+    avro_types = {
+        "int": pa.int32(),
+        "long": pa.int64(),
+        "double": pa.float64(),
+        "boolean": pa.bool_(),
+        "timestamp-millis": pa.timestamp("ms"),
+    }
+    expected = []
+    for field in json.loads(schema_text(WINDOW_SUBJECT))["fields"]:
+        kind = field["type"]
+        nullable = isinstance(kind, list)
+        if nullable:
+            kind = next(k for k in kind if k != "null")
+        if isinstance(kind, dict):
+            kind = kind.get("logicalType", kind["type"])
+        expected.append((field["name"], avro_types[kind], nullable))
+    fragment = next(iter(open_windows(run.settings, prefix=run.prefix).get_fragments()))
+    schema = fragment.physical_schema
+    actual = [(f.name, f.type, f.nullable) for f in schema]
+    assert actual == expected

@@ -37,12 +37,6 @@ PLACEMENT = ("topic", "partition", "offset")
 ERROR_BOUND_S = 30  # broker or registry trouble must be reported well within this
 
 
-@pytest.fixture(scope="module")
-def registered(stack: Settings) -> Settings:
-    """The project's schemas registered (idempotent), as `make register-schemas` does."""
-    assert main(["schemas", "register"]) == 0
-    return stack
-
 
 @pytest.fixture
 def topic(stack: Settings) -> Iterator[str]:
