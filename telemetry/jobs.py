@@ -169,10 +169,15 @@ def _wait_terminal(settings: Settings, job_id: str, timeout: float) -> None:
     raise ServiceError(f"job {job_id} did not stop within {timeout:.0f} s")
 
 
+def checkpoint_counts(settings: Settings, job_id: str) -> dict[str, int]:
+    """Checkpoint counters of a job: completed, failed, restored (recoveries), ..."""
+    stats = _rest(settings, "GET", f"/jobs/{job_id}/checkpoints")
+    return {k: int(v) for k, v in stats.get("counts", {}).items()}
+
+
 def checkpoint_count(settings: Settings, job_id: str) -> int:
     """Completed checkpoints of a job (what committed files wait for)."""
-    stats = _rest(settings, "GET", f"/jobs/{job_id}/checkpoints")
-    return int(stats.get("counts", {}).get("completed", 0))
+    return checkpoint_counts(settings, job_id).get("completed", 0)
 
 
 def metric_sum(settings: Settings, job_id: str, metric_suffix: str) -> float:

@@ -293,6 +293,8 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
         failed = jobs.metric_sum(job_run.settings, job.job_id, "telemetryRecordsFailed")
         time.sleep(1)
     assert failed == len(invalid)
+    restored = jobs.checkpoint_counts(job_run.settings, job.job_id)["restored"]
+    assert restored == 0, "bad records must never make the job restart"
 
 
 def test_taskmanager_killed_mid_stream_loses_and_duplicates_nothing(
@@ -321,8 +323,8 @@ def test_taskmanager_killed_mid_stream_loses_and_duplicates_nothing(
     events = acknowledged_events(record)
     windows, late = wait_for_output(job_run, len(events), timeout=240)
     assert_windows_match(windows, late, events)
-    restarts = jobs._rest(job_run.settings, "GET", f"/jobs/{job.job_id}/checkpoints")["counts"]
-    assert restarts["restored"] >= 1, "the job must have recovered from a checkpoint"
+    restored = jobs.checkpoint_counts(job_run.settings, job.job_id)["restored"]
+    assert restored >= 1, "the job must have recovered from a checkpoint"
 
 
 def test_stop_with_savepoint_and_resubmit_continues_exactly(
