@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 import tomllib
 import uuid
 from pathlib import Path
 
 import pytest
+from support import evolution_cases
 
 from telemetry.cli.main import main
 from telemetry.config import Settings
@@ -23,18 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VALUE = "telemetry_data-value"
 
 
-def load_cases():
-    if "evolution_cases" not in sys.modules:
-        path = ROOT / "tests" / "unit" / "schemas" / "evolution_cases.py"
-        spec = importlib.util.spec_from_file_location("evolution_cases", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["evolution_cases"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["evolution_cases"]
-
-
-cases = load_cases()
+cases = evolution_cases
 
 # (case, level) -> (the registry's verdict, why). The specification's verdict
 # stays in the table; a registry answer not listed here fails the test, and so

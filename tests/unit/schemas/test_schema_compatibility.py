@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from support import evolution_cases
 
 from telemetry.cli.main import main
 from telemetry.errors import InvalidInputError
 from telemetry.schemas.compatibility import check_evolution, directions, is_transitive
 from telemetry.schemas.parse import parse_text
 
-
-def load_cases():
-    """`evolution_cases.py` beside this file (tests run with --import-mode=importlib)."""
-    if "evolution_cases" not in sys.modules:
-        path = Path(__file__).with_name("evolution_cases.py")
-        spec = importlib.util.spec_from_file_location("evolution_cases", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["evolution_cases"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["evolution_cases"]
-
-
-_cases = load_cases()
+_cases = evolution_cases
 CASES, INVALID, LEVELS, Case, record = (
     _cases.CASES,
     _cases.INVALID,
