@@ -31,6 +31,7 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment
 
 from telemetry.config import Settings, load_settings
+from telemetry.kafka import java_properties
 from telemetry.schemas import VALUE_SUBJECT, schema_text
 
 JOB_NAME = "telemetry-windows"
@@ -92,11 +93,26 @@ def kafka_source(settings: Settings, args: argparse.Namespace) -> Source:
     return Source(j_source)
 
 
-def watermarks(args: argparse.Namespace) -> WatermarkStrategy:
+def java_map(entries: dict[str, str]) -> object:
+    """A java.util.HashMap (py4j proxy) with these entries."""
+    jvm = get_gateway().jvm
+    result = jvm.java.util.HashMap()
+    for key, value in entries.items():
+        result.put(key, value)
+    return result
+
+
+def watermarks(settings: Settings, args: argparse.Namespace) -> WatermarkStrategy:
+    """Bounded out-of-orderness; event time follows the clock only once Kafka confirms the
+    partition drained for the idle timeout (see IdleAdvancingWatermarks)."""
     jvm = get_gateway().jvm
     return WatermarkStrategy(
         jvm.dev.telemetry.flink.IdleAdvancingWatermarks(
-            "timestamp", args.out_of_orderness_seconds * 1000, args.idle_timeout_seconds * 1000
+            "timestamp",
+            args.out_of_orderness_seconds * 1000,
+            args.idle_timeout_seconds * 1000,
+            args.topic,
+            java_map(java_properties(settings)),
         )
     )
 
@@ -186,7 +202,9 @@ def main(argv: list[str] | None = None) -> None:
     t_env = StreamTableEnvironment.create(env)
 
     # Source: Kafka records decoded to Rows in the JVM; watermarks per partition.
-    decoded = env.from_source(kafka_source(settings, args), watermarks(args), "kafka: telemetry")
+    decoded = env.from_source(
+        kafka_source(settings, args), watermarks(settings, args), "kafka: telemetry"
+    )
     decoded = decoded.uid(SOURCE_UID)
     t_env.create_temporary_view(
         "decoded",

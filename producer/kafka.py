@@ -51,6 +51,9 @@ def producer_config(bootstrap_servers: str, **overrides: Any) -> dict[str, Any]:
         "acks": "all",
         "message.timeout.ms": MESSAGE_TIMEOUT_MS,
         "socket.connection.setup.timeout.ms": 5_000,
+        # Reconnect within a second when a broker comes back (librdkafka waits up
+        # to 10 s by default), so buffered events reach the job promptly.
+        "reconnect.backoff.max.ms": 1_000,
         **BATCHING,
         **overrides,
     }
@@ -83,6 +86,9 @@ def ensure_topic(
         {
             "bootstrap.servers": servers,
             "socket.connection.setup.timeout.ms": 5_000,
+        # Reconnect within a second when a broker comes back (librdkafka waits up
+        # to 10 s by default), so buffered events reach the job promptly.
+        "reconnect.backoff.max.ms": 1_000,
             "logger": _librdkafka_log,
         }
     )

@@ -1,6 +1,7 @@
 package dev.telemetry.flink;
 
 import java.io.Serializable;
+import java.util.Map;
 import java.util.function.LongSupplier;
 import org.apache.flink.api.common.eventtime.TimestampAssigner;
 import org.apache.flink.api.common.eventtime.TimestampAssignerSupplier;
@@ -12,42 +13,50 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.types.Row;
 
 /**
- * Bounded out-of-orderness watermarks for the rows of {@link ConfluentAvroRecordDeserializer},
- * which keep advancing with the wall clock when a partition goes quiet, so the last windows close
- * when traffic stops.
+ * Bounded out-of-orderness watermarks for the rows of {@link ConfluentAvroRecordDeserializer}
+ * that keep advancing with the wall clock once a partition is drained, so the last windows close
+ * when traffic stops, and that hold while the broker cannot confirm it, so an outage never turns
+ * buffered events late.
  *
  * <p>Event time is read from a DOUBLE field of epoch seconds ({@code timestampField}) and rounded
  * to milliseconds. Rows that are not valid events (their {@code error} field is set, or the
  * timestamp is null or not finite) are stamped with their {@code kafka_timestamp} and never move
- * the watermark. Fields are looked up by name, so rows must carry their field names, as the
- * deserializer's rows and every row Flink deserializes with a {@code RowTypeInfo} do.
+ * the watermark. Every row's {@code kafka_partition} and {@code kafka_offset} tell the generator
+ * its partition and position. Fields are looked up by name.
  *
  * <p>One generator runs per Kafka partition (KafkaSource creates one per split). Each periodic
- * emit ({@code pipeline.auto-watermark-interval}):
+ * emit ({@code pipeline.auto-watermark-interval}), with {@code quiet} meaning no row for at least
+ * one probe interval:
  *
  * <ul>
- *   <li>no valid event yet, and {@code idleTimeout} passed since the generator was created: mark
- *       the partition idle, so an empty partition does not hold back the watermark;
- *   <li>the last valid event arrived less than {@code idleTimeout} ago (wall clock): emit {@code
- *       maxTimestamp - outOfOrderness - 1};
- *   <li>otherwise the partition has gone quiet: emit {@code maxTimestamp - outOfOrderness - 1 +
- *       (now - lastEventWallClock)}, i.e. event time follows the wall clock. When every partition
- *       stops, each open window closes within about {@code idleTimeout + window + outOfOrderness}
- *       of the last event.
+ *   <li>records flowing: emit {@code maxTimestamp - outOfOrderness - 1};
+ *   <li>quiet: ask the {@link DrainProbe} to check the partition at its position. Only once the
+ *       broker has confirmed, without a gap, for {@code idleTimeout}, that nothing lies beyond
+ *       the position does event time follow the clock: {@code maxTimestamp - outOfOrderness - 1 +
+ *       (lastConfirmed - lastEventWallClock)}. Confirmations stop while the broker (or the
+ *       partition's leader) does not answer, and so does the watermark;
+ *   <li>no row yet (position unknown): mark the partition idle once it has existed for {@code
+ *       idleTimeout} and every partition of the topic has answered the probe for {@code
+ *       idleTimeout}, so an empty partition does not hold back the others; a partition with only
+ *       error rows is marked idle once drained for {@code idleTimeout}.
  * </ul>
  *
  * The watermark never goes back.
  *
- * <p>Trade-off: a partition that resumes after going quiet, with event times below the watermark
- * it advanced to (a producer that was paused, a replay, a car whose clock lags), delivers late
- * rows until its event time catches up. The job routes late rows to a late-data sink, so they are
- * kept, not dropped; choose {@code idleTimeout} longer than any normal gap in a partition's
- * traffic. Unlike {@code WatermarkStrategy.withIdleness}, a quiet partition that has had data does
- * not become idle, so the job's watermark still advances when every partition is quiet.
+ * <p>Bound: when every partition stops at wall time T, the window ending at E closes once the
+ * clock passes both {@code T + idleTimeout + probe interval} and {@code E + outOfOrderness}, plus
+ * at most one probe interval. Events a producer still buffers more than {@code idleTimeout} after
+ * the broker answers again can be late; they go to the late-data sink, never lost.
+ *
+ * <p>Trade-off: a partition that resumes after being drained for {@code idleTimeout}, with event
+ * times below the clock-advanced watermark (a paused producer, a replay), delivers late rows until
+ * its event time catches up. Unlike {@code WatermarkStrategy.withIdleness}, a drained partition
+ * that has had data does not become idle, so the job's watermark still advances when every
+ * partition is drained.
  */
 public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     /** A wall clock in epoch milliseconds that Flink can ship with the strategy. */
     @FunctionalInterface
@@ -55,25 +64,41 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
 
     static final String ERROR_FIELD = "error";
     static final String KAFKA_TIMESTAMP_FIELD = "kafka_timestamp";
+    static final String KAFKA_PARTITION_FIELD = "kafka_partition";
+    static final String KAFKA_OFFSET_FIELD = "kafka_offset";
 
     private final String timestampField;
     private final long outOfOrdernessMillis;
     private final long idleTimeoutMillis;
+    private final long probeIntervalMillis;
     private final Clock clock;
+    private final DrainProbe.Factory probes;
 
     /**
      * @param timestampField name of the DOUBLE field with the event time in epoch seconds
      * @param outOfOrdernessMillis how far behind the newest event an event may be and still be on time
-     * @param idleTimeoutMillis wall-clock quiet time after which a partition is idle (never had an
-     *     event) or its watermark follows the clock (had events)
+     * @param idleTimeoutMillis how long the broker must confirm a quiet partition drained before
+     *     event time follows the clock (or, if it never had a record, before it is idle)
+     * @param topic the source topic, probed for end offsets
+     * @param kafkaProperties consumer properties for the probe: bootstrap servers and security
      */
-    public IdleAdvancingWatermarks(String timestampField, long outOfOrdernessMillis, long idleTimeoutMillis) {
-        this(timestampField, outOfOrdernessMillis, idleTimeoutMillis, System::currentTimeMillis);
+    public IdleAdvancingWatermarks(
+            String timestampField,
+            long outOfOrdernessMillis,
+            long idleTimeoutMillis,
+            String topic,
+            Map<String, String> kafkaProperties) {
+        this(timestampField, outOfOrdernessMillis, idleTimeoutMillis, System::currentTimeMillis,
+                KafkaDrainProbe.factory(topic, kafkaProperties, probeInterval(idleTimeoutMillis)));
     }
 
-    /** As above, with the wall clock given (for tests). */
+    /** As above, with the wall clock and the probe given (for tests). */
     public IdleAdvancingWatermarks(
-            String timestampField, long outOfOrdernessMillis, long idleTimeoutMillis, Clock clock) {
+            String timestampField,
+            long outOfOrdernessMillis,
+            long idleTimeoutMillis,
+            Clock clock,
+            DrainProbe.Factory probes) {
         if (timestampField == null || timestampField.isBlank()) {
             throw new IllegalArgumentException("timestampField is empty");
         }
@@ -86,7 +111,14 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
         this.timestampField = timestampField;
         this.outOfOrdernessMillis = outOfOrdernessMillis;
         this.idleTimeoutMillis = idleTimeoutMillis;
+        this.probeIntervalMillis = probeInterval(idleTimeoutMillis);
         this.clock = clock;
+        this.probes = probes;
+    }
+
+    /** About one probe a second, at least five per idle timeout. */
+    static long probeInterval(long idleTimeoutMillis) {
+        return Math.max(50, Math.min(1000, idleTimeoutMillis / 5));
     }
 
     @Override
@@ -123,38 +155,73 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
     /** Watermarks for one partition. Not thread-safe (Flink calls it from one thread). */
     final class Generator implements WatermarkGenerator<Row> {
         private final long createdAt = clock.getAsLong();
+        private DrainProbe probe;
+        private int partition = -1; // -1: no row yet
+        private long nextOffset = -1;
+        private long lastRowAt = Long.MIN_VALUE; // wall clock of the last row of any kind
         private long maxTimestamp = Long.MIN_VALUE;
         private long lastEventAt = Long.MIN_VALUE; // wall clock; MIN_VALUE: no valid event yet
         private long emitted = Long.MIN_VALUE;
+        private boolean watching;
 
         @Override
         public void onEvent(Row row, long eventTimestamp, WatermarkOutput output) {
+            lastRowAt = clock.getAsLong();
+            if (row.getField(KAFKA_PARTITION_FIELD) instanceof Integer p
+                    && row.getField(KAFKA_OFFSET_FIELD) instanceof Long offset) {
+                partition = p;
+                nextOffset = offset + 1;
+            }
             long eventTime = eventTime(row);
             if (eventTime == NO_EVENT_TIME) {
                 return;
             }
             maxTimestamp = Math.max(maxTimestamp, eventTime);
-            lastEventAt = clock.getAsLong();
+            lastEventAt = lastRowAt;
         }
 
         @Override
         public void onPeriodicEmit(WatermarkOutput output) {
             long now = clock.getAsLong();
-            if (lastEventAt == Long.MIN_VALUE) {
-                if (now - createdAt >= idleTimeoutMillis) {
+            if (partition < 0) {
+                DrainProbe.Streak reachable = probe().reachable();
+                if (now - createdAt >= idleTimeoutMillis && reachable != null
+                        && reachable.length() >= idleTimeoutMillis) {
+                    output.markIdle();
+                }
+                return;
+            }
+            DrainProbe.Streak drained = null;
+            if (now - lastRowAt >= probeIntervalMillis) {
+                probe().watch(partition, nextOffset);
+                watching = true;
+                drained = probe.drained(partition, nextOffset);
+            } else if (watching) {
+                probe.unwatch(partition);
+                watching = false;
+            }
+            boolean drainedLongEnough = drained != null && drained.length() >= idleTimeoutMillis;
+            if (lastEventAt == Long.MIN_VALUE) { // only error rows so far
+                if (drainedLongEnough) {
                     output.markIdle();
                 }
                 return;
             }
             long watermark = maxTimestamp - outOfOrdernessMillis - 1;
-            long quietFor = now - lastEventAt;
-            if (quietFor >= idleTimeoutMillis) {
-                watermark = saturatedAdd(watermark, quietFor);
+            if (drainedLongEnough) {
+                watermark = saturatedAdd(watermark, Math.max(0, drained.lastConfirmed() - lastEventAt));
             }
             if (watermark > emitted) {
                 emitted = watermark;
                 output.emitWatermark(new Watermark(watermark));
             }
+        }
+
+        private DrainProbe probe() {
+            if (probe == null) {
+                probe = probes.open();
+            }
+            return probe;
         }
     }
 

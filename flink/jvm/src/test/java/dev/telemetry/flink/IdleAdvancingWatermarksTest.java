@@ -2,13 +2,16 @@ package dev.telemetry.flink;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.api.common.eventtime.TimestampAssigner;
 import org.apache.flink.api.common.eventtime.Watermark;
@@ -18,24 +21,35 @@ import org.apache.flink.types.Row;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+/**
+ * The watermark rules against a scripted broker: event time follows the clock only after the
+ * broker has confirmed the partition drained for the idle timeout, and holds while it does not.
+ */
 class IdleAdvancingWatermarksTest {
 
     static final long OUT_OF_ORDERNESS = 2_000;
     static final long IDLE_TIMEOUT = 10_000;
+    static final long PROBE = IdleAdvancingWatermarks.probeInterval(IDLE_TIMEOUT);
     static final long T0 = 1_700_000_000_000L; // event time of the first event, ms
+    static final int PARTITION = 3;
 
     static final AtomicLong NOW = new AtomicLong(); // the fake wall clock, ms
+    static final FakeProbe PROBES = new FakeProbe();
     final Output output = new Output();
     IdleAdvancingWatermarks strategy;
     WatermarkGenerator<Row> generator;
     TimestampAssigner<Row> assigner;
+    long nextOffset;
 
     @BeforeEach
     void createGenerator() {
         NOW.set(5_000_000);
-        strategy = new IdleAdvancingWatermarks("timestamp", OUT_OF_ORDERNESS, IDLE_TIMEOUT, NOW::get);
+        PROBES.reset();
+        strategy = new IdleAdvancingWatermarks(
+                "timestamp", OUT_OF_ORDERNESS, IDLE_TIMEOUT, NOW::get, () -> PROBES);
         generator = strategy.createWatermarkGenerator(null);
         assigner = strategy.createTimestampAssigner(null);
+        nextOffset = 0;
     }
 
     @Test
@@ -49,34 +63,104 @@ class IdleAdvancingWatermarksTest {
         feed(T0 + 10_000, T0 + 8_000, T0 + 12_000, T0 + 11_000);
         generator.onPeriodicEmit(output);
         assertEquals(List.of(T0 + 12_000 - OUT_OF_ORDERNESS - 1), output.watermarks);
+        assertTrue(PROBES.watched.isEmpty(), "a partition with records flowing is not probed");
     }
 
     @Test
-    void quietPartitionFollowsTheWallClockAfterTheIdleTimeout() {
+    void drainedPartitionFollowsTheClockOnlyAfterTheIdleTimeoutOfConfirmations() {
         feed(T0);
-        NOW.addAndGet(IDLE_TIMEOUT - 1);
-        generator.onPeriodicEmit(output);
-        NOW.addAndGet(1);
-        generator.onPeriodicEmit(output);
-        NOW.addAndGet(5_000);
-        generator.onPeriodicEmit(output);
-
         long base = T0 - OUT_OF_ORDERNESS - 1;
-        assertEquals(List.of(base, base + IDLE_TIMEOUT, base + IDLE_TIMEOUT + 5_000), output.watermarks);
+        quietFor(PROBE); // quiet: the generator asks for its position to be probed
+        assertEquals(Map.of(PARTITION, 1L), PROBES.watched);
+
+        long confirmedFrom = NOW.get();
+        PROBES.confirmDrained(PARTITION, 1, confirmedFrom, NOW.get() + IDLE_TIMEOUT - 1);
+        quietFor(IDLE_TIMEOUT - 1);
+        assertEquals(base, output.last(), "not yet confirmed for the whole idle timeout");
+
+        PROBES.confirmDrained(PARTITION, 1, confirmedFrom, NOW.get() + 1);
+        quietFor(1);
+        long followed = base + PROBE + IDLE_TIMEOUT; // wall time from the last event to the last confirmation
+        assertEquals(followed, output.last());
+
+        PROBES.confirmDrained(PARTITION, 1, confirmedFrom, NOW.get() + 5_000);
+        quietFor(5_000);
+        assertEquals(followed + 5_000, output.last());
         assertEquals(0, output.idleMarks);
+        assertMonotonic(output.watermarks);
+    }
+
+    @Test
+    void silenceWithoutTheBrokersWordNeverMovesEventTime() {
+        feed(T0);
+        quietFor(IDLE_TIMEOUT * 10); // a broker outage: nothing arrives, nothing is confirmed
+        assertEquals(List.of(T0 - OUT_OF_ORDERNESS - 1), output.watermarks);
+        assertEquals(0, output.idleMarks);
+    }
+
+    @Test
+    void anOutageEndsTheStreakAndTheWatermarkHoldsWhereTheLastConfirmationLeftIt() {
+        feed(T0);
+        long quietSince = NOW.get();
+        quietFor(PROBE);
+        long from = NOW.get();
+        PROBES.confirmDrained(PARTITION, 1, from, from + IDLE_TIMEOUT + 2_000);
+        quietFor(IDLE_TIMEOUT + 2_000);
+        long held = output.last();
+        assertEquals(T0 - OUT_OF_ORDERNESS - 1 + (from + IDLE_TIMEOUT + 2_000 - quietSince), held);
+
+        PROBES.fail(); // broker gone: producers buffer, the job sees nothing
+        quietFor(30_000);
+        assertEquals(held, output.last());
+
+        // Back: a new streak must again last the idle timeout before the clock is followed.
+        long back = NOW.get();
+        PROBES.confirmDrained(PARTITION, 1, back, back + IDLE_TIMEOUT - 1);
+        quietFor(IDLE_TIMEOUT - 1);
+        assertEquals(held, output.last());
+    }
+
+    @Test
+    void bufferedEventsDeliveredAfterAnOutageAreOnTime() {
+        feed(T0);
+        quietFor(PROBE);
+        PROBES.fail();
+        quietFor(23_000); // the broker is down 23 s; the producer keeps events from T0..T0+23 s
+        long watermark = output.last();
+        for (long t = T0 + 1_000; t <= T0 + 23_000; t += 1_000) {
+            assertTrue(t > watermark, "event at " + t + " would be late behind " + watermark);
+        }
+        feed(T0 + 1_000, T0 + 23_000); // delivered: ordinary watermarks again
+        generator.onPeriodicEmit(output);
+        assertEquals(T0 + 23_000 - OUT_OF_ORDERNESS - 1, output.last());
+        assertTrue(PROBES.watched.isEmpty(), "probing stops when records flow");
+    }
+
+    @Test
+    void aConfirmationOfAnOlderPositionDoesNotCount() {
+        feed(T0);
+        quietFor(PROBE);
+        PROBES.confirmDrained(PARTITION, 1, NOW.get(), NOW.get() + IDLE_TIMEOUT * 2);
+        feed(T0 + 100); // a record arrived: position 2, the streak was about position 1
+        quietFor(PROBE);
+        quietFor(IDLE_TIMEOUT * 2);
+        assertEquals(T0 + 100 - OUT_OF_ORDERNESS - 1, output.last());
+        assertEquals(Map.of(PARTITION, 2L), PROBES.watched);
     }
 
     @Test
     void watermarkNeverGoesBackWhenTrafficResumesBehindTheAdvancedWatermark() {
         feed(T0);
-        NOW.addAndGet(IDLE_TIMEOUT + 20_000);
-        generator.onPeriodicEmit(output);
+        quietFor(PROBE);
+        PROBES.confirmDrained(PARTITION, 1, NOW.get(), NOW.get() + IDLE_TIMEOUT + 20_000);
+        quietFor(IDLE_TIMEOUT + 20_000);
         long advanced = output.last();
+        int emittedSoFar = output.watermarks.size();
 
         feed(T0 + 1_000); // resumes: the late row is the job's to route, the watermark stays
         generator.onPeriodicEmit(output);
         assertEquals(advanced, output.last());
-        assertEquals(1, output.watermarks.size(), "no lower watermark emitted");
+        assertEquals(emittedSoFar, output.watermarks.size(), "no lower watermark emitted");
 
         feed(advanced + OUT_OF_ORDERNESS + 500); // event time overtakes it: normal again
         generator.onPeriodicEmit(output);
@@ -85,11 +169,16 @@ class IdleAdvancingWatermarksTest {
     }
 
     @Test
-    void emptyPartitionIsMarkedIdleOnlyAfterTheIdleTimeout() {
-        NOW.addAndGet(IDLE_TIMEOUT - 1);
+    void emptyPartitionIsIdleOnlyWhenEveryLeaderAnsweredForTheIdleTimeout() {
+        NOW.addAndGet(IDLE_TIMEOUT * 3);
+        generator.onPeriodicEmit(output);
+        assertEquals(0, output.idleMarks, "no answer from the brokers: may hold data, not idle");
+
+        long from = NOW.get();
+        PROBES.reachable = new DrainProbe.Streak(from, from + IDLE_TIMEOUT - 1);
         generator.onPeriodicEmit(output);
         assertEquals(0, output.idleMarks);
-        NOW.addAndGet(1);
+        PROBES.reachable = new DrainProbe.Streak(from, from + IDLE_TIMEOUT);
         generator.onPeriodicEmit(output);
         assertEquals(1, output.idleMarks);
         assertEquals(List.of(), output.watermarks);
@@ -97,6 +186,16 @@ class IdleAdvancingWatermarksTest {
         feed(T0); // data arrives: watermarks again (emitting one makes the output active)
         generator.onPeriodicEmit(output);
         assertEquals(List.of(T0 - OUT_OF_ORDERNESS - 1), output.watermarks);
+    }
+
+    @Test
+    void aNewEmptyPartitionWaitsTheIdleTimeoutEvenIfTheBrokersAnsweredLongBefore() {
+        PROBES.reachable = new DrainProbe.Streak(NOW.get() - 100_000, NOW.get());
+        generator.onPeriodicEmit(output);
+        assertEquals(0, output.idleMarks);
+        NOW.addAndGet(IDLE_TIMEOUT);
+        generator.onPeriodicEmit(output);
+        assertEquals(1, output.idleMarks);
     }
 
     @Test
@@ -108,14 +207,17 @@ class IdleAdvancingWatermarksTest {
         assertEquals(43L, assigner.extractTimestamp(noTime, -1));
         assertEquals(44L, assigner.extractTimestamp(errorWithTime, -1));
 
-        NOW.addAndGet(IDLE_TIMEOUT);
         for (Row row : List.of(error, noTime, errorWithTime)) {
             generator.onEvent(row, assigner.extractTimestamp(row, -1), output);
         }
-        generator.onPeriodicEmit(output);
+        quietFor(PROBE);
+        assertEquals(Map.of(PARTITION, 3L), PROBES.watched, "error rows move the position");
+        PROBES.confirmDrained(PARTITION, 3, NOW.get(), NOW.get() + IDLE_TIMEOUT);
+        quietFor(IDLE_TIMEOUT);
         assertEquals(List.of(), output.watermarks);
-        assertEquals(1, output.idleMarks, "only error rows so far: still an empty partition");
+        assertTrue(output.idleMarks >= 1, "only error rows, drained: idle like an empty partition");
 
+        nextOffset = 3;
         feed(T0);
         for (Row row : List.of(error, errorWithTime)) {
             generator.onEvent(row, assigner.extractTimestamp(row, -1), output);
@@ -125,29 +227,44 @@ class IdleAdvancingWatermarksTest {
     }
 
     @Test
-    void survivesJavaSerializationWithTheDefaultClock() throws Exception {
+    void survivesJavaSerializationWithTheKafkaProbe() throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Map<String, String> kafka = new HashMap<>(Map.of("bootstrap.servers", "127.0.0.1:1"));
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(new IdleAdvancingWatermarks("timestamp", 1, 2));
+            out.writeObject(new IdleAdvancingWatermarks("timestamp", 1, 2, "t", kafka));
         }
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
             IdleAdvancingWatermarks copy = (IdleAdvancingWatermarks) in.readObject();
-            copy.createWatermarkGenerator(null).onPeriodicEmit(output);
+            WatermarkGenerator<Row> copied = copy.createWatermarkGenerator(null);
+            copied.onPeriodicEmit(output); // opens the shared probe; nothing confirmed: no idle
+            assertEquals(0, output.idleMarks);
         }
     }
 
     @Test
     void refusesNonsenseArguments() {
-        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("", 1, 1));
-        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("t", -1, 1));
-        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("t", 0, 0));
+        Map<String, String> kafka = Map.of();
+        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("", 1, 1, "t", kafka));
+        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("t", -1, 1, "t", kafka));
+        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("t", 0, 0, "t", kafka));
     }
 
     // --- helpers ------------------------------------------------------------------------------
 
+    /** Let {@code millis} of wall time pass without records, emitting as Flink would. */
+    void quietFor(long millis) {
+        long step = 200;
+        for (long passed = 0; passed < millis; passed += Math.min(step, millis - passed)) {
+            NOW.addAndGet(Math.min(step, millis - passed));
+            generator.onPeriodicEmit(output);
+        }
+    }
+
     void feed(long... eventTimesMillis) {
         for (long ms : eventTimesMillis) {
             Row row = event(ms / 1000.0);
+            row.setField("kafka_partition", PARTITION);
+            row.setField("kafka_offset", nextOffset++);
             generator.onEvent(row, assigner.extractTimestamp(row, -1), output);
         }
     }
@@ -162,12 +279,64 @@ class IdleAdvancingWatermarksTest {
         row.setField("timestamp", seconds);
         row.setField("error", error);
         row.setField("kafka_timestamp", kafkaTimestamp);
+        row.setField("kafka_partition", PARTITION);
+        row.setField("kafka_offset", kafkaTimestamp == null ? 0L : kafkaTimestamp - 42L);
         return row;
     }
 
     static void assertMonotonic(List<Long> watermarks) {
         for (int i = 1; i < watermarks.size(); i++) {
             assertEquals(true, watermarks.get(i) > watermarks.get(i - 1), "watermarks " + watermarks);
+        }
+    }
+
+    /** A scripted broker: tests say what was confirmed, and when. */
+    static final class FakeProbe implements DrainProbe {
+        final Map<Integer, Long> watched = new HashMap<>();
+        final Map<Integer, long[]> drained = new HashMap<>(); // partition -> {next, since, last}
+        Streak reachable;
+
+        void reset() {
+            watched.clear();
+            drained.clear();
+            reachable = null;
+        }
+
+        /** The broker confirmed partition drained at next from since through last (wall ms). */
+        void confirmDrained(int partition, long next, long since, long last) {
+            drained.put(partition, new long[] {next, since, last});
+        }
+
+        void fail() {
+            drained.clear();
+            reachable = null;
+        }
+
+        @Override
+        public void watch(int partition, long nextOffset) {
+            watched.put(partition, nextOffset);
+        }
+
+        @Override
+        public void unwatch(int partition) {
+            watched.remove(partition);
+        }
+
+        @Override
+        public Streak drained(int partition, long nextOffset) {
+            long[] d = drained.get(partition);
+            if (d == null || d[0] != nextOffset || d[2] > NOW.get()) {
+                // Not confirmed at this position, or not yet (the script is ahead of the clock).
+                return d != null && d[0] == nextOffset && NOW.get() >= d[1]
+                        ? new Streak(d[1], Math.min(d[2], NOW.get()))
+                        : null;
+            }
+            return new Streak(d[1], d[2]);
+        }
+
+        @Override
+        public Streak reachable() {
+            return reachable;
         }
     }
 

@@ -1,0 +1,55 @@
+package dev.telemetry.flink;
+
+import java.io.Serializable;
+
+/**
+ * What the brokers confirm about the partitions of one topic: whether a partition holds nothing
+ * beyond a given position, and whether every partition's leader answers at all.
+ *
+ * <p>A watermark generator may let event time follow the wall clock only on the broker's word
+ * that its partition is drained, never because nothing arrived: during a broker outage nothing
+ * arrives either, while producers buffer events that will arrive later. Answers come as {@link
+ * Streak}s, the span of wall-clock time over which every probe (about one a second) confirmed
+ * the same fact without a gap; a failed probe, or one that found unread records, ends the streak.
+ *
+ * <p>Implementations are shared by the generators of one JVM and thread-safe; every call is
+ * cheap and never blocks (the broker is asked on a background thread).
+ */
+public interface DrainProbe {
+
+    /** A fact confirmed continuously from {@code since} to {@code lastConfirmed} (epoch ms). */
+    record Streak(long since, long lastConfirmed) {
+        /** How long the fact has held without a gap. */
+        public long length() {
+            return lastConfirmed - since;
+        }
+    }
+
+    /**
+     * Probe {@code partition} at {@code nextOffset} (the offset after the last record read) until
+     * {@link #unwatch}ed or watched at another offset.
+     */
+    void watch(int partition, long nextOffset);
+
+    /** Stop probing {@code partition} (records flow again). */
+    void unwatch(int partition);
+
+    /**
+     * Since when the broker has confirmed, without a gap, that {@code partition} has no committed
+     * record at or after {@code nextOffset}; null if it has not (yet), or the last probe failed.
+     */
+    Streak drained(int partition, long nextOffset);
+
+    /**
+     * Since when every partition of the topic has answered every probe (its leader is reachable);
+     * null if the last probe failed. Used for partitions that have delivered no record yet, whose
+     * position the generator does not know.
+     */
+    Streak reachable();
+
+    /** Creates (or finds) the probe on the TaskManager; shipped with the watermark strategy. */
+    @FunctionalInterface
+    interface Factory extends Serializable {
+        DrainProbe open();
+    }
+}

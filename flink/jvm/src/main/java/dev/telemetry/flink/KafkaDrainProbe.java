@@ -1,0 +1,284 @@
+package dev.telemetry.flink;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link DrainProbe} that asks the brokers, about once per {@code intervalMillis}, for the end
+ * offsets of every partition of one topic (the last stable offset: the consumer reads
+ * committed data only) and compares them with the positions the generators watch.
+ *
+ * <p>A partition is drained at position {@code next} when its end offset is at most {@code next},
+ * or when the only entries in between are transaction markers (checked by reading from {@code
+ * next}: nothing is returned and the position moves to the end). Any failure of a round (a broker
+ * or leader that does not answer within the timeout, an unknown topic) ends every streak.
+ *
+ * <p>One probe per topic and client configuration per JVM ({@link #shared}), with one daemon
+ * thread and one consumer (no group, nothing committed). The thread runs while generators use
+ * the probe and stops a minute after the last call, so a cancelled job leaves nothing behind; the
+ * next call starts it again.
+ */
+public final class KafkaDrainProbe implements DrainProbe {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaDrainProbe.class);
+    private static final Map<String, KafkaDrainProbe> SHARED = new ConcurrentHashMap<>();
+    static final long LEASE_MILLIS = 60_000;
+
+    /** The broker calls a round needs; {@link KafkaBroker} in production, a fake in tests. */
+    interface Broker extends AutoCloseable {
+        /** End offset (last stable offset) of every partition of the topic. */
+        Map<Integer, Long> endOffsets() throws Exception;
+
+        /** True if [next, end) of the partition holds no record, only transaction markers. */
+        boolean onlyMarkers(int partition, long next, long end) throws Exception;
+
+        @Override
+        void close();
+    }
+
+    /** Partition -> its current streak, with the position it was confirmed at. */
+    private record Confirmed(long nextOffset, Streak streak) {}
+
+    private final String name;
+    private final Supplier<Broker> brokers;
+    private final long intervalMillis;
+    private final LongSupplier clock;
+    private final boolean background;
+    private final Map<Integer, Long> watched = new ConcurrentHashMap<>();
+    private final Map<Integer, Confirmed> drained = new ConcurrentHashMap<>();
+    private volatile Streak reachable;
+    private volatile long lastUsed;
+    private Thread thread; // guarded by this
+    private Broker broker; // only touched by the probing thread (or a test calling round())
+    private long lastFailureLogged = Long.MIN_VALUE;
+
+    /**
+     * @param background probe on a daemon thread of its own; false for tests, which call {@link
+     *     #round()} themselves
+     */
+    KafkaDrainProbe(
+            String name,
+            Supplier<Broker> brokers,
+            long intervalMillis,
+            LongSupplier clock,
+            boolean background) {
+        this.name = name;
+        this.brokers = brokers;
+        this.intervalMillis = intervalMillis;
+        this.clock = clock;
+        this.background = background;
+        this.lastUsed = clock.getAsLong();
+    }
+
+    /**
+     * The JVM's probe for {@code topic} with these consumer properties (bootstrap servers and
+     * security settings), started on first use.
+     */
+    public static KafkaDrainProbe shared(String topic, Map<String, String> properties, long intervalMillis) {
+        String key = topic + "|" + intervalMillis + "|" + new TreeMap<>(properties);
+        return SHARED.computeIfAbsent(key, k -> new KafkaDrainProbe(
+                topic,
+                () -> new KafkaBroker(topic, properties, Duration.ofMillis(Math.max(1000, 2 * intervalMillis))),
+                intervalMillis,
+                System::currentTimeMillis,
+                true));
+    }
+
+    /** The {@link DrainProbe.Factory} the watermark strategy ships to the TaskManagers. */
+    public static DrainProbe.Factory factory(String topic, Map<String, String> properties, long intervalMillis) {
+        HashMap<String, String> copy = new HashMap<>(properties);
+        return () -> shared(topic, copy, intervalMillis);
+    }
+
+    @Override
+    public void watch(int partition, long nextOffset) {
+        use();
+        watched.put(partition, nextOffset);
+    }
+
+    @Override
+    public void unwatch(int partition) {
+        use();
+        watched.remove(partition);
+        drained.remove(partition);
+    }
+
+    @Override
+    public Streak drained(int partition, long nextOffset) {
+        use();
+        Confirmed confirmed = drained.get(partition);
+        return confirmed != null && confirmed.nextOffset() == nextOffset ? confirmed.streak() : null;
+    }
+
+    @Override
+    public Streak reachable() {
+        use();
+        return reachable;
+    }
+
+    private void use() {
+        lastUsed = clock.getAsLong();
+        ensureRunning();
+    }
+
+    private synchronized void ensureRunning() {
+        if (!background || thread != null && thread.isAlive()) {
+            return;
+        }
+        thread = new Thread(this::loop, "telemetry-drain-probe-" + name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void loop() {
+        try {
+            while (clock.getAsLong() - lastUsed < LEASE_MILLIS && !Thread.currentThread().isInterrupted()) {
+                long started = clock.getAsLong();
+                round();
+                long rest = intervalMillis - (clock.getAsLong() - started);
+                if (rest > 0) {
+                    Thread.sleep(rest);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            closeBroker();
+            reachable = null;
+            drained.clear();
+        }
+    }
+
+    /** One probing round: every partition's end offset, then each watched partition. */
+    void round() {
+        long now = clock.getAsLong();
+        long maxGap = 3 * intervalMillis;
+        try {
+            if (broker == null) {
+                broker = brokers.get();
+            }
+            Map<Integer, Long> ends = broker.endOffsets();
+            if (ends.isEmpty()) {
+                throw new IllegalStateException("topic " + name + " has no partitions");
+            }
+            long at = clock.getAsLong(); // the answer is as fresh as its arrival
+            reachable = extend(reachable, now, at, maxGap);
+            for (Map.Entry<Integer, Long> entry : new ArrayList<>(watched.entrySet())) {
+                int partition = entry.getKey();
+                long next = entry.getValue();
+                Long end = ends.get(partition);
+                boolean isDrained = end != null && (end <= next || broker.onlyMarkers(partition, next, end));
+                if (!isDrained || !Long.valueOf(next).equals(watched.get(partition))) {
+                    drained.remove(partition);
+                    continue;
+                }
+                drained.compute(partition, (p, previous) -> {
+                    Streak before = previous != null && previous.nextOffset() == next ? previous.streak() : null;
+                    return new Confirmed(next, extend(before, now, at, maxGap));
+                });
+            }
+        } catch (Exception e) {
+            reachable = null;
+            drained.clear();
+            closeBroker(); // a fresh client after a failure: no half-broken state carried over
+            logFailure(now, e);
+        }
+    }
+
+    /** The streak continued to {@code at}, or a new one from {@code now} if there was a gap. */
+    private static Streak extend(Streak streak, long now, long at, long maxGap) {
+        if (streak != null && now - streak.lastConfirmed() <= maxGap) {
+            return new Streak(streak.since(), at);
+        }
+        return new Streak(now, at);
+    }
+
+    private void closeBroker() {
+        if (broker != null) {
+            try {
+                broker.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing the drain probe's client failed", e);
+            }
+            broker = null;
+        }
+    }
+
+    private void logFailure(long now, Exception e) {
+        if (now - lastFailureLogged >= 60_000) {
+            lastFailureLogged = now;
+            LOG.warn("Kafka does not confirm that topic {} is drained ({}); event time will not follow the "
+                    + "clock until it does", name, e.toString());
+        }
+    }
+
+    /** The real broker calls, through one consumer without a group. */
+    static final class KafkaBroker implements Broker {
+        private final String topic;
+        private final Duration timeout;
+        private final KafkaConsumer<byte[], byte[]> consumer;
+
+        KafkaBroker(String topic, Map<String, String> properties, Duration timeout) {
+            this.topic = topic;
+            this.timeout = timeout;
+            Properties config = new Properties();
+            config.putAll(properties);
+            config.put(ConsumerConfig.CLIENT_ID_CONFIG, "telemetry-drain-probe-" + topic);
+            config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1");
+            config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
+            config.put(ConsumerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
+            config.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeout.toMillis()));
+            config.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(timeout.toMillis()));
+            config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+            this.consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        }
+
+        @Override
+        public Map<Integer, Long> endOffsets() {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (PartitionInfo info : infos == null ? List.<PartitionInfo>of() : infos) {
+                if (info.leader() == null || info.leader().isEmpty()) {
+                    throw new IllegalStateException("partition " + info.partition() + " of " + topic + " has no leader");
+                }
+                partitions.add(new TopicPartition(topic, info.partition()));
+            }
+            Map<Integer, Long> ends = new HashMap<>();
+            consumer.endOffsets(partitions, timeout).forEach((tp, end) -> ends.put(tp.partition(), end));
+            return ends;
+        }
+
+        @Override
+        public boolean onlyMarkers(int partition, long next, long end) {
+            TopicPartition tp = new TopicPartition(topic, partition);
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, next);
+            if (!consumer.poll(timeout.dividedBy(2)).isEmpty()) {
+                return false;
+            }
+            return consumer.position(tp, timeout) >= end;
+        }
+
+        @Override
+        public void close() {
+            consumer.close(Duration.ofSeconds(1));
+        }
+    }
+}

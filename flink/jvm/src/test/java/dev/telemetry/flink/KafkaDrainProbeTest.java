@@ -1,0 +1,147 @@
+package dev.telemetry.flink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Streaks from probing rounds against a scripted broker (no thread: the test runs the rounds). */
+class KafkaDrainProbeTest {
+
+    static final long INTERVAL = 1_000;
+
+    final AtomicLong now = new AtomicLong(1_000_000);
+    final ScriptedBroker broker = new ScriptedBroker();
+    int brokersCreated;
+    KafkaDrainProbe probe;
+
+    @BeforeEach
+    void createProbe() {
+        probe = new KafkaDrainProbe("t", () -> {
+            brokersCreated++;
+            return broker;
+        }, INTERVAL, now::get, false);
+    }
+
+    @Test
+    void aPartitionAtItsEndOffsetIsDrainedAndTheStreakGrowsWithEveryRound() {
+        broker.ends.put(0, 10L);
+        probe.watch(0, 10);
+        round();
+        round();
+        round();
+        assertEquals(new DrainProbe.Streak(1_001_000, 1_003_000), probe.drained(0, 10));
+        assertEquals(new DrainProbe.Streak(1_001_000, 1_003_000), probe.reachable());
+    }
+
+    @Test
+    void unreadRecordsMeanNotDrained() {
+        broker.ends.put(0, 12L);
+        broker.records.put(0, true);
+        probe.watch(0, 10);
+        round();
+        assertNull(probe.drained(0, 10));
+    }
+
+    @Test
+    void onlyTransactionMarkersBeyondThePositionCountAsDrained() {
+        broker.ends.put(0, 11L); // a commit marker at offset 10
+        probe.watch(0, 10);
+        round();
+        assertEquals(new DrainProbe.Streak(1_001_000, 1_001_000), probe.drained(0, 10));
+    }
+
+    @Test
+    void aFailedRoundEndsEveryStreakAndANewOneStartsAfterIt() {
+        broker.ends.put(0, 10L);
+        broker.ends.put(1, 0L);
+        probe.watch(0, 10);
+        round();
+        round();
+        broker.down = true;
+        round();
+        assertNull(probe.drained(0, 10));
+        assertNull(probe.reachable());
+
+        broker.down = false;
+        round();
+        assertEquals(2, brokersCreated, "the client is replaced after a failure");
+        assertEquals(new DrainProbe.Streak(1_004_000, 1_004_000), probe.drained(0, 10));
+        assertEquals(new DrainProbe.Streak(1_004_000, 1_004_000), probe.reachable());
+    }
+
+    @Test
+    void aSlowRoundIsAGapThatRestartsTheStreak() {
+        broker.ends.put(0, 10L);
+        probe.watch(0, 10);
+        round();
+        now.addAndGet(3 * INTERVAL + 1); // the probe thread stalled
+        round();
+        assertEquals(new DrainProbe.Streak(1_004_001 + INTERVAL, 1_004_001 + INTERVAL), probe.drained(0, 10));
+    }
+
+    @Test
+    void aStreakBelongsToOnePosition() {
+        broker.ends.put(0, 10L);
+        probe.watch(0, 10);
+        round();
+        assertNull(probe.drained(0, 9));
+        broker.ends.put(0, 11L);
+        broker.records.put(0, true);
+        round();
+        assertNull(probe.drained(0, 10), "a new record arrived at offset 10");
+        probe.watch(0, 11);
+        round();
+        assertEquals(new DrainProbe.Streak(1_003_000, 1_003_000), probe.drained(0, 11));
+    }
+
+    @Test
+    void unwatchedPartitionsAreNotProbedAndForgetTheirStreak() {
+        broker.ends.put(0, 10L);
+        probe.watch(0, 10);
+        round();
+        probe.unwatch(0);
+        assertNull(probe.drained(0, 10));
+        round();
+        assertNull(probe.drained(0, 10));
+    }
+
+    @Test
+    void aWatchedPartitionTheTopicDoesNotHaveIsNeverDrained() {
+        broker.ends.put(0, 10L);
+        probe.watch(7, 0);
+        round();
+        assertNull(probe.drained(7, 0));
+    }
+
+    void round() {
+        now.addAndGet(INTERVAL);
+        probe.round();
+    }
+
+    static final class ScriptedBroker implements KafkaDrainProbe.Broker {
+        final Map<Integer, Long> ends = new HashMap<>();
+        final Map<Integer, Boolean> records = new HashMap<>();
+        boolean down;
+
+        @Override
+        public Map<Integer, Long> endOffsets() throws Exception {
+            if (down) {
+                throw new org.apache.kafka.common.errors.TimeoutException("broker down");
+            }
+            return new HashMap<>(ends);
+        }
+
+        @Override
+        public boolean onlyMarkers(int partition, long next, long end) {
+            return !records.getOrDefault(partition, false);
+        }
+
+        @Override
+        public void close() {}
+    }
+}

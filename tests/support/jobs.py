@@ -1,0 +1,237 @@
+"""Helpers of the job and fault tests: a private copy of the job per test, the real
+producer in a thread, and the independent expectation computed from `--record`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from telemetry.config import Settings
+
+WINDOW_S = 5
+
+
+@dataclass
+class JobRun:
+    settings: Settings
+    name: str
+    topic: str
+    dlq_topic: str
+    prefix: str
+
+    @property
+    def args(self) -> list[str]:
+        return [
+            "--topic", self.topic,
+            "--dlq-topic", self.dlq_topic,
+            "--output-prefix", self.prefix,
+            "--window-seconds", str(WINDOW_S),
+            "--out-of-orderness-seconds", "2",
+            "--idle-timeout-seconds", "3",
+            "--checkpoint-seconds", "3",
+        ]  # fmt: skip
+
+    @property
+    def late_prefix(self) -> str:
+        return self.prefix + "-late"
+
+
+class Producing(threading.Thread):
+    """The real producer in a thread; `join()` re-raises its error."""
+
+    def __init__(self, run: JobRun, record: Path, **kwargs: object) -> None:
+        super().__init__()
+        self.run_ = run
+        self.record = record
+        self.kwargs = kwargs
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        from producer.produce import ProduceRequest
+        from producer.produce import run as produce_run
+
+        try:
+            request = ProduceRequest(
+                topic=self.run_.topic, record=self.record, progress=False, **self.kwargs
+            )  # type: ignore[arg-type]
+            report = produce_run(self.run_.settings, request)
+            assert report.failed == 0, report
+        except BaseException as exc:  # handed to the test thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
+def acknowledged_events(*records: Path) -> pd.DataFrame:
+    rows = [
+        json.loads(line)
+        for record in records
+        for line in record.read_text().splitlines()
+        if line.strip()
+    ]
+    frame = pd.DataFrame([r for r in rows if "invalid" not in r])
+    for column in ("throttle", "brake", "drs", "lap"):
+        if column not in frame:
+            frame[column] = None
+    return frame
+
+
+def expected_windows(events: pd.DataFrame) -> pd.DataFrame:
+    """Per car and window: what the job must write, computed independently."""
+    frame = events.copy()
+    # The job's event time is Java's Math.round (half up), not pandas' half-to-even.
+    millis = np.floor(frame["timestamp"] * 1000 + 0.5).astype("int64")
+    start_ms = millis // (WINDOW_S * 1000) * WINDOW_S * 1000
+    frame["window_start"] = pd.to_datetime(start_ms, unit="ms").astype("datetime64[ns]")
+    frame["drs_open"] = frame["drs"].map({True: 1.0, False: 0.0})
+    frame["throttle"] = pd.to_numeric(frame["throttle"])
+    frame["brake"] = pd.to_numeric(frame["brake"])
+    grouped = frame.groupby(["car_id", "window_start"])
+    return pd.DataFrame(
+        {
+            "event_count": grouped.size(),
+            "avg_speed": grouped["speed"].mean(),
+            "min_speed": grouped["speed"].min(),
+            "max_speed": grouped["speed"].max(),
+            "avg_rpm": grouped["rpm"].mean(),
+            "max_rpm": grouped["rpm"].max(),
+            "avg_throttle": grouped["throttle"].mean(),
+            "drs_open_ratio": grouped["drs_open"].mean(),
+        }
+    ).reset_index()
+
+
+def read_output(run: JobRun, prefix: str) -> pd.DataFrame:
+    from telemetry.errors import StorageError
+    from telemetry.storage.windows import read_windows
+
+    try:
+        table = read_windows(run.settings, prefix=prefix)
+    except StorageError:
+        return pd.DataFrame()
+    return table.to_pandas()
+
+
+def wait_for_output(
+    run: JobRun, good_events: int, timeout: float = 180
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Poll until windows + late rows account for every good event (or time out)."""
+    deadline = time.monotonic() + timeout
+    windows = late = pd.DataFrame()
+    while time.monotonic() < deadline:
+        windows, late = read_output(run, run.prefix), read_output(run, run.late_prefix)
+        counted = (int(windows["event_count"].sum()) if len(windows) else 0) + len(late)
+        if counted >= good_events:
+            time.sleep(4)  # one more checkpoint: anything extra would show now
+            return read_output(run, run.prefix), read_output(run, run.late_prefix)
+        time.sleep(2)
+    got = int(windows["event_count"].sum()) if len(windows) else 0
+    pytest.fail(f"only {got} windowed + {len(late)} late of {good_events} events after {timeout}s")
+
+
+def assert_windows_match(windows: pd.DataFrame, late: pd.DataFrame, events: pd.DataFrame) -> None:
+    # Late events are not in windows: take them out of the expectation.
+    if len(late):
+        late_keys = set(zip(late["car_id"], late["timestamp"], strict=True))
+        keep = [
+            (c, t) not in late_keys
+            for c, t in zip(events["car_id"], events["timestamp"], strict=True)
+        ]
+        events = events[keep]
+    expected = expected_windows(events).set_index(["car_id", "window_start"]).sort_index()
+    actual = windows.copy()
+    actual["window_start"] = actual["window_start"].dt.tz_localize(None).astype("datetime64[ns]")
+    actual["car_id"] = actual["car_id"].astype("int64")
+    assert not actual.duplicated(["car_id", "window_start"]).any(), "a window was written twice"
+    actual = actual.set_index(["car_id", "window_start"]).sort_index()
+
+    assert list(actual.index) == list(expected.index)
+    assert (actual["event_count"] == expected["event_count"]).all()
+    for column in ("avg_speed", "min_speed", "max_speed", "avg_rpm"):
+        pd.testing.assert_series_equal(
+            actual[column], expected[column], check_names=False, rtol=1e-9, atol=0
+        )
+    assert (actual["max_rpm"] == expected["max_rpm"]).all()
+    # v2 averages: null exactly where no v2 event fell in the window.
+    assert (actual["avg_throttle"].isna() == expected["avg_throttle"].isna()).all()
+    pd.testing.assert_series_equal(
+        actual["avg_throttle"].dropna(),
+        expected["avg_throttle"].dropna(),
+        check_names=False,
+        rtol=1e-9,
+    )
+    pd.testing.assert_series_equal(
+        actual["drs_open_ratio"].dropna(),
+        expected["drs_open_ratio"].dropna(),
+        check_names=False,
+        rtol=1e-9,
+    )
+
+
+def read_dead_letters(run: JobRun, expected: int, timeout: float = 60) -> list[dict]:
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": run.settings.kafka_bootstrap_servers,
+            "group.id": f"{run.name}-dlq-reader",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
+    consumer.subscribe([run.dlq_topic])
+    letters: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(letters) < expected:
+        message = consumer.poll(1.0)
+        if message is None or message.error():
+            continue
+        headers = {k: v.decode() for k, v in (message.headers() or [])}
+        letters.append({"payload": message.value(), **headers})
+    # Anything beyond the expectation (a duplicate) would arrive shortly after.
+    extra_deadline = time.monotonic() + 5
+    while time.monotonic() < extra_deadline:
+        message = consumer.poll(0.5)
+        if message is not None and not message.error():
+            letters.append({"payload": message.value()})
+    consumer.close()
+    return letters
+
+
+def assert_parquet_follows_the_window_schema(run: JobRun) -> None:
+    """Column names, order, types and nullability of the files = schemas/telemetry_window-value."""
+    import pyarrow as pa
+
+    from telemetry.schemas import WINDOW_SUBJECT, schema_text
+    from telemetry.storage.windows import open_windows
+
+    avro_types = {
+        "int": pa.int32(),
+        "long": pa.int64(),
+        "double": pa.float64(),
+        "boolean": pa.bool_(),
+        "timestamp-millis": pa.timestamp("ms"),
+    }
+    expected = []
+    for field in json.loads(schema_text(WINDOW_SUBJECT))["fields"]:
+        kind = field["type"]
+        nullable = isinstance(kind, list)
+        if nullable:
+            kind = next(k for k in kind if k != "null")
+        if isinstance(kind, dict):
+            kind = kind.get("logicalType", kind["type"])
+        expected.append((field["name"], avro_types[kind], nullable))
+    fragment = next(iter(open_windows(run.settings, prefix=run.prefix).get_fragments()))
+    schema = fragment.physical_schema
+    actual = [(f.name, f.type, f.nullable) for f in schema]
+    assert actual == expected
