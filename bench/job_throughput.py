@@ -74,14 +74,11 @@ def job_rate(settings: Settings, topic: str, events: int, timeout: float) -> dic
     decoded (the decoder's Flink counter), every event in committed Parquet."""
     marker = uuid.uuid4().hex[:8]
     name, prefix = f"bench-job-{marker}", f"bench/{marker}/telemetry"
-    dlq = f"{topic}.dlq"
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    admin.create_topics([NewTopic(dlq, num_partitions=1, replication_factor=1)])[dlq].result(15)
-    args = ["--topic", topic, "--dlq-topic", dlq, "--output-prefix", prefix]
+    params = jobs.JobParams.from_settings(
+        settings, name=name, topic=topic, dlq_topic=f"{topic}.dlq", output_prefix=prefix
+    )
     submitted = time.monotonic()
-    job = jobs.submit(settings, name=name, job_args=args)
+    job = jobs.submit(settings, params, fresh=True).job
     marks = {"running": time.monotonic() - submitted}
     try:
         while "last_decoded" not in marks:

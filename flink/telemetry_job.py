@@ -31,43 +31,24 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment
 
 from telemetry.config import Settings, load_settings
+from telemetry.contract import checkpoint_prefix, job_jar, savepoint_prefix, state_uri
+from telemetry.dlq.headers import DLQ_HEADERS
+from telemetry.jobs.params import JobParams
 from telemetry.kafka import java_properties
 from telemetry.schemas import VALUE_SUBJECT, schema_text
 
-JOB_NAME = "telemetry-windows"
 SOURCE_UID = "telemetry-kafka-source"
-DEFAULT_JAR = (
-    Path(__file__).resolve().parent / "jvm" / "target" / "telemetry-flink-functions-0.1.0.jar"
-)
 
 
-def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="telemetry_job", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--jar", type=Path, default=DEFAULT_JAR, help="telemetry-flink-functions jar"
-    )
-    parser.add_argument("--window-seconds", type=int, default=settings.telemetry_window_seconds)
-    parser.add_argument(
-        "--out-of-orderness-seconds", type=int, default=settings.telemetry_out_of_orderness_seconds
-    )
-    parser.add_argument(
-        "--idle-timeout-seconds", type=int, default=settings.telemetry_idle_timeout_seconds
-    )
-    parser.add_argument(
-        "--checkpoint-seconds", type=int, default=settings.telemetry_checkpoint_seconds
-    )
-    parser.add_argument("--parallelism", type=int, default=0, help="0: the cluster default")
-    parser.add_argument("--topic", default=settings.telemetry_topic, help="telemetry topic")
-    parser.add_argument("--dlq-topic", default=settings.telemetry_dlq_topic, help="dead letters")
-    parser.add_argument("--group-id", help="Kafka consumer group (default: the job name)")
-    parser.add_argument(
-        "--output-prefix", default="telemetry", help="key prefix in the bucket for the windows"
-    )
-    parser.add_argument("--name", default=JOB_NAME, help="Flink job name")
-    return parser.parse_args(argv)
+def parse_args(argv: list[str] | None, settings: Settings) -> tuple[Path, JobParams]:
+    """`--jar PATH` plus the job's parameters (JobParams; defaults from the environment)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--jar", type=Path, default=job_jar(), help="telemetry-flink-functions jar")
+    known, rest = parser.parse_known_args(argv)
+    return known.jar, JobParams.parse(rest, settings)
 
 
-def kafka_source(settings: Settings, args: argparse.Namespace) -> Source:
+def kafka_source(settings: Settings, args: JobParams) -> Source:
     """KafkaSource whose records become Rows in the JVM (no Python per record)."""
     jvm = get_gateway().jvm
     kafka = jvm.org.apache.flink.connector.kafka.source
@@ -81,7 +62,7 @@ def kafka_source(settings: Settings, args: argparse.Namespace) -> Source:
         kafka.KafkaSource.builder()
         .setBootstrapServers(settings.kafka_bootstrap_servers)
         .setTopics(topics)
-        .setGroupId(args.group_id or args.name)
+        .setGroupId(args.consumer_group)
         # A new group starts at the beginning of the topic; a restart resumes
         # from the checkpoint, a resubmission from the offsets committed on it.
         .setStartingOffsets(kafka.enumerator.initializer.OffsetsInitializer.committedOffsets(reset))
@@ -102,7 +83,7 @@ def java_map(entries: dict[str, str]) -> object:
     return result
 
 
-def watermarks(settings: Settings, args: argparse.Namespace) -> WatermarkStrategy:
+def watermarks(settings: Settings, args: JobParams) -> WatermarkStrategy:
     """Bounded out-of-orderness; event time follows the clock only once Kafka confirms the
     partition drained for the idle timeout (see IdleAdvancingWatermarks)."""
     jvm = get_gateway().jvm
@@ -121,9 +102,7 @@ def s3_path(bucket: str, prefix: str) -> str:
     return f"s3://{bucket}/{prefix.strip('/')}"
 
 
-def create_sinks(
-    t_env: StreamTableEnvironment, settings: Settings, args: argparse.Namespace
-) -> None:
+def create_sinks(t_env: StreamTableEnvironment, settings: Settings, args: JobParams) -> None:
     parquet = """
         'format' = 'parquet',
         'parquet.compression' = 'ZSTD',
@@ -168,10 +147,11 @@ def create_sinks(
             'path' = '{s3_path(settings.telemetry_bucket, args.output_prefix + "-late")}',
             {parquet}
         )""")
-    # Dead letters keep the original bytes as the value; the reason and the
-    # source position travel in headers (Kafka Connect's DLQ convention).
+    # Dead letters keep the original key and value bytes; the reason and the
+    # source position travel in Kafka Connect's `__connect.errors.*` headers.
     t_env.execute_sql(f"""
         CREATE TEMPORARY TABLE dead_letter_sink (
+            record_key BYTES,
             payload BYTES,
             headers MAP<STRING, BYTES> METADATA
         ) WITH (
@@ -179,22 +159,55 @@ def create_sinks(
             'topic' = '{args.dlq_topic}',
             'properties.bootstrap.servers' = '{settings.kafka_bootstrap_servers}',
             'properties.transaction.timeout.ms' = '900000',
-            'format' = 'raw',
+            'key.format' = 'raw',
+            'key.fields' = 'record_key',
+            'value.format' = 'raw',
+            'value.fields-include' = 'EXCEPT_KEY',
             'sink.delivery-guarantee' = 'exactly-once',
             'sink.transactional-id-prefix' = '{args.name}-dlq'
         )""")
 
 
+def dead_letter_headers(args: JobParams) -> str:
+    """SQL MAP of the dead-letter headers: Kafka Connect's names, plus reason and schema id."""
+    utf8 = "ENCODE({}, 'UTF-8')".format
+    headers = {
+        DLQ_HEADERS.topic: utf8(f"'{args.topic}'"),
+        DLQ_HEADERS.partition: utf8("CAST(kafka_partition AS STRING)"),
+        DLQ_HEADERS.offset: utf8("CAST(kafka_offset AS STRING)"),
+        DLQ_HEADERS.connector: utf8(f"'{args.name}'"),
+        DLQ_HEADERS.stage: utf8("'VALUE_CONVERTER'"),
+        DLQ_HEADERS.converter: utf8("'dev.telemetry.flink.ConfluentAvroRecordDeserializer'"),
+        DLQ_HEADERS.message: utf8("error"),
+        DLQ_HEADERS.reason: utf8("SPLIT_INDEX(error, ':', 0)"),
+        DLQ_HEADERS.schema_id: utf8("CAST(schema_id AS STRING)"),
+    }
+    return "MAP[" + ", ".join(f"'{k}', {v}" for k, v in headers.items()) + "]"
+
+
 def main(argv: list[str] | None = None) -> None:
     settings = load_settings()
-    args = parse_args(argv, settings)
-    if not args.jar.is_file():
-        sys.exit(f"error: {args.jar} is missing; build it with `make setup`")
+    jar, args = parse_args(argv, settings)
+    if not jar.is_file():
+        sys.exit(f"error: {jar} is missing; build it with `make setup`")
 
     config = Configuration()
     config.set_string("pipeline.name", args.name)
-    config.set_string("pipeline.jars", args.jar.resolve().as_uri())
+    config.set_string("pipeline.jars", jar.resolve().as_uri())
     config.set_string("table.local-time-zone", "UTC")
+    # State per job name, kept when the job is cancelled or fails, so that the
+    # next submission finds and resumes it (telemetry.jobs.retained).
+    config.set_string(
+        "execution.checkpointing.dir", state_uri(settings, checkpoint_prefix(args.name))
+    )
+    config.set_string(
+        "execution.checkpointing.savepoint-dir", state_uri(settings, savepoint_prefix(args.name))
+    )
+    config.set_string(
+        "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION"
+    )
+    # A resumed job owns the checkpoint it starts from and deletes it once subsumed.
+    config.set_string("execution.state-recovery.claim-mode", "CLAIM")
     env = StreamExecutionEnvironment.get_execution_environment(config)
     env.enable_checkpointing(args.checkpoint_seconds * 1000, CheckpointingMode.EXACTLY_ONCE)
     if args.parallelism:
@@ -258,12 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     # Dead letters: original bytes, reason and source position.
     statements.add_insert_sql(f"""
         INSERT INTO dead_letter_sink
-        SELECT payload, MAP[
-            'dlq.reason', ENCODE(error, 'UTF-8'),
-            'dlq.source.topic', ENCODE('{args.topic}', 'UTF-8'),
-            'dlq.source.partition', ENCODE(CAST(kafka_partition AS STRING), 'UTF-8'),
-            'dlq.source.offset', ENCODE(CAST(kafka_offset AS STRING), 'UTF-8'),
-            'dlq.schema.id', ENCODE(CAST(schema_id AS STRING), 'UTF-8')]
+        SELECT kafka_key, payload, {dead_letter_headers(args)}
         FROM decoded WHERE error IS NOT NULL""")
 
     # Execute: submitted to the cluster; `flink run -d` returns at once.

@@ -104,6 +104,14 @@ class Registry:
         with self._calling(f"read version {version} of {subject}"):
             return str(self.client.get_version(subject, version).schema.schema_str or "")
 
+    def schema_by_id(self, schema_id: int) -> str | None:
+        """The text of the schema with this (global) id, or None if the registry has none."""
+        try:
+            with self._calling(f"get schema id {schema_id}", missing=(SCHEMA_NOT_FOUND,)):
+                return self.client.get_schema(schema_id).schema_str
+        except _Missing:
+            return None
+
     def lookup(self, subject: str, text: str) -> Registered | None:
         """The registration of exactly this schema text under `subject`, if any."""
         try:

@@ -1,21 +1,35 @@
-"""Kafka topics of the pipeline: the telemetry topic and its dead-letter topic."""
+"""Kafka topics of the pipeline: the one place that creates them."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
+from telemetry.kafka import librdkafka_config
+
+__all__ = ["ensure_topics"]
 
 
-def ensure_topics(settings: Settings, partitions: int | None = None) -> list[str]:
-    """Create the telemetry and dead-letter topics if missing; returns those created."""
+def ensure_topics(
+    settings: Settings,
+    topics: Sequence[str] | None = None,
+    partitions: int | None = None,
+    config: dict[str, str] | None = None,
+) -> list[str]:
+    """Create the topics that are missing (default: telemetry and dead-letter topic).
+
+    New topics get `partitions` (default TELEMETRY_PARTITIONS) and the topic
+    `config`. Returns those created.
+    """
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
+    names = list(topics or (settings.telemetry_topic, settings.telemetry_dlq_topic))
     quiet = logging.getLogger("telemetry.topics.librdkafka")
     quiet.propagate = False
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}, logger=quiet)
+    admin = AdminClient(librdkafka_config(settings), logger=quiet)
     try:
         existing = admin.list_topics(timeout=10).topics
     except KafkaException as exc:
@@ -24,8 +38,8 @@ def ensure_topics(settings: Settings, partitions: int | None = None) -> list[str
         ) from exc
     count = partitions or settings.telemetry_partitions
     wanted = [
-        NewTopic(topic, num_partitions=count, replication_factor=1)
-        for topic in (settings.telemetry_topic, settings.telemetry_dlq_topic)
+        NewTopic(topic, num_partitions=count, replication_factor=1, config=config or {})
+        for topic in dict.fromkeys(names)
         if topic not in existing
     ]
     if not wanted:

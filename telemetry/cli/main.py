@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "telemetry.cli.schemas",
     "telemetry.cli.produce",
     "telemetry.cli.job",
+    "telemetry.cli.dlq",
     "telemetry.cli.read",
     "telemetry.cli.pipeline",
 )

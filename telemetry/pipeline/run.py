@@ -47,14 +47,15 @@ def _register_schemas(settings: Settings, say: Say) -> None:
 
 
 def _ensure_job(settings: Settings, say: Say) -> tuple[jobs.JobInfo, bool]:
-    running = jobs.active_job(settings)
-    if running is not None:
-        say(f"job: reusing {running.name} ({running.job_id}, {running.state.lower()})")
-        return running, True
-    say(f"job: submitting {jobs.JOB_NAME} ...")
-    job = jobs.submit(settings)
-    say(f"job: {job.name} running ({job.job_id})")
-    return job, False
+    """The pipeline job, running with this configuration: reused, resumed or started."""
+    result = jobs.submit(settings)
+    if result.already_running:
+        job = result.job
+        say(f"job: reusing {job.name} ({job.job_id}, {job.state.lower()})")
+        return job, True
+    origin = result.resumed_from.describe() if result.resumed_from else "no earlier state"
+    say(f"job: {result.job.name} running ({result.job.job_id}), resumed from {origin}")
+    return result.job, False
 
 
 def new_run_dir(settings: Settings, now: datetime | None = None) -> Path:

@@ -75,6 +75,11 @@ class Layout:
     def flink_home(self) -> Path:
         return self.data / "flink-home"
 
+    @property
+    def lock_file(self) -> Path:
+        """Held while services are started, so `up` and the supervisor never race."""
+        return self.run / "stack.lock"
+
     def pid_file(self, service: str) -> Path:
         return self.run / f"{service}.pid"
 

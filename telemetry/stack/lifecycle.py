@@ -44,9 +44,16 @@ def _check_ports_free(service: Service, settings: Settings) -> None:
 
 
 def _wait_healthy(service: Service, settings: Settings, layout: Layout, pid: int) -> None:
+    """Until the service answers its health check and `pid` is it (launch scripts exec'd).
+
+    The second condition matters: Flink's scripts exec the JVM only after a
+    while, and until then the pid's command line does not show the service, so
+    a concurrent status check would think it is not running.
+    """
     deadline = time.monotonic() + service.start_timeout
+    markers = service.markers(layout)
     while time.monotonic() < deadline:
-        if service.healthy(settings):
+        if process.is_running(pid, markers) and service.healthy(settings):
             return
         if process.exited(pid):
             layout.pid_file(service.name).unlink(missing_ok=True)
@@ -88,8 +95,13 @@ def start_service(service: Service, settings: Settings, layout: Layout, say: Say
     return True
 
 
-def up(settings: Settings, say: Say = print) -> Layout:
-    """Start every service in dependency order and wait until each is healthy."""
+def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Layout:
+    """Start every service in dependency order and wait until each is healthy.
+
+    Then the supervisor, and (unless `resume_jobs` is False) every job that
+    `telemetry job submit` remembered and that is not running, from its newest
+    retained state.
+    """
     layout = setup(settings, say)
     for folder in (layout.run, layout.logs):
         folder.mkdir(parents=True, exist_ok=True)
@@ -103,18 +115,51 @@ def up(settings: Settings, say: Say = print) -> Layout:
     if not flink_running:
         flink_home.assemble(settings, layout)
     say("starting the local stack:")
-    for service in SERVICES:
-        start_service(service, settings, layout, say)
-        if service.name == "minio":
-            buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
-            for bucket in ensure_buckets(settings, buckets):
-                say(f"  created bucket {bucket}")
+    with process.locked(layout.lock_file):
+        for service in SERVICES:
+            start_service(service, settings, layout, say)
+            if service.name == "minio":
+                buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
+                for bucket in ensure_buckets(settings, buckets):
+                    say(f"  created bucket {bucket}")
+    _start_supervisor(settings, layout, say)
+    if resume_jobs:
+        from telemetry.jobs import resume_remembered
+
+        resume_remembered(settings, say)
     return layout
+
+
+_SUPERVISOR = "supervisor"
+
+
+def _supervisor_markers(layout: Layout) -> tuple[str, ...]:
+    return ("telemetry.stack.supervisor", str(layout.data))
+
+
+def _start_supervisor(settings: Settings, layout: Layout, say: Say) -> None:
+    """Run the supervisor (restarts dead Flink processes, resumes jobs) unless it runs."""
+    import os
+    import sys
+
+    pid_file = layout.pid_file(_SUPERVISOR)
+    if process.running_pid(pid_file, _supervisor_markers(layout)) is not None:
+        return
+    env = dict(os.environ, TELEMETRY_DATA_DIR=str(layout.data))
+    pid = process.spawn(
+        [sys.executable, "-m", "telemetry.stack.supervisor", str(layout.data)],
+        env=env,
+        cwd=layout.data,
+        log_file=layout.log_file(_SUPERVISOR),
+        pid_file=pid_file,
+    )
+    say(f"  {'supervisor (restarts Flink, resumes jobs)':<42} started (pid {pid})")
 
 
 def down(settings: Settings, say: Say = print) -> int:
     """Stop the services this data directory started, in reverse order."""
     layout = Layout.of(settings)
+    process.stop(layout.pid_file(_SUPERVISOR), _supervisor_markers(layout), timeout=5)
     stopped = 0
     for service in reversed(SERVICES):
         if process.stop(layout.pid_file(service.name), service.markers(layout)):

@@ -30,7 +30,7 @@ def job_run(registered: Settings) -> Iterator[JobRun]:
     new = [NewTopic(t, num_partitions=4, replication_factor=1) for t in (run.topic, run.dlq_topic)]
     for future in admin.create_topics(new).values():
         future.result(15)
-    jobs.submit(stack, name=run.name, job_args=run.args)
+    jobs.submit(stack, run.params, remember=False)
     yield run
     if jobs.active_job(stack, run.name) is not None:
         jobs.cancel(stack, run.name)

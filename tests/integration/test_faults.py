@@ -30,6 +30,10 @@ from telemetry.stack.process import read_pid
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
 
 
+# Producers ride out an outage and a restart (the default gives up after 30 s).
+RIDE_OUT = {"message.timeout.ms": 180_000}
+
+
 def kill(settings: Settings, service: str) -> None:
     """SIGKILL one server of the local stack, by its pid file."""
     pid = read_pid(Layout.of(settings).pid_file(service))
@@ -57,7 +61,9 @@ def test_broker_down_longer_than_the_idle_timeout_makes_nothing_late(
     job_run: JobRun, tmp_path: Path
 ) -> None:
     record = tmp_path / "acked.jsonl"
-    producer = Producing(job_run, record, cars=6, rate=400, duration=40, seed=11)
+    producer = Producing(
+        job_run, record, cars=6, rate=400, duration=40, seed=11, producer_overrides=RIDE_OUT
+    )
     producer.start()
     wait_checkpoints(job_run, 2)
     time.sleep(2)

@@ -64,11 +64,23 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
     assert len(invalid) == 9
     letters = read_dead_letters(job_run, len(invalid))
     assert len(letters) == len(invalid)
-    positions = {(int(d["dlq.source.partition"]), int(d["dlq.source.offset"])) for d in letters}
+    # Kafka Connect's dead-letter headers, so its tooling reads them.
+    positions = {
+        (int(d["__connect.errors.partition"]), int(d["__connect.errors.offset"])) for d in letters
+    }
     assert positions == {(r["partition"], r["offset"]) for r in invalid}
-    reasons = sorted(d["dlq.reason"].split(":")[0] for d in letters)
-    assert set(reasons) == {"bad-magic", "unknown-schema", "corrupt"}
+    assert {d["__connect.errors.topic"] for d in letters} == {job_run.topic}
+    assert {d["__connect.errors.connector.name"] for d in letters} == {job_run.name}
+    assert {d["__connect.errors.stage"] for d in letters} == {"VALUE_CONVERTER"}
+    reasons = {d["telemetry.errors.reason"] for d in letters}
+    assert reasons == {"bad-magic", "unknown-schema", "corrupt"}
+    for d in letters:
+        message = d["__connect.errors.exception.message"]
+        assert message.startswith(d["telemetry.errors.reason"] + ": "), message
+    unknown = [d for d in letters if d["telemetry.errors.reason"] == "unknown-schema"]
+    assert all(int(d["telemetry.errors.schema.id"]) > 0 for d in unknown)
     assert all(d["payload"] for d in letters)
+    assert all(d["key"] for d in letters), "the original key travels with the letter"
     job = jobs.active_job(job_run.settings, job_run.name)
     assert job is not None and job.state == "RUNNING"
     # Flink's REST metrics are fetched on demand: poll until they are current.
@@ -123,7 +135,7 @@ def test_stop_with_savepoint_and_resubmit_continues_exactly(
     assert jobs.active_job(job_run.settings, job_run.name) is None
     producer.join()  # the rest of the first run waits in Kafka meanwhile
 
-    jobs.submit(job_run.settings, name=job_run.name, savepoint=savepoint, job_args=job_run.args)
+    jobs.submit(job_run.settings, job_run.params, savepoint=savepoint)
     producer = Producing(job_run, second, cars=4, rate=300, duration=6, seed=4)
     producer.start()
     producer.join()

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from telemetry.config import Settings
+from telemetry.jobs import JobParams
 
 WINDOW_S = 5
 
@@ -27,16 +28,18 @@ class JobRun:
     prefix: str
 
     @property
-    def args(self) -> list[str]:
-        return [
-            "--topic", self.topic,
-            "--dlq-topic", self.dlq_topic,
-            "--output-prefix", self.prefix,
-            "--window-seconds", str(WINDOW_S),
-            "--out-of-orderness-seconds", "2",
-            "--idle-timeout-seconds", "3",
-            "--checkpoint-seconds", "3",
-        ]  # fmt: skip
+    def params(self) -> JobParams:
+        return JobParams.from_settings(
+            self.settings,
+            name=self.name,
+            topic=self.topic,
+            dlq_topic=self.dlq_topic,
+            output_prefix=self.prefix,
+            window_seconds=WINDOW_S,
+            out_of_orderness_seconds=2,
+            idle_timeout_seconds=3,
+            checkpoint_seconds=3,
+        )
 
     @property
     def late_prefix(self) -> str:
@@ -196,8 +199,8 @@ def read_dead_letters(run: JobRun, expected: int, timeout: float = 60) -> list[d
         message = consumer.poll(1.0)
         if message is None or message.error():
             continue
-        headers = {k: v.decode() for k, v in (message.headers() or [])}
-        letters.append({"payload": message.value(), **headers})
+        headers = {k: v.decode() for k, v in (message.headers() or []) if v is not None}
+        letters.append({"payload": message.value(), "key": message.key(), **headers})
     # Anything beyond the expectation (a duplicate) would arrive shortly after.
     extra_deadline = time.monotonic() + 5
     while time.monotonic() < extra_deadline:

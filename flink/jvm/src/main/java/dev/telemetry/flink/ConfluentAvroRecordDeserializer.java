@@ -41,10 +41,12 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * written with an older schema get the reader's defaults for fields they lack.
  *
  * <p>Row layout ({@link #getProducedType()}): every reader schema field, in order and with the
- * same name, then {@code schema_id INT, error STRING, payload BYTES, kafka_partition INT,
- * kafka_offset BIGINT, kafka_timestamp BIGINT}. A decoded row has {@code error = null} and
- * {@code payload = null}; an error row has null reader fields, an {@code error} that starts with a
- * {@link FailureReason#code()} and a colon, and the original value bytes in {@code payload}. The
+ * same name, then {@code schema_id INT, error STRING, payload BYTES, kafka_key BYTES,
+ * kafka_partition INT, kafka_offset BIGINT, kafka_timestamp BIGINT}. A decoded row has {@code
+ * error}, {@code payload} and {@code kafka_key} null; an error row has null reader fields, an
+ * {@code error} that starts with a {@link FailureReason#code()} and a colon, and the original
+ * value and key bytes in {@code payload} and {@code kafka_key} (so a dead letter can be replayed
+ * to the same partition). The
  * rows carry their field names (like the rows Flink's own RowSerializer produces), so they can be
  * read by position or by name.
  *
@@ -63,7 +65,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
 
     /** Names of the columns appended after the reader schema's fields, in order. */
     public static final List<String> METADATA_COLUMNS =
-            List.of("schema_id", "error", "payload", "kafka_partition", "kafka_offset", "kafka_timestamp");
+            List.of("schema_id", "error", "payload", "kafka_key", "kafka_partition", "kafka_offset", "kafka_timestamp");
 
     static final byte MAGIC_BYTE = 0x0;
     static final int HEADER_LENGTH = 5;
@@ -94,6 +96,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     private final int schemaIdPos;
     private final int errorPos;
     private final int payloadPos;
+    private final int keyPos;
     private final int partitionPos;
     private final int offsetPos;
     private final int timestampPos;
@@ -140,6 +143,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
         types.add(BasicTypeInfo.INT_TYPE_INFO); // schema_id
         types.add(BasicTypeInfo.STRING_TYPE_INFO); // error
         types.add(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO); // payload
+        types.add(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO); // kafka_key
         types.add(BasicTypeInfo.INT_TYPE_INFO); // kafka_partition
         types.add(BasicTypeInfo.LONG_TYPE_INFO); // kafka_offset
         types.add(BasicTypeInfo.LONG_TYPE_INFO); // kafka_timestamp
@@ -152,9 +156,10 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
         schemaIdPos = readerKinds.length;
         errorPos = schemaIdPos + 1;
         payloadPos = schemaIdPos + 2;
-        partitionPos = schemaIdPos + 3;
-        offsetPos = schemaIdPos + 4;
-        timestampPos = schemaIdPos + 5;
+        keyPos = schemaIdPos + 3;
+        partitionPos = schemaIdPos + 4;
+        offsetPos = schemaIdPos + 5;
+        timestampPos = schemaIdPos + 6;
     }
 
     @Override
@@ -183,6 +188,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
             failed.inc();
             failedByReason.get(failure).inc();
             fields[payloadPos] = value;
+            fields[keyPos] = record.key();
         }
         fields[partitionPos] = record.partition();
         fields[offsetPos] = record.offset();

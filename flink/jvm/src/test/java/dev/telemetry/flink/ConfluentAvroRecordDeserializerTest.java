@@ -75,13 +75,15 @@ class ConfluentAvroRecordDeserializerTest {
     void producedTypeIsReaderFieldsThenMetadataColumns() {
         RowTypeInfo type = deserializer.getProducedType();
         assertEquals(List.of("car_id", "speed", "rpm", "gear", "timestamp", "throttle", "brake", "drs", "lap",
-                        "schema_id", "error", "payload", "kafka_partition", "kafka_offset", "kafka_timestamp"),
+                        "schema_id", "error", "payload", "kafka_key", "kafka_partition", "kafka_offset",
+                        "kafka_timestamp"),
                 Arrays.asList(type.getFieldNames()));
         assertEquals(List.of(BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.DOUBLE_TYPE_INFO,
                         BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.DOUBLE_TYPE_INFO,
                         BasicTypeInfo.DOUBLE_TYPE_INFO, BasicTypeInfo.DOUBLE_TYPE_INFO,
                         BasicTypeInfo.BOOLEAN_TYPE_INFO, BasicTypeInfo.INT_TYPE_INFO,
                         BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.STRING_TYPE_INFO,
+                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO,
                         PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO,
                         BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.LONG_TYPE_INFO, BasicTypeInfo.LONG_TYPE_INFO),
                 Arrays.asList(type.getFieldTypes()));
@@ -101,7 +103,7 @@ class ConfluentAvroRecordDeserializerTest {
         Row row = one(record(frame(V1_ID, encode(v1)), 2, 17L, 1_700_000_000_200L));
 
         assertEquals(Row.of(44, 301.5, 11800, 7, 1_700_000_000.125, null, null, null, null,
-                V1_ID, null, null, 2, 17L, 1_700_000_000_200L), row);
+                V1_ID, null, null, null, 2, 17L, 1_700_000_000_200L), row);
     }
 
     @Test
@@ -109,7 +111,7 @@ class ConfluentAvroRecordDeserializerTest {
         Row row = one(record(frame(V2_ID, encode(v2Record(16, 1_700_000_001.5))), 0, 5L, 99L));
 
         assertEquals(Row.of(16, 250.0, 10500, 6, 1_700_000_001.5, 87.5, 0.0, true, 12,
-                V2_ID, null, null, 0, 5L, 99L), row);
+                V2_ID, null, null, null, 0, 5L, 99L), row);
         assertEquals(12, row.getField("lap"));
         assertNull(row.getField("error"));
         assertEquals(16, row.getField(0));
@@ -154,6 +156,7 @@ class ConfluentAvroRecordDeserializerTest {
         Row row = one(record(json, 3, 8L, 9L));
         assertError(row, "bad-magic: wrong magic byte 0x7b (not Confluent Avro)");
         assertArrayEquals(json, (byte[]) row.getField("payload"));
+        assertArrayEquals(KEY, (byte[]) row.getField("kafka_key"), "the key, to replay to the same partition");
         assertEquals(3, row.getField("kafka_partition"));
         assertEquals(8L, row.getField("kafka_offset"));
         assertEquals(9L, row.getField("kafka_timestamp"));
@@ -358,10 +361,12 @@ class ConfluentAvroRecordDeserializerTest {
         return ByteBuffer.allocate(5 + body.length).put((byte) 0).putInt(schemaId).put(body).array();
     }
 
+    static final byte[] KEY = {0, 0, 0, 0, 1, 14};
+
     static ConsumerRecord<byte[], byte[]> record(byte[] value, int partition, long offset, long timestamp) {
         return new ConsumerRecord<>("telemetry_data", partition, offset, timestamp,
                 org.apache.kafka.common.record.TimestampType.CREATE_TIME, 0, value == null ? 0 : value.length,
-                null, value, new org.apache.kafka.common.header.internals.RecordHeaders(), java.util.Optional.empty());
+                KEY, value, new org.apache.kafka.common.header.internals.RecordHeaders(), java.util.Optional.empty());
     }
 
     Row one(ConsumerRecord<byte[], byte[]> record) throws IOException {

@@ -1,0 +1,245 @@
+"""Submit the job (resuming its newest retained state), stop it with a savepoint, cancel it.
+
+Submission goes through the `flink` client (`flink run -d -py`); everything
+else through the REST API. A submission is done when every task runs; if the
+job fails or restarts first, the root cause from Flink's exception history is
+the error, and the half-started job is cancelled.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telemetry.config import Settings
+from telemetry.contract import JOB_NAME, job_jar, job_script
+from telemetry.errors import InvalidInputError, ServiceError
+from telemetry.jobs import intent
+from telemetry.jobs.params import STATE_KEYS, JobParams
+from telemetry.jobs.rest import (
+    ACTIVE_STATES,
+    JobInfo,
+    active_job,
+    all_tasks_running,
+    job_state,
+    rest,
+    root_cause,
+    summarize_trace,
+)
+from telemetry.jobs.retained import (
+    RetainedState,
+    latest_retained,
+    prune_other_runs,
+    read_manifest,
+    write_manifest,
+)
+
+__all__ = ["Submission", "cancel", "resume_remembered", "stop_with_savepoint", "submit"]
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: JobInfo
+    already_running: bool = False
+    resumed_from: RetainedState | None = None
+    savepoint: str | None = None
+    created_topics: tuple[str, ...] = ()
+
+
+# Known root causes -> what to do about them.
+_HINTS = (
+    ("UnknownTopicOrPartition", "the topic is missing; `telemetry job submit` creates it"),
+    ("NoResourceAvailable", "no free task slots: start a TaskManager (`make up`) or cancel a job"),
+    ("SdkClientException", "is S3 at S3_ENDPOINT_URL up? (`make status`)"),
+    ("AmazonS3Exception", "check the bucket and the S3 credentials (`telemetry env`)"),
+    ("schema registry", "is the registry at SCHEMA_REGISTRY_URL up? (`make status`)"),
+    ("TimeoutException", "is Kafka at KAFKA_BOOTSTRAP_SERVERS up? (`make status`)"),
+)
+
+
+def _hint(cause: str) -> str:
+    return next((f"; {hint}" for key, hint in _HINTS if key in cause), "")
+
+
+def submit(
+    settings: Settings,
+    params: JobParams | None = None,
+    *,
+    savepoint: str | None = None,
+    fresh: bool = False,
+    wait_running: float = 120.0,
+    remember: bool = True,
+) -> Submission:
+    """Submit the job, resuming its newest retained checkpoint or savepoint (unless `fresh`).
+
+    If the same job already runs with the same parameters, that is the result
+    (`already_running`); with other parameters it is an error that says how to
+    change them. A submitted job is remembered (unless `remember` is False), so
+    `telemetry up` and the supervisor bring it back after a crash.
+    """
+    from telemetry.flink_cli import run_python_job
+    from telemetry.topics import ensure_topics
+
+    params = params or JobParams.from_settings(settings)
+    existing = active_job(settings, params.name)
+    if existing is not None:
+        return _already_running(settings, params, existing, savepoint)
+    jar = job_jar()
+    if not jar.is_file():
+        raise ServiceError(f"{jar} is missing; build it with `make setup`")
+
+    created = tuple(ensure_topics(settings, [params.topic, params.dlq_topic]))
+    retained = None if (fresh or savepoint) else latest_retained(settings, params.name)
+    if retained is not None:
+        _check_resumable(settings, params, retained)
+    restore = savepoint or (retained.path if retained else None)
+
+    result = run_python_job(
+        settings,
+        job_script(),
+        ["--jar", str(jar), *params.to_args()],
+        detached=True,
+        extra=["-s", restore] if restore else [],
+    )
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        cause = summarize_trace(output)
+        raise ServiceError(f"`flink run` failed (exit {result.returncode}): {cause}{_hint(cause)}")
+    match = re.search(r"\b([0-9a-f]{32})\b", output)
+    if match is None:
+        raise ServiceError(f"`flink run` printed no job id: {output.strip()[-300:]}")
+    job_id = match.group(1)
+    write_manifest(settings, params, job_id, restore)
+    job = _wait_running(settings, params.name, job_id, wait_running)
+    if retained is not None:
+        prune_other_runs(settings, params.name, {job_id, retained.job_id})
+    if remember:
+        intent.remember(settings, params)
+    return Submission(job, resumed_from=retained, savepoint=savepoint, created_topics=created)
+
+
+def _already_running(
+    settings: Settings, params: JobParams, job: JobInfo, savepoint: str | None
+) -> Submission:
+    if savepoint:
+        raise InvalidInputError(
+            f"job {params.name} is already {job.state.lower()} ({job.job_id}); stop it with "
+            "`telemetry job stop` before resuming from a savepoint"
+        )
+    running = read_manifest(settings, params.name, job.job_id)
+    differences = params.differences(running) if running is not None else []
+    if differences:
+        raise InvalidInputError(
+            f"job {params.name} is already {job.state.lower()} ({job.job_id}) with other "
+            f"settings: {', '.join(differences)}; to change them, `telemetry job stop` it "
+            "and submit again (it resumes from the savepoint)"
+        )
+    return Submission(job, already_running=True)
+
+
+def _check_resumable(settings: Settings, params: JobParams, retained: RetainedState) -> None:
+    earlier = read_manifest(settings, params.name, retained.job_id)
+    if earlier is None:
+        return  # written by a job without a manifest: Flink checks the state itself
+    differences = params.differences(earlier, STATE_KEYS)
+    if differences:
+        raise InvalidInputError(
+            f"the newest state of {params.name}, {retained.describe()}, belongs to a job with "
+            f"{', '.join(differences)}; submit with the same settings to resume it, or start "
+            "over without it: `telemetry job submit --fresh`"
+        )
+
+
+def _wait_running(settings: Settings, name: str, job_id: str, timeout: float) -> JobInfo:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = job_state(settings, job_id)
+        if state == "RUNNING" and all_tasks_running(settings, job_id):
+            return JobInfo(job_id, name, state, int(time.time() * 1000), 0)
+        cause = root_cause(settings, job_id)
+        if cause is not None or state not in ACTIVE_STATES:
+            cause = cause or f"the job is {state.lower()}"
+            if job_state(settings, job_id) in ACTIVE_STATES:
+                rest(settings, "PATCH", f"/jobs/{job_id}?mode=cancel")
+            raise ServiceError(
+                f"job {name} ({job_id}) failed to start: {cause}{_hint(cause)}; "
+                "it was cancelled, fix the cause and submit again"
+            )
+        if time.monotonic() >= deadline:
+            raise ServiceError(
+                f"job {name} ({job_id}) is not running after {timeout:.0f} s "
+                f"({_progress(settings, job_id)}); see the Flink UI at {settings.flink_rest_url}"
+            )
+        time.sleep(1)
+
+
+def _progress(settings: Settings, job_id: str) -> str:
+    vertices = rest(settings, "GET", f"/jobs/{job_id}").get("vertices", [])
+    running = sum(v.get("status") == "RUNNING" for v in vertices)
+    free = rest(settings, "GET", "/overview").get("slots-available", "?")
+    return f"{running} of {len(vertices)} tasks running, {free} free task slots"
+
+
+def _require_active(settings: Settings, name: str) -> JobInfo:
+    job = active_job(settings, name)
+    if job is None:
+        raise InvalidInputError(
+            f"no active job named {name}; submit it with `telemetry job submit`"
+        )
+    return job
+
+
+def cancel(settings: Settings, name: str = JOB_NAME, timeout: float = 60.0) -> JobInfo:
+    """Cancel the job; its checkpoints are retained (a later submit resumes from them)."""
+    job = _require_active(settings, name)
+    intent.forget(settings, name)
+    rest(settings, "PATCH", f"/jobs/{job.job_id}?mode=cancel")
+    _wait_terminal(settings, job.job_id, timeout)
+    return job
+
+
+def stop_with_savepoint(settings: Settings, name: str = JOB_NAME, timeout: float = 180.0) -> str:
+    """Stop the job with a savepoint; return its path."""
+    job = _require_active(settings, name)
+    trigger = rest(settings, "POST", f"/jobs/{job.job_id}/stop", {"drain": False})
+    request_id = trigger["request-id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = rest(settings, "GET", f"/jobs/{job.job_id}/savepoints/{request_id}")
+        if status["status"]["id"] == "COMPLETED":
+            operation = status.get("operation", {})
+            if "failure-cause" in operation:
+                cause = summarize_trace(operation["failure-cause"].get("stack-trace", ""))
+                raise ServiceError(f"savepoint of {name} failed: {cause}")
+            _wait_terminal(settings, job.job_id, 60)
+            intent.forget(settings, name)
+            return str(operation["location"])
+        time.sleep(1)
+    raise ServiceError(f"savepoint of {name} did not complete within {timeout:.0f} s")
+
+
+def _wait_terminal(settings: Settings, job_id: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = job_state(settings, job_id)
+        if state not in ACTIVE_STATES and state != "CANCELLING":
+            return
+        time.sleep(0.5)
+    raise ServiceError(f"job {job_id} did not stop within {timeout:.0f} s")
+
+
+def resume_remembered(settings: Settings, say: Say) -> list[Submission]:
+    """Resume every remembered job that is not running (after a crash of the cluster)."""
+    resumed = []
+    for params in intent.remembered(settings):
+        if active_job(settings, params.name) is not None:
+            continue
+        submission = submit(settings, params)
+        where = submission.resumed_from.describe() if submission.resumed_from else "no state"
+        say(f"  resumed job {params.name} ({submission.job.job_id}) from {where}")
+        resumed.append(submission)
+    return resumed
