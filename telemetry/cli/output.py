@@ -36,6 +36,13 @@ def emit(
         stream.write(render_table(rows, columns) + "\n")
 
 
+def emit_document(document: Mapping[str, Any], out: TextIO | None = None) -> None:
+    """One JSON object (a command's whole result), indented, newline-terminated."""
+    stream = out or sys.stdout
+    json.dump(dict(document), stream, indent=2, default=str)
+    stream.write("\n")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""

@@ -1,14 +1,15 @@
 """`telemetry schemas check`: parse, evolution, immutability, registry agreement.
 
 Every finding names the subject, the versions, the rule broken, the field path
-and a hint. Exit code of a report: 2 if a file does not parse, 1 for any other
-error, else 0.
+and the fix; compatibility findings also the direction and both types. Exit
+code of a report: 2 if a file does not parse, 1 for any other error, else 0.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,20 +22,26 @@ from telemetry.schemas.parse import ParsedSchema, parse_file
 
 __all__ = ["Finding", "Report", "run_check"]
 
-COLUMNS = ("check", "subject", "versions", "rule", "path", "hint")
+COLUMNS = ("check", "subject", "versions", "direction", "rule", "path", "fix")
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing wrong. `path` is a field path (compatibility) or a file path."""
+
     check: str  # parse | compatibility | immutability | registry
     subject: str
     versions: str
     rule: str
     path: str
     message: str
-    hint: str
+    fix: str
+    level: str = ""
+    direction: str = ""  # BACKWARD | FORWARD (compatibility)
+    reader_type: str | None = None
+    writer_type: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | int | None]:
         return asdict(self)
 
 
@@ -79,23 +86,7 @@ def run_check(
             parsed[name] = schemas
 
     for name, schemas in parsed.items():
-        level = catalog[name].compatibility
-        for k in range(1, len(schemas)):
-            labels = [f"v{i + 1}" for i in range(k)]
-            for violation in check_evolution(level, schemas[:k], schemas[k], labels, f"v{k + 1}"):
-                for problem in violation.problems:
-                    report.findings.append(
-                        Finding(
-                            "compatibility",
-                            name,
-                            f"v{k + 1} vs {violation.old}",
-                            f"{level}: {violation.direction} ({violation.reader} reads "
-                            f"{violation.writer}) {problem.rule}",
-                            problem.path,
-                            problem.message,
-                            problem.hint,
-                        )
-                    )
+        report.findings += evolution_findings(name, catalog[name].compatibility, schemas)
 
     immutability = check_immutable(directory, base)
     if immutability.note:
@@ -122,6 +113,32 @@ def run_check(
                 registry, name, catalog[name].compatibility, schemas
             )
     return report
+
+
+def evolution_findings(subject: str, level: str, schemas: Sequence[ParsedSchema]) -> list[Finding]:
+    """Every problem of every version against the ones before it, at `level`."""
+    findings = []
+    for k in range(1, len(schemas)):
+        labels = [f"v{i + 1}" for i in range(k)]
+        new = f"v{k + 1}"
+        for violation in check_evolution(level, schemas[:k], schemas[k], labels, new):
+            for problem in violation.problems:
+                findings.append(
+                    Finding(
+                        "compatibility",
+                        subject,
+                        f"{new} vs {violation.old}",
+                        problem.rule,
+                        problem.path,
+                        f"{problem.direction_text}: {problem.message}",
+                        problem.fix,
+                        level=level,
+                        direction=problem.direction,
+                        reader_type=problem.reader_type,
+                        writer_type=problem.writer_type,
+                    )
+                )
+    return findings
 
 
 def compare_with_registry(

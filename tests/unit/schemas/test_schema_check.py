@@ -46,26 +46,34 @@ def test_released_schemas_pass(schemas: Path, capsys: pytest.CaptureFixture[str]
     assert "schemas ok" in capsys.readouterr().out
 
 
-def test_incompatible_v3_names_subject_versions_rule_path_and_hint(
-    schemas: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def write_v3_without_lap_default(schemas: Path) -> Path:
+    """v3 = v2 with `lap` losing its default: v3 cannot read v1, which lacks `lap`."""
     v2 = json.loads((schemas / VALUE / "v2.avsc").read_text())
     lap = next(f for f in v2["fields"] if f["name"] == "lap")
     del lap["default"]
-    (schemas / VALUE / "v3.avsc").write_text(json.dumps(v2, indent=2))
+    v3 = schemas / VALUE / "v3.avsc"
+    v3.write_text(json.dumps(v2, indent=2))
+    return v3
+
+
+def test_incompatible_v3_names_subject_versions_rule_path_direction_and_fix(
+    schemas: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_v3_without_lap_default(schemas)
     assert check("--format", "json") == 1
     report = json.loads(capsys.readouterr().out)
-    findings = [f for f in report["findings"] if f["versions"] == "v3 vs v1"]
-    assert findings, report
-    finding = findings[0]
-    assert finding["check"] == "compatibility"
+    findings = [f for f in report["findings"] if f["check"] == "compatibility"]
+    assert {(f["versions"], f["direction"], f["path"], f["rule"]) for f in findings} == {
+        ("v3 vs v1", "BACKWARD", "lap", "reader_field_missing_default_value")
+    }
+    (finding,) = findings
     assert finding["subject"] == VALUE
-    assert (
-        "FULL_TRANSITIVE" in finding["rule"]
-        and "reader_field_missing_default_value" in finding["rule"]
+    assert finding["level"] == "FULL_TRANSITIVE"
+    assert (finding["reader_type"], finding["writer_type"]) == ("union<null, int>", None)
+    assert finding["message"].startswith(
+        "BACKWARD: v3 (reader) cannot read data written with v1 (writer): "
     )
-    assert finding["path"] == "lap"
-    assert "add a default to `lap`" in finding["hint"]
+    assert finding["fix"] == 'add a default to `lap` in v3 (e.g. "default": null)'
 
 
 def test_unparseable_file_exits_2(schemas: Path, capsys: pytest.CaptureFixture[str]) -> None:
