@@ -10,12 +10,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from telemetry.cli.output import FORMATS, emit, emit_document
-from telemetry.config import load_settings
+from telemetry.cli.output import ANNOTATIONS, FORMATS, annotation, emit, emit_document
+from telemetry.config import ci_annotations, load_settings
 from telemetry.errors import InvalidInputError
 from telemetry.registry import Registry, connect
 from telemetry.schemas.catalog import LEVELS, load_catalog, schemas_dir
-from telemetry.schemas.check import COLUMNS, run_check
+from telemetry.schemas.check import COLUMNS, Report, run_check
 from telemetry.schemas.compatibility import Violation, check_evolution, normalize_level
 from telemetry.schemas.parse import parse_file
 from telemetry.schemas.register import drift, register_all
@@ -74,6 +74,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     where.add_argument("--no-registry", action="store_true", help="skip the registry comparison")
     check.add_argument("--format", choices=FORMATS, default="table")
+    check.add_argument(
+        "--annotations",
+        choices=("auto", *ANNOTATIONS, "none"),
+        default="auto",
+        help="print each finding on its file line: `github` as GitHub Actions error "
+        "commands (stdout), `plain` as `file:line: message` (stderr); `auto` (default): "
+        "github when GITHUB_ACTIONS=true, plain when CI=true, else none. Table format only",
+    )
     check.set_defaults(func=run_check_command)
 
     compat = commands.add_parser(
@@ -142,14 +150,25 @@ def run_check_command(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     if report.findings:
         emit([f.to_dict() for f in report.findings], COLUMNS)
-        for f in report.findings:
-            print(f"error: {f.subject} {f.versions}: {f.message}", file=sys.stderr)
+        _print_errors(report, ci_annotations() if args.annotations == "auto" else args.annotations)
     else:
         print(
             "schemas ok: every file parses, every subject keeps its level, "
             "no released version changed"
         )
     return report.exit_code
+
+
+def _print_errors(report: Report, style: str | None) -> None:
+    """One line per finding: a CI annotation on its file line, else `error: ...`."""
+    for f in report.findings:
+        text = f"{f.subject} {f.versions}{' at ' + f.level if f.level else ''}: "
+        text += f"{f.path + ': ' if f.path and f.line else ''}{f.rule}: {f.message}. Fix: {f.fix}"
+        if style in ANNOTATIONS and f.file:
+            stream = sys.stdout if style == "github" else sys.stderr
+            print(annotation(style, f.file, f.line, text), file=stream)
+        else:
+            print(f"error: {f.subject} {f.versions}: {f.message}", file=sys.stderr)
 
 
 def _check_registry(args: argparse.Namespace) -> tuple[Registry | None, list[str]]:

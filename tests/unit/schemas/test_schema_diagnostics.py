@@ -27,6 +27,7 @@ from telemetry.schemas.compatibility import (
     check_evolution,
     reader_writer_problems,
 )
+from telemetry.schemas.locate import declaration_line
 from telemetry.schemas.parse import ParsedSchema, parse_text
 
 CASES, INVALID, record, f = (
@@ -317,7 +318,17 @@ def test_random_schema_pairs_have_problems_exactly_when_the_checker_refuses(
             assert bool(found) == (not accepted), (reader.text, writer.text)
             verdicts[accepted] += 1
             assert_readable(found)
+            _assert_paths_are_declared(found, reader.text)
     assert min(verdicts.values()) > 150, verdicts  # both verdicts were exercised
+
+
+def _assert_paths_are_declared(found: list[Problem], reader_text: str) -> None:
+    lines = reader_text.splitlines()
+    for p in found:
+        last = p.path.split(".")[-1]
+        if p.path != "(root)" and last.isidentifier():
+            line = lines[declaration_line(reader_text, p.path) - 1]
+            assert f'"name": "{last}"' in line, (p.path, line)
 
 
 # A small random schema generator: field names and type names repeat between
