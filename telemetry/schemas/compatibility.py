@@ -38,6 +38,7 @@ __all__ = [
     "is_transitive",
     "normalize_level",
     "reader_writer_problems",
+    "schema_problems",
 ]
 
 BACKWARD = "BACKWARD"

@@ -39,11 +39,24 @@ from avro.schema import (
     UnionSchema,
 )
 
-__all__ = ["ITEMS", "VALUES", "Incompatibility", "incompatibilities", "is_compatible"]
+__all__ = [
+    "FIXED_SIZE",
+    "ITEMS",
+    "MISSING_BRANCH",
+    "MISSING_DEFAULT",
+    "MISSING_SYMBOLS",
+    "NAME_MISMATCH",
+    "TYPE_MISMATCH",
+    "VALUES",
+    "Incompatibility",
+    "incompatibilities",
+    "is_compatible",
+]
 
 ITEMS = "[]"
 VALUES = "{}"
 
+# Rule names: Apache Avro's SchemaIncompatibilityType values.
 TYPE_MISMATCH = SchemaIncompatibilityType.type_mismatch.value
 MISSING_DEFAULT = SchemaIncompatibilityType.reader_field_missing_default_value.value
 MISSING_SYMBOLS = SchemaIncompatibilityType.missing_enum_symbols.value
