@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from telemetry.errors import ConfigError
 
-__all__ = ["ENV_VARS", "Secret", "Settings", "load_settings", "repo_root"]
+__all__ = ["ENV_VARS", "Secret", "Settings", "ci_annotations", "load_settings", "repo_root"]
 
 
 def repo_root() -> Path | None:
@@ -253,3 +253,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             value = Secret(raw)
         values[var.name.lower()] = value
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def ci_annotations(environ: Mapping[str, str] | None = None) -> str | None:
+    """How the CI running us wants findings on file lines, from the variables CI sets.
+
+    `github` under GitHub Actions (`GITHUB_ACTIONS=true`), `plain` under any
+    other CI (`CI=true`), None outside CI. These are the CI's variables, not
+    settings of ours, so they are not in ENV_VARS.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("GITHUB_ACTIONS", "").strip().lower() == "true":
+        return "github"
+    if env.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        return "plain"
+    return None

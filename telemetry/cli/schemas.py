@@ -6,18 +6,17 @@ Exit codes: 0 ok, 1 incompatible / refused / drift, 2 invalid input.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from telemetry.cli.output import FORMATS, emit
-from telemetry.config import load_settings
+from telemetry.cli.output import ANNOTATIONS, FORMATS, annotation, emit, emit_document
+from telemetry.config import ci_annotations, load_settings
 from telemetry.errors import InvalidInputError
 from telemetry.registry import Registry, connect
 from telemetry.schemas.catalog import LEVELS, load_catalog, schemas_dir
-from telemetry.schemas.check import COLUMNS, run_check
-from telemetry.schemas.compatibility import check_evolution, normalize_level
+from telemetry.schemas.check import COLUMNS, Report, run_check
+from telemetry.schemas.compatibility import Violation, check_evolution, normalize_level
 from telemetry.schemas.parse import parse_file
 from telemetry.schemas.register import drift, register_all
 
@@ -75,6 +74,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     where.add_argument("--no-registry", action="store_true", help="skip the registry comparison")
     check.add_argument("--format", choices=FORMATS, default="table")
+    check.add_argument(
+        "--annotations",
+        choices=("auto", *ANNOTATIONS, "none"),
+        default="auto",
+        help="print each finding on its file line: `github` as GitHub Actions error "
+        "commands (stdout), `plain` as `file:line: message` (stderr); `auto` (default): "
+        "github when GITHUB_ACTIONS=true, plain when CI=true, else none. Table format only",
+    )
     check.set_defaults(func=run_check_command)
 
     compat = commands.add_parser(
@@ -88,6 +95,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "levels check only the last OLD."
         ),
         epilog=(
+            "Every problem is listed with its field path, the rule broken, the direction "
+            "(which version cannot read which) and a fix; --format json gives the same list "
+            "with path, rule, direction, reader_type, writer_type and fix. "
             "Exit codes: 0 compatible, 1 incompatible (the reasons are printed), "
             "2 invalid input (unparseable file, unknown level). "
             "Example: telemetry schemas compat v1.avsc v2.avsc --level FULL"
@@ -127,30 +137,38 @@ def run_check_command(args: argparse.Namespace) -> int:
     report = run_check(schemas_dir(), args.base, registry)
     notes += report.notes
     if args.format == "json":
-        json.dump(
+        emit_document(
             {
                 "ok": report.exit_code == 0,
                 "exit_code": report.exit_code,
                 "findings": [f.to_dict() for f in report.findings],
                 "notes": notes,
-            },
-            sys.stdout,
-            indent=2,
+            }
         )
-        sys.stdout.write("\n")
         return report.exit_code
     for note in notes:
         print(f"note: {note}")
     if report.findings:
         emit([f.to_dict() for f in report.findings], COLUMNS)
-        for f in report.findings:
-            print(f"error: {f.subject} {f.versions}: {f.message}", file=sys.stderr)
+        _print_errors(report, ci_annotations() if args.annotations == "auto" else args.annotations)
     else:
         print(
             "schemas ok: every file parses, every subject keeps its level, "
             "no released version changed"
         )
     return report.exit_code
+
+
+def _print_errors(report: Report, style: str | None) -> None:
+    """One line per finding: a CI annotation on its file line, else `error: ...`."""
+    for f in report.findings:
+        text = f"{f.subject} {f.versions}{' at ' + f.level if f.level else ''}: "
+        text += f"{f.path + ': ' if f.path and f.line else ''}{f.rule}: {f.message}. Fix: {f.fix}"
+        if style in ANNOTATIONS and f.file:
+            stream = sys.stdout if style == "github" else sys.stderr
+            print(annotation(style, f.file, f.line, text), file=stream)
+        else:
+            print(f"error: {f.subject} {f.versions}: {f.message}", file=sys.stderr)
 
 
 def _check_registry(args: argparse.Namespace) -> tuple[Registry | None, list[str]]:
@@ -172,25 +190,31 @@ def run_compat(args: argparse.Namespace) -> int:
     *olds, new = [parse_file(Path(p)) for p in args.files]
     violations = check_evolution(level, olds, new)
     if args.format == "json":
-        json.dump(
+        emit_document(
             {
                 "compatible": not violations,
                 "level": level,
-                "violations": [asdict(v) for v in violations],
-            },
-            sys.stdout,
-            indent=2,
+                "new": new.source,
+                "problems": [p.to_dict() for v in violations for p in v.problems],
+            }
         )
-        sys.stdout.write("\n")
         return 1 if violations else 0
     if not violations:
         print(f"compatible: {new.source} at {level}")
         return 0
-    print(f"incompatible: {new.source} at {level}")
-    for v in violations:
-        for p in v.problems:
-            print(
-                f"  {v.direction}: {v.reader} cannot read {v.writer}: {p.rule} at `{p.path}`: "
-                f"{p.message}\n    hint: {p.hint}"
-            )
+    print(_compat_text(new.source, level, violations))
     return 1
+
+
+def _compat_text(new: str, level: str, violations: list[Violation]) -> str:
+    count = sum(len(v.problems) for v in violations)
+    lines = [f"incompatible: {new} at {level}: {count} problem{'s' if count != 1 else ''}"]
+    for violation in violations:
+        lines.append(f"{violation.problems[0].direction_text}:")
+        for p in violation.problems:
+            lines += [
+                f"  {p.path}: {p.rule}",
+                f"    {p.message}",
+                f"    fix: {p.fix}",
+            ]
+    return "\n".join(lines)

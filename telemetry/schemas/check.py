@@ -1,40 +1,53 @@
 """`telemetry schemas check`: parse, evolution, immutability, registry agreement.
 
 Every finding names the subject, the versions, the rule broken, the field path
-and a hint. Exit code of a report: 2 if a file does not parse, 1 for any other
-error, else 0.
+and the fix; compatibility findings also the direction and both types, and
+every finding about a file its path and, where known, the line (for CI
+annotations). Exit code of a report: 2 if a file does not parse, 1 for any
+other error, else 0.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from telemetry.errors import InvalidInputError, RegistryError
 from telemetry.registry import Registry
-from telemetry.schemas.catalog import load_catalog, schemas_dir
+from telemetry.schemas.catalog import SchemaVersion, load_catalog, schemas_dir
 from telemetry.schemas.compatibility import check_evolution, directions, is_transitive
 from telemetry.schemas.immutability import check_immutable
+from telemetry.schemas.locate import declaration_line
 from telemetry.schemas.parse import ParsedSchema, parse_file
 
 __all__ = ["Finding", "Report", "run_check"]
 
-COLUMNS = ("check", "subject", "versions", "rule", "path", "hint")
+COLUMNS = ("check", "subject", "versions", "direction", "rule", "path", "fix")
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing wrong. `path` is a field path (compatibility) or a file path."""
+
     check: str  # parse | compatibility | immutability | registry
     subject: str
     versions: str
     rule: str
     path: str
     message: str
-    hint: str
+    fix: str
+    level: str = ""
+    direction: str = ""  # BACKWARD | FORWARD (compatibility)
+    reader_type: str | None = None
+    writer_type: str | None = None
+    file: str = ""  # the file to change, relative to the working directory if inside it
+    line: int | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | int | None]:
         return asdict(self)
 
 
@@ -73,29 +86,17 @@ def run_check(
                         "",
                         str(exc),
                         "fix the file so both fastavro and Apache Avro accept it",
+                        file=display_path(version.path),
+                        line=_error_line(str(exc)),
                     )
                 )
         if len(schemas) == len(subject.versions):
             parsed[name] = schemas
 
     for name, schemas in parsed.items():
-        level = catalog[name].compatibility
-        for k in range(1, len(schemas)):
-            labels = [f"v{i + 1}" for i in range(k)]
-            for violation in check_evolution(level, schemas[:k], schemas[k], labels, f"v{k + 1}"):
-                for problem in violation.problems:
-                    report.findings.append(
-                        Finding(
-                            "compatibility",
-                            name,
-                            f"v{k + 1} vs {violation.old}",
-                            f"{level}: {violation.direction} ({violation.reader} reads "
-                            f"{violation.writer}) {problem.rule}",
-                            problem.path,
-                            problem.message,
-                            problem.hint,
-                        )
-                    )
+        report.findings += evolution_findings(
+            name, catalog[name].compatibility, catalog[name].versions, schemas
+        )
 
     immutability = check_immutable(directory, base)
     if immutability.note:
@@ -113,6 +114,7 @@ def run_check(
                 f"and put the change in v{len(catalog[change.subject].versions) + 1}.avsc"
                 if change.subject in catalog
                 else "restore it; released versions never change",
+                file=display_path(directory / change.path),
             )
         )
 
@@ -122,6 +124,53 @@ def run_check(
                 registry, name, catalog[name].compatibility, schemas
             )
     return report
+
+
+def evolution_findings(
+    subject: str, level: str, versions: Sequence[SchemaVersion], schemas: Sequence[ParsedSchema]
+) -> list[Finding]:
+    """Every problem of every version against the ones before it, at `level`.
+
+    A finding points at the new version's file, on the line declaring the
+    field (or the deepest part of its path the file declares).
+    """
+    findings = []
+    for k in range(1, len(schemas)):
+        labels = [f"v{i + 1}" for i in range(k)]
+        new = f"v{k + 1}"
+        for violation in check_evolution(level, schemas[:k], schemas[k], labels, new):
+            for problem in violation.problems:
+                findings.append(
+                    Finding(
+                        "compatibility",
+                        subject,
+                        f"{new} vs {violation.old}",
+                        problem.rule,
+                        problem.path,
+                        f"{problem.direction_text}: {problem.message}",
+                        problem.fix,
+                        level=level,
+                        direction=problem.direction,
+                        reader_type=problem.reader_type,
+                        writer_type=problem.writer_type,
+                        file=display_path(versions[k].path),
+                        line=declaration_line(schemas[k].text, problem.path),
+                    )
+                )
+    return findings
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when inside it (as CI annotations want)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _error_line(message: str) -> int | None:
+    match = re.search(r"\bat line (\d+)", message)
+    return int(match.group(1)) if match else None
 
 
 def compare_with_registry(

@@ -1,8 +1,9 @@
 """Schema evolution under the Confluent compatibility levels.
 
 The rules come from Apache Avro's reference checker
-(`avro.compatibility.ReaderWriterCompatibilityChecker`); this module only gets
-the direction right and turns its findings into something a person can act on:
+(`avro.compatibility.ReaderWriterCompatibilityChecker`); this module gets the
+direction right and lists every problem of a refused pair, each with its field
+path, rule, direction and fix (`explain` finds them, `describe` words them):
 
 - BACKWARD: a consumer on the new schema reads data written with the old one
   (reader = new, writer = old);
@@ -16,22 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from avro.compatibility import (
-    ReaderWriterCompatibilityChecker,
-    SchemaCompatibilityType,
-    SchemaIncompatibilityType,
-    lookup_writer_field,
-)
-from avro.schema import RecordSchema, Schema
+from avro.schema import Schema
 
 from telemetry.errors import InvalidInputError
 from telemetry.schemas.catalog import LEVELS
+from telemetry.schemas.describe import RULES, detail, fix, format_path, type_name
+from telemetry.schemas.explain import incompatibilities
 from telemetry.schemas.parse import ParsedSchema
 
 __all__ = [
+    "BACKWARD",
+    "FORWARD",
     "LEVELS",
+    "RULES",
     "Problem",
     "Violation",
     "check_evolution",
@@ -39,6 +38,7 @@ __all__ = [
     "is_transitive",
     "normalize_level",
     "reader_writer_problems",
+    "schema_problems",
 ]
 
 BACKWARD = "BACKWARD"
@@ -47,12 +47,50 @@ FORWARD = "FORWARD"
 
 @dataclass(frozen=True)
 class Problem:
-    """One incompatibility: the rule broken, where, and what to do."""
+    """One broken thing: where, which rule, who cannot read whom, and the fix.
+
+    `path` is the dotted field path in the reader (`lap.sectors[].time_ms`,
+    `(root)` for the schema itself); `rule` a SchemaIncompatibilityType name;
+    `reader` and `writer` the labels of the two versions; `reader_type` and
+    `writer_type` the types at `path` (`writer_type` is None when the writer
+    lacks the field); `message` the specific sentence; `fix` the change to
+    make in the new version.
+    """
 
     rule: str
     path: str
+    direction: str
+    reader: str
+    writer: str
+    reader_type: str | None
+    writer_type: str | None
     message: str
-    hint: str
+    fix: str
+
+    @property
+    def rule_text(self) -> str:
+        return RULES.get(self.rule, self.rule)
+
+    @property
+    def direction_text(self) -> str:
+        return (
+            f"{self.direction}: {self.reader} (reader) cannot read data written with "
+            f"{self.writer} (writer)"
+        )
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "path": self.path,
+            "rule": self.rule,
+            "direction": self.direction,
+            "reader_type": self.reader_type,
+            "writer_type": self.writer_type,
+            "fix": self.fix,
+            "reader": self.reader,
+            "writer": self.writer,
+            "message": self.message,
+            "rule_text": self.rule_text,
+        }
 
 
 @dataclass(frozen=True)
@@ -73,7 +111,7 @@ class Violation:
         return self.old if self.direction == BACKWARD else self.new
 
     def summary(self) -> str:
-        what = "; ".join(f"{p.rule} at `{p.path}`: {p.message}" for p in self.problems)
+        what = "; ".join(f"{p.rule} at `{p.path}`" for p in self.problems)
         return (
             f"{self.direction}: {self.reader} cannot read data written with {self.writer}: {what}"
         )
@@ -129,96 +167,33 @@ def reader_writer_problems(
     new_label: str = "the new schema",
     old_label: str = "the old schema",
 ) -> list[Problem]:
-    """What stops `reader` from reading data written with `writer`."""
-    result = ReaderWriterCompatibilityChecker().get_compatibility(reader.avro, writer.avro)
-    if result.compatibility is SchemaCompatibilityType.compatible:
-        return []
-    # The checker keeps the set of messages and locations, one per problem,
-    # but as sets: pair them by order only when there is exactly one of each.
-    kinds = [k.value for k in result.incompatibilities] or ["incompatible"]
-    messages = sorted(result.messages)
-    paths = sorted(_field_path(reader.json, loc) for loc in result.locations)
-    if paths == [""]:
-        # The checker loses the location below a writer union; find the field.
-        paths = _failing_fields(reader.avro, writer.avro) or paths
+    """Everything that stops `reader` from reading data written with `writer`.
+
+    [] exactly when `avro.compatibility` finds the pair compatible.
+    """
+    return schema_problems(reader.avro, writer.avro, direction, new_label, old_label)
+
+
+def schema_problems(
+    reader: Schema, writer: Schema, direction: str, new_label: str, old_label: str
+) -> list[Problem]:
+    """`reader_writer_problems` for parsed Apache Avro schemas."""
+    reader_label, writer_label = (
+        (new_label, old_label) if direction == BACKWARD else (old_label, new_label)
+    )
     problems = []
-    for i, kind in enumerate(dict.fromkeys(kinds)):
-        message = messages[i] if i < len(messages) else "; ".join(messages)
-        path = paths[i] if i < len(paths) else ", ".join(paths)
-        if kind == SchemaIncompatibilityType.reader_field_missing_default_value.value:
-            path = _join(path, message) if not path.endswith(message) else path
-        hint = _hint(kind, path, message, direction, new_label, old_label)
-        problems.append(Problem(kind, path or "/", message, hint))
-    return problems
-
-
-def _hint(kind: str, path: str, message: str, direction: str, new: str, old: str) -> str:
-    backward = direction == BACKWARD
-    name = path.rsplit(".", 1)[-1]
-    if kind == "reader_field_missing_default_value":
-        if backward:
-            return (
-                f"add a default to `{name}` in {new} (readers of {new} meet {old} data without it)"
-            )
-        return f"keep `{name}` in {new}: readers of {old} need it and {old} gives it no default"
-    if kind == "type_mismatch" and "writer type: null" in message:
-        if backward:
-            return f"keep `{path}` nullable in {new}: {old} data may hold null"
-        return f"keep `{path}` non-null in {new}: readers of {old} cannot take null"
-    if kind == "type_mismatch":
-        return (
-            f"Avro only promotes int→long→float→double and string↔bytes; "
-            f"keep the type of `{path}` and add a new field instead"
+    for item in incompatibilities(reader, writer):
+        problem = Problem(
+            rule=item.rule,
+            path=format_path(item.path),
+            direction=direction,
+            reader=reader_label,
+            writer=writer_label,
+            reader_type=type_name(item.reader),
+            writer_type=type_name(item.writer),
+            message=detail(item, reader_label, writer_label),
+            fix=fix(item, direction, new_label, old_label),
         )
-    if kind == "missing_union_branch":
-        if backward:
-            return f"keep every branch of the union at `{path}` in {new}"
-        return f"readers of {old} lack the new branch of the union at `{path}`; do not add it"
-    if kind == "missing_enum_symbols":
-        who = new if backward else old
-        return f"keep the symbols {message}, or give the enum in {who} a `default` symbol"
-    if kind == "name_mismatch":
-        return f"keep the type's name, or list the old full name in `aliases` of {new}"
-    if kind == "fixed_size_mismatch":
-        return f"the size of fixed `{path}` cannot change; add a new field instead"
-    return "see the Avro specification's schema resolution rules"
-
-
-def _failing_fields(reader: Schema, writer: Schema) -> list[str]:
-    """Top-level fields of a record pair whose types do not resolve."""
-    if not (isinstance(reader, RecordSchema) and isinstance(writer, RecordSchema)):
-        return []
-    failing = []
-    for field in reader.fields:
-        match = lookup_writer_field(writer_schema=writer, reader_field=field)
-        if match is None:
-            continue
-        result = ReaderWriterCompatibilityChecker().get_compatibility(field.type, match.type)
-        if result.compatibility is SchemaCompatibilityType.incompatible:
-            failing.append(field.name)
-    return failing
-
-
-def _field_path(document: Any, location: str) -> str:
-    """Turn the checker's JSON pointer (`/fields/3/type`) into `lap` style names."""
-    node, names = document, []
-    tokens = [t for t in location.split("/") if t]
-    for i, token in enumerate(tokens):
-        if isinstance(node, str):
-            break
-        if token == "fields" and i + 1 < len(tokens) and isinstance(node, dict):
-            continue
-        if token.isdigit() and isinstance(node, dict) and "fields" in node:
-            node = node["fields"][int(token)]
-            names.append(node["name"])
-        elif token in ("type", "items", "values") and isinstance(node, dict) and token in node:
-            if token != "type":
-                names.append("[]" if token == "items" else "{}")
-            node = node[token]
-        else:
-            break
-    return ".".join(names).replace(".[]", "[]").replace(".{}", "{}")
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+        if problem not in problems:
+            problems.append(problem)
+    return problems

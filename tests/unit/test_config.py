@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import ENV_VARS, load_settings
+from telemetry.config import ENV_VARS, ci_annotations, load_settings
 from telemetry.errors import ConfigError
 
 
@@ -73,3 +73,10 @@ def test_data_dir_defaults_inside_the_checkout(tmp_path: Path) -> None:
     settings = load_settings({})
     assert settings.telemetry_data_dir.name == ".data"
     assert load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)}).telemetry_data_dir == tmp_path
+
+
+def test_ci_annotations_follow_the_variables_ci_sets() -> None:
+    assert ci_annotations({"GITHUB_ACTIONS": "true", "CI": "true"}) == "github"
+    assert ci_annotations({"CI": "true"}) == "plain"
+    assert ci_annotations({"CI": "false"}) is None
+    assert ci_annotations({}) is None

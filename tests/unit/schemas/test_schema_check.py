@@ -25,6 +25,9 @@ def schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     git(copy.parent, "add", ".")
     git(copy.parent, "commit", "-q", "-m", "release v1, v2")
     monkeypatch.setenv("TELEMETRY_SCHEMAS_DIR", str(copy))
+    # Outside CI whatever runs the tests: the annotation tests set these.
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("CI", raising=False)
     return copy
 
 
@@ -46,26 +49,86 @@ def test_released_schemas_pass(schemas: Path, capsys: pytest.CaptureFixture[str]
     assert "schemas ok" in capsys.readouterr().out
 
 
-def test_incompatible_v3_names_subject_versions_rule_path_and_hint(
-    schemas: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def write_v3_without_lap_default(schemas: Path) -> Path:
+    """v3 = v2 with `lap` losing its default: v3 cannot read v1, which lacks `lap`."""
     v2 = json.loads((schemas / VALUE / "v2.avsc").read_text())
     lap = next(f for f in v2["fields"] if f["name"] == "lap")
     del lap["default"]
-    (schemas / VALUE / "v3.avsc").write_text(json.dumps(v2, indent=2))
+    v3 = schemas / VALUE / "v3.avsc"
+    v3.write_text(json.dumps(v2, indent=2))
+    return v3
+
+
+def line_of(path: Path, field: str) -> int:
+    lines = path.read_text().splitlines()
+    return next(i + 1 for i, line in enumerate(lines) if f'"name": "{field}"' in line)
+
+
+def test_incompatible_v3_names_subject_versions_rule_path_direction_and_fix(
+    schemas: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v3 = write_v3_without_lap_default(schemas)
     assert check("--format", "json") == 1
     report = json.loads(capsys.readouterr().out)
-    findings = [f for f in report["findings"] if f["versions"] == "v3 vs v1"]
-    assert findings, report
-    finding = findings[0]
-    assert finding["check"] == "compatibility"
+    findings = [f for f in report["findings"] if f["check"] == "compatibility"]
+    assert {(f["versions"], f["direction"], f["path"], f["rule"]) for f in findings} == {
+        ("v3 vs v1", "BACKWARD", "lap", "reader_field_missing_default_value")
+    }
+    (finding,) = findings
     assert finding["subject"] == VALUE
-    assert (
-        "FULL_TRANSITIVE" in finding["rule"]
-        and "reader_field_missing_default_value" in finding["rule"]
+    assert finding["level"] == "FULL_TRANSITIVE"
+    assert (finding["reader_type"], finding["writer_type"]) == ("union<null, int>", None)
+    assert finding["message"].startswith(
+        "BACKWARD: v3 (reader) cannot read data written with v1 (writer): "
     )
-    assert finding["path"] == "lap"
-    assert "add a default to `lap`" in finding["hint"]
+    assert finding["fix"] == 'add a default to `lap` in v3 (e.g. "default": null)'
+    assert finding["file"].endswith(f"{VALUE}/v3.avsc")
+    assert finding["line"] == line_of(v3, "lap")
+
+
+def test_in_github_actions_findings_are_error_annotations_on_the_field_line(
+    schemas: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v3 = write_v3_without_lap_default(schemas)
+    monkeypatch.chdir(schemas.parent)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert check() == 1
+    out = capsys.readouterr().out
+    (annotation,) = [line for line in out.splitlines() if line.startswith("::error ")]
+    assert annotation.startswith(
+        f"::error file=schemas/{VALUE}/v3.avsc,line={line_of(v3, 'lap')}::{VALUE} v3 vs v1 "
+        "at FULL_TRANSITIVE: lap: reader_field_missing_default_value: "
+        "BACKWARD: v3 (reader) cannot read"
+    )
+    assert annotation.endswith('Fix: add a default to `lap` in v3 (e.g. "default": null)')
+
+
+def test_in_plain_ci_findings_are_file_line_messages(
+    schemas: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v3 = write_v3_without_lap_default(schemas)
+    monkeypatch.chdir(schemas.parent)
+    monkeypatch.setenv("CI", "true")
+    assert check() == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        next(line for line in err if line.startswith(f"schemas/{VALUE}/v3.avsc:")),
+    ]
+    assert err[0].startswith(
+        f"schemas/{VALUE}/v3.avsc:{line_of(v3, 'lap')}: {VALUE} v3 vs v1 at FULL_TRANSITIVE: "
+        "lap: reader_field_missing_default_value: "
+    )
+
+
+def test_outside_ci_findings_are_error_lines_unless_annotations_are_asked_for(
+    schemas: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_v3_without_lap_default(schemas)
+    monkeypatch.chdir(schemas.parent)
+    assert check() == 1
+    assert capsys.readouterr().err.startswith(f"error: {VALUE} v3 vs v1: BACKWARD: v3 (reader)")
+    assert check("--annotations", "github") == 1
+    assert f"::error file=schemas/{VALUE}/v3.avsc,line=" in capsys.readouterr().out
 
 
 def test_unparseable_file_exits_2(schemas: Path, capsys: pytest.CaptureFixture[str]) -> None:
