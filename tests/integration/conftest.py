@@ -15,8 +15,12 @@ from telemetry.config import Settings
 
 @pytest.fixture
 def job_run(registered: Settings) -> Iterator[JobRun]:
+    """A private copy of the job (own name, topics, group, output prefix), running.
+
+    Its topics do not exist beforehand: submission creates them, as it does for users.
+    """
     stack = registered
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
 
     marker = uuid.uuid4().hex[:8]
     run = JobRun(
@@ -26,14 +30,12 @@ def job_run(registered: Settings) -> Iterator[JobRun]:
         dlq_topic=f"test_job_{marker}.dlq",
         prefix=f"tests/job/{marker}/telemetry",
     )
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap_servers})
-    new = [NewTopic(t, num_partitions=4, replication_factor=1) for t in (run.topic, run.dlq_topic)]
-    for future in admin.create_topics(new).values():
-        future.result(15)
-    jobs.submit(stack, run.params, remember=False)
+    run.submission = jobs.submit(stack, run.params, remember=False)
     yield run
     if jobs.active_job(stack, run.name) is not None:
         jobs.cancel(stack, run.name)
-    for future in admin.delete_topics([run.topic, run.dlq_topic]).values():
+    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap_servers})
+    topics = [run.topic, run.dlq_topic, f"{run.dlq_topic}.replayed"]
+    for future in admin.delete_topics(topics).values():
         with contextlib.suppress(Exception):  # best-effort cleanup
             future.result(15)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ from support.jobs import (
 
 from telemetry import jobs
 from telemetry.config import Settings
+from telemetry.dlq.letters import read_letters
+from telemetry.errors import ServiceError
 from telemetry.stack.layout import Layout
 from telemetry.stack.process import read_pid
 
@@ -77,3 +80,156 @@ def test_broker_down_longer_than_the_idle_timeout_makes_nothing_late(
     windows, late = wait_for_output(job_run, len(events), timeout=240)
     assert len(late) == 0, f"{len(late)} of {len(events)} events were late after a broker outage"
     assert_windows_match(windows, late, events)
+
+
+def produce_through(
+    run: JobRun, record: Path, fault: Callable[[], None], *, duration: float = 40, seed: int = 1
+) -> None:
+    """Produce for `duration` s; inject `fault` after two checkpoints; check the output."""
+    producer = Producing(
+        run, record, cars=6, rate=400, duration=duration, seed=seed, producer_overrides=RIDE_OUT
+    )
+    producer.start()
+    try:
+        wait_checkpoints(run, 2)
+        time.sleep(2)  # mid-way between checkpoints, with windows open
+        fault()
+    finally:
+        producer.join()
+    events = acknowledged_events(record)
+    windows, late = wait_for_output(run, len(events), timeout=300)
+    assert len(late) == 0, f"{len(late)} of {len(events)} events were late"
+    assert_windows_match(windows, late, events)
+
+
+def test_submission_creates_the_topics_it_needs(job_run: JobRun) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    assert job_run.submission is not None
+    assert set(job_run.submission.created_topics) == {job_run.topic, job_run.dlq_topic}
+    admin = AdminClient({"bootstrap.servers": job_run.settings.kafka_bootstrap_servers})
+    topics = admin.list_topics(timeout=10).topics
+    for topic in (job_run.topic, job_run.dlq_topic):
+        assert len(topics[topic].partitions) == job_run.settings.telemetry_partitions
+    job = jobs.active_job(job_run.settings, job_run.name)
+    assert job is not None and job.state == "RUNNING"
+    assert jobs.root_cause(job_run.settings, job.job_id) is None, "no failure, no restart"
+
+
+def test_minio_down_30_s_loses_and_duplicates_nothing(job_run: JobRun, tmp_path: Path) -> None:
+    def outage() -> None:
+        kill(job_run.settings, "minio")
+        time.sleep(30)
+        restart_stack(job_run.settings)
+
+    produce_through(job_run, tmp_path / "acked.jsonl", outage, seed=12)
+
+
+def test_jobmanager_killed_comes_back_and_resumes_without_a_person(
+    job_run: JobRun, tmp_path: Path
+) -> None:
+    from telemetry.jobs import intent
+
+    settings = job_run.settings
+    intent.remember(settings, job_run.params)  # as `telemetry job submit` does
+    before = jobs.active_job(settings, job_run.name)
+    assert before is not None
+
+    def crash() -> None:
+        kill(settings, "jobmanager")
+        # No command: the stack's supervisor restarts the JobManager and resumes the job.
+        deadline = time.monotonic() + 180
+        while True:
+            assert time.monotonic() < deadline, "the job did not come back within 180 s"
+            try:
+                job = jobs.active_job(settings, job_run.name)
+            except ServiceError:  # the JobManager is not back yet
+                job = None
+            if job is not None and job.state == "RUNNING" and job.job_id != before.job_id:
+                return
+            time.sleep(1)
+
+    produce_through(job_run, tmp_path / "acked.jsonl", crash, duration=45, seed=13)
+    after = jobs.active_job(settings, job_run.name)
+    assert after is not None
+    restored = jobs.rest.rest(settings, "GET", f"/jobs/{after.job_id}/checkpoints")["latest"]
+    assert restored["restored"] is not None, "resumed from a checkpoint, not started fresh"
+    assert f"/checkpoints/{job_run.name}/{before.job_id}/chk-" in restored["restored"][
+        "external_path"
+    ]
+
+
+def test_cancelled_job_is_explained_and_resumes_its_last_checkpoint(
+    job_run: JobRun, tmp_path: Path
+) -> None:
+    from telemetry.cli import main
+
+    settings = job_run.settings
+
+    def cancel_and_resubmit() -> None:
+        first = jobs.cancel(settings, job_run.name)  # no savepoint: windows are open
+        code = main(["job", "status", "--name", job_run.name])
+        assert code == 1, "a job that is not running but has state is a problem to report"
+        time.sleep(5)  # events keep arriving in Kafka meanwhile
+        result = jobs.submit(settings, job_run.params, remember=False)
+        assert result.resumed_from is not None
+        assert result.resumed_from.job_id == first.job_id
+
+    produce_through(job_run, tmp_path / "acked.jsonl", cancel_and_resubmit, seed=14)
+
+
+def test_status_says_how_to_resume_a_vanished_job(
+    job_run: JobRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from telemetry.cli import main
+
+    wait_checkpoints(job_run, 1)
+    jobs.cancel(job_run.settings, job_run.name)
+    capsys.readouterr()
+    assert main(["job", "status", "--name", job_run.name]) == 1
+    out = capsys.readouterr().out
+    assert f"job {job_run.name} is not running" in out
+    assert f"/checkpoints/{job_run.name}/" in out and "/chk-" in out
+    assert "resume it with `telemetry job submit`" in out
+
+
+def test_registry_down_when_a_new_schema_id_appears_loses_nothing(
+    job_run: JobRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job meets a schema id it has not seen while the registry is down: it must wait
+    (restarting) until the registry is back, never dead-letter good records."""
+    import producer.produce
+    from producer.contract import bind_key, bind_value
+    from telemetry.registry import connect
+
+    settings = job_run.settings
+    v1, v2 = tmp_path / "v1.jsonl", tmp_path / "v2.jsonl"
+    old = Producing(job_run, v1, cars=3, rate=200, duration=45, seed=21, schema_version=1,
+                    producer_overrides=RIDE_OUT)  # fmt: skip
+    old.start()
+    try:
+        wait_checkpoints(job_run, 2)
+        # A v2 producer bound its schema ids before the registry went down.
+        registry = connect(settings)
+        value, key = bind_value(registry, 2), bind_key(registry)
+        monkeypatch.setattr(producer.produce, "bind_value", lambda _r, _v: value)
+        monkeypatch.setattr(producer.produce, "bind_key", lambda _r: key)
+        kill(settings, "registry")
+        new = Producing(job_run, v2, cars=3, rate=200, duration=25, seed=22, schema_version=2,
+                        producer_overrides=RIDE_OUT)  # fmt: skip
+        new.start()
+        time.sleep(20)
+        restart_stack(settings)
+        new.join()
+    finally:
+        old.join()
+
+    events = acknowledged_events(v1, v2)
+    assert (events["throttle"].notna()).any(), "v2 events were produced"
+    windows, late = wait_for_output(job_run, len(events), timeout=300)
+    assert len(late) == 0, f"{len(late)} of {len(events)} events were late"
+    assert_windows_match(windows, late, events)
+    assert read_letters(settings, job_run.dlq_topic) == [], "no good record dead-lettered"
+    job = jobs.active_job(settings, job_run.name)
+    assert job is not None
+    assert jobs.checkpoint_counts(settings, job.job_id)["restored"] >= 1, "it waited by restarting"

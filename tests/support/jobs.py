@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from telemetry.config import Settings
-from telemetry.jobs import JobParams
+from telemetry.jobs import JobParams, Submission
 
 WINDOW_S = 5
 
@@ -26,6 +26,7 @@ class JobRun:
     topic: str
     dlq_topic: str
     prefix: str
+    submission: Submission | None = None
 
     @property
     def params(self) -> JobParams:

@@ -50,6 +50,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * rows carry their field names (like the rows Flink's own RowSerializer produces), so they can be
  * read by position or by name.
  *
+ * <p>A record with the header {@link #REPLAYED_FROM_HEADER} (a replayed dead letter) bypasses the
+ * negative cache of unknown schema ids.
+ *
  * <p>Bad records never throw. Registry failures do (after retries, as an {@link IOException}), so
  * Flink restarts from the last checkpoint rather than dead-lettering good records.
  *
@@ -68,6 +71,12 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
             List.of("schema_id", "error", "payload", "kafka_key", "kafka_partition", "kafka_offset", "kafka_timestamp");
 
     static final byte MAGIC_BYTE = 0x0;
+
+    /**
+     * Header of a dead letter replayed by {@code telemetry dlq replay}: its schema id is asked for
+     * again even if the registry recently said it does not know it (it was registered since).
+     */
+    public static final String REPLAYED_FROM_HEADER = "telemetry.replayed.from";
     static final int HEADER_LENGTH = 5;
 
     /** Avro types a reader field may have, with the Flink type of its column. */
@@ -181,7 +190,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
         Object[] fields = new Object[producedType.getArity()];
         FailureReason failure = value == null
                 ? fail(fields, FailureReason.NULL_VALUE, "tombstone record (null value)")
-                : decodeInto(value, fields);
+                : decodeInto(value, fields, record.headers().lastHeader(REPLAYED_FROM_HEADER) != null);
         if (failure == null) {
             decoded.inc();
         } else {
@@ -203,7 +212,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
      * @return null on success, else the reason (reader fields are then left null)
      * @throws IOException only if the registry cannot be reached
      */
-    private FailureReason decodeInto(byte[] value, Object[] fields) throws IOException {
+    private FailureReason decodeInto(byte[] value, Object[] fields, boolean replayed) throws IOException {
         if (value.length == 0) {
             return fail(fields, FailureReason.BAD_MAGIC, "empty value, no magic byte (not Confluent Avro)");
         }
@@ -218,7 +227,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
         int schemaId = schemaId(value);
         fields[schemaIdPos] = schemaId;
 
-        WriterSchema writer = writerSchema(schemaId);
+        WriterSchema writer = writerSchema(schemaId, replayed);
         if (writer == null) {
             return fail(fields, FailureReason.UNKNOWN_SCHEMA, "schema id " + schemaId + " is not in the registry");
         }
@@ -249,12 +258,12 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     }
 
     /** The cached reader for a writer schema id, fetched on first sight; null if the id is unknown. */
-    private WriterSchema writerSchema(int id) throws IOException {
+    private WriterSchema writerSchema(int id, boolean askAgain) throws IOException {
         WriterSchema cached = writers.get(id);
         if (cached != null) {
             return cached;
         }
-        Optional<SchemaRegistryClient.RegisteredSchema> registered = registry.schemaById(id);
+        Optional<SchemaRegistryClient.RegisteredSchema> registered = registry.schemaById(id, askAgain);
         if (registered.isEmpty()) {
             return null; // negative-cached by the client for a while, never here
         }

@@ -83,7 +83,15 @@ final class SchemaRegistryClient {
      * @throws IOException if the registry could not give an answer after all attempts
      */
     Optional<RegisteredSchema> schemaById(int id) throws IOException {
-        Long until = unknownUntil.get(id);
+        return schemaById(id, false);
+    }
+
+    /**
+     * As {@link #schemaById(int)}; with {@code askAgain}, an id remembered as unknown is asked
+     * for again (a replayed dead letter: its schema was registered since).
+     */
+    Optional<RegisteredSchema> schemaById(int id, boolean askAgain) throws IOException {
+        Long until = askAgain ? null : unknownUntil.get(id);
         if (until != null) {
             if (nanoClock.getAsLong() - until < 0) {
                 return Optional.empty();

@@ -192,6 +192,21 @@ class ConfluentAvroRecordDeserializerTest {
     }
 
     @Test
+    void aReplayedDeadLetterAsksAgainForASchemaRegisteredSinceItDied() throws IOException {
+        byte[] value = frame(998, encode(v2Record(7, 1.0)));
+        assertError(one(record(value, 0, 0, 0)), "unknown-schema: schema id 998 is not in the registry");
+        registry.register(998, V2); // registered late
+
+        assertError(one(record(value, 0, 1, 0)), "unknown-schema: schema id 998 is not in the registry");
+        ConsumerRecord<byte[], byte[]> replayed = record(value, 0, 2, 0);
+        replayed.headers().add(ConfluentAvroRecordDeserializer.REPLAYED_FROM_HEADER, "dlq/0/5".getBytes());
+        Row row = one(replayed);
+        assertNull(row.getField("error"));
+        assertEquals(7, row.getField("car_id"));
+        assertEquals(2, registry.hits(998), "asked once when it died, once for the replay");
+    }
+
+    @Test
     void truncatedBodyIsCorrupt() throws IOException {
         byte[] body = encode(v2Record(1, 1.0));
         Row row = one(record(frame(V2_ID, Arrays.copyOf(body, body.length - 3)), 0, 0, 0));
