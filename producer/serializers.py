@@ -19,9 +19,10 @@ import io
 import json
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -64,10 +65,12 @@ class AvroCodec:
 
 @dataclass(frozen=True)
 class BlockEncoder:
-    """Keys and values of a whole block, column by column."""
+    """Keys and values of a whole block, column by column. A key of one field (the car)
+    is encoded once per distinct value and looked up after that."""
 
     key: ColumnEncoder
     value: ColumnEncoder
+    _key_cache: dict[Any, bytes] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, key: AvroCodec, value: AvroCodec) -> BlockEncoder | None:
@@ -81,10 +84,21 @@ class BlockEncoder:
         return cls(encoders[0], encoders[1])
 
     def __call__(self, block: EventBlock) -> tuple[list[bytes], list[bytes]]:
-        return (
-            self.key.encode(block.columns, block.nulls),
-            self.value.encode(block.columns, block.nulls),
-        )
+        return self._keys(block), self.value.encode(block.columns, block.nulls)
+
+    def _keys(self, block: EventBlock) -> list[bytes]:
+        names = self.key.field_names
+        if len(names) != 1 or names[0] in block.nulls:
+            return self.key.encode(block.columns, block.nulls)
+        ids = block.columns[names[0]]
+        cache = self._key_cache
+        try:
+            return list(map(cache.__getitem__, ids.tolist()))
+        except KeyError:
+            new = np.unique(ids)
+            for value, key in zip(new.tolist(), self.key.encode({names[0]: new}), strict=True):
+                cache[value] = key
+            return list(map(cache.__getitem__, ids.tolist()))
 
 
 @dataclass(frozen=True)
