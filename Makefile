@@ -77,5 +77,5 @@ test-unit: $(STAMP) ## unit tests only (no servers)
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
-bench: up ## benchmarks (print numbers)
-	$(BIN)/python bench/produce_throughput.py
+bench: register-schemas ## the producer and consumers against Kafka's own perf tools, one table
+	$(BIN)/python bench/compare.py

@@ -1,8 +1,9 @@
 """The produce loop, and `run()` which wires it up; the CLI and the benchmark call `run()`.
 
     bind schemas -> serializers -> check Kafka and the topic -> events (simulated
-    or replayed) -> produce with pacing, polling for delivery reports -> flush ->
-    a truthful report of what the broker acknowledged.
+    or replayed) in blocks -> serialize a block -> produce its bytes with pacing,
+    polling for delivery reports -> flush -> a truthful report of what the
+    broker acknowledged (see producer.delivery for how reports are counted).
 
 SIGINT and SIGTERM stop producing; what is in flight is still flushed and
 reported.
@@ -10,7 +11,6 @@ reported.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import signal
 import threading
@@ -22,11 +22,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from confluent_kafka import KafkaError, KafkaException, Producer, SerializingProducer
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from producer import kafka
-from producer.badrecords import bad_records
+from producer.badrecords import BadRecord, bad_records
+from producer.blocks import BlockSource, as_blocks
 from producer.contract import SchemaVersionChoice, bind_key, bind_value
 from producer.delivery import DeliveryTracker
 from producer.events import TelemetryEvent
@@ -39,7 +39,7 @@ from producer.simulation import Simulation, SimulationConfig
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
 
-__all__ = ["ProduceReport", "ProduceRequest", "StopFlag", "produce", "run"]
+__all__ = ["Binding", "ProduceReport", "ProduceRequest", "StopFlag", "bind", "produce", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,9 @@ DEFAULT_SAMPLE_HZ = 100.0
 DEFAULT_BAD_INTERVAL = 1000
 FLUSH_GRACE_S = 5.0
 POLL_EVERY = 64  # events between poll(0) calls; delivery callbacks run there
+QUEUE_FULL_WAIT_S = 0.05  # poll this long when librdkafka's local queue is full
+
+EventSource = BlockSource | Iterable[TelemetryEvent]
 
 
 class Pace(Protocol):
@@ -167,23 +170,34 @@ class StopFlag:
 # The library entry point ---------------------------------------------------
 
 
-def run(settings: Settings, request: ProduceRequest) -> ProduceReport:
-    """Bind the schemas, check Kafka, produce what `request` asks, and report."""
-    events, total, pace = _source(request)
+@dataclass(frozen=True)
+class Binding:
+    """The serializers a run writes with, and a label of the schema they are bound to."""
 
-    # Contract: the registered schemas, looked up by their exact text.
+    serializers: Serializers
+    schema_label: str
+
+
+def bind(settings: Settings, request: ProduceRequest) -> Binding:
+    """Contract: the registered schemas, looked up by their exact text."""
     if request.serializer == "json":
-        serializers, schema_label = (
-            build_serializers("json", None, None, None),
-            "JSON (seed format)",
-        )
-    else:
-        from telemetry.registry import connect
+        return Binding(build_serializers("json", None, None, None), "JSON (seed format)")
+    from telemetry.registry import connect
 
-        registry = connect(settings)
-        value, key = bind_value(registry, request.schema_version), bind_key(registry)
-        serializers = build_serializers(request.serializer, registry.client, value, key)
-        schema_label = f"{value.subject} v{value.version} (id {value.schema_id})"
+    registry = connect(settings)
+    value, key = bind_value(registry, request.schema_version), bind_key(registry)
+    serializers = build_serializers(request.serializer, registry.client, value, key)
+    return Binding(serializers, f"{value.subject} v{value.version} (id {value.schema_id})")
+
+
+def run(
+    settings: Settings, request: ProduceRequest, binding: Binding | None = None
+) -> ProduceReport:
+    """Bind the schemas (unless `binding` is given), check Kafka, produce what `request`
+    asks, and report."""
+    events, total, pace = _source(request)
+    binding = binding or bind(settings, request)
+    serializers = binding.serializers
 
     # Kafka: reachable within a bound, topic present.
     config = kafka.producer_config(settings.kafka_bootstrap_servers, **request.producer_overrides)
@@ -199,9 +213,10 @@ def run(settings: Settings, request: ProduceRequest) -> ProduceReport:
             stop.set(f"fatal producer error {err.name()}: {err.str()}")
         log.warning("kafka: %s", err.str())
 
-    producer = kafka.create_producer(config, serializers.key, serializers.value, on_error)
-    report = ProduceReport(request.topic, serializers.kind, schema_label)
     recorder = Recorder(request.record) if request.record else None
+    tracker = DeliveryTracker(recorder)
+    producer = kafka.create_producer(config, on_error, tracker.producer_settings())
+    report = ProduceReport(request.topic, serializers.kind, binding.schema_label)
     progress = ProgressLine(enabled=request.progress)
     with recorder or nullcontext(), _stopping_on_signals(stop):
         produce(
@@ -209,7 +224,7 @@ def run(settings: Settings, request: ProduceRequest) -> ProduceReport:
             serializers,
             events,
             report,
-            DeliveryTracker(recorder),
+            tracker,
             count=request.count,
             duration=request.duration,
             pace=pace,
@@ -223,7 +238,7 @@ def run(settings: Settings, request: ProduceRequest) -> ProduceReport:
     return report
 
 
-def _source(request: ProduceRequest) -> tuple[Iterable[TelemetryEvent], int | None, Pace | None]:
+def _source(request: ProduceRequest) -> tuple[EventSource, int | None, Pace | None]:
     """The events, how many are expected (if known), and the pace to send them at."""
     if request.replay is not None:
         events = list(read_events(request.replay))  # parse all first: errors before producing
@@ -270,9 +285,9 @@ def _stopping_on_signals(stop: StopFlag) -> Iterator[None]:
 
 
 def produce(
-    producer: SerializingProducer,
+    producer: Producer,
     serializers: Serializers,
-    events: Iterable[TelemetryEvent],
+    events: EventSource,
     report: ProduceReport,
     tracker: DeliveryTracker,
     *,
@@ -285,64 +300,82 @@ def produce(
     progress: ProgressLine | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> ProduceReport:
-    """Produce `events` (at most `count`, for at most `duration` s), flush, and fill `report`."""
+    """Produce `events` (at most `count`, for at most `duration` s), flush, and fill `report`.
+
+    Events are serialized a block at a time and produced as bytes, polling for
+    delivery reports every `POLL_EVERY` events (every event when paced). The
+    producer must have been created with `tracker.producer_settings()`.
+    """
     stop = stop if stop is not None else StopFlag()
     progress = progress or ProgressLine(enabled=False)
     topic = report.topic
-    produce_one = producer.produce
-    poll = producer.poll
-    recording = tracker.recorder is not None
-    on_delivery = tracker.on_delivery
-    to_dict = serializers.to_dict
-    bad_every, bad_left = _bad_interval(inject_bad, expected_total), inject_bad
-    bad_source: Iterator[Any] | None = None
+    recording = not tracker.counts_in_bulk
+    names = serializers.field_names
+    bad = _BadSchedule(inject_bad, expected_total)
+    chunk = 1 if pace is not None else POLL_EVERY  # paced runs are never CPU-bound
+    produce_one, poll = producer.produce, producer.poll
 
     start = clock()
     deadline = start + duration if duration is not None else float("inf")
-    source = events if count is None else itertools.islice(events, count)
-    sent = 0
+    left = count if count is not None else -1  # events still allowed; -1: no limit
+    last: tuple[bytes, bytes] | None = None  # key and value of the last event sent
     log.info("producing to %s (%s, %s)", topic, report.schema, report.serializer)
-    for event in source:
+    blocks = iter(()) if left == 0 else as_blocks(events)
+    for block in blocks:
         if stop:
             break
-        if pace is not None:
-            pace.wait(event)
-        callback = tracker.recording(to_dict(event)) if recording else on_delivery
-        while True:
-            try:
-                produce_one(topic, key=event, value=event, on_delivery=callback)
+        finished = False
+        if left >= 0:
+            block = block.head(left)
+        keys, values = serializers.encode(block, topic)
+        rows = block.rows(names) if recording else None
+        paced_events = block.events() if pace is not None else None
+        i, n = 0, len(values)
+        while i < n:
+            if stop:
+                finished = True
                 break
-            except BufferError:  # local queue full: let deliveries drain
-                poll(0.05)
-        sent += 1
-        if pace is not None or sent % POLL_EVERY == 0:  # paced runs are never CPU-bound
+            j = min(n, i + chunk, i + bad.until_next(tracker.sent))
+            if rows is not None:
+                tracker.expect(values[i:j], rows[i:j], names)
+            if pace is not None and paced_events is not None:
+                pace.wait(paced_events[i])
+            _send(produce_one, poll, topic, keys, values, i, j)
+            tracker.sent += j - i
+            tracker.sent_bytes += sum(map(len, values[i:j]))
+            last = keys[j - 1], values[j - 1]
+            i = j
             poll(0)
             now = clock()
             if now >= deadline:
+                finished = True
                 break
-            progress.update(now, now - start, sent, tracker.acknowledged, tracker.failed)
-        if bad_left and sent % bad_every == 0:
-            bad_source = bad_source or _bad_source(serializers, event, topic, bad_left)
-            _produce_bad(producer, serializers, event, topic, next(bad_source), tracker)
-            bad_left -= 1
-            report.bad_sent += 1
+            if progress.enabled:
+                acknowledged = tracker.acknowledged_so_far(len(producer))
+                progress.update(now, now - start, tracker.sent, acknowledged, tracker.failed)
+            if bad.due(tracker.sent):
+                _produce_bad(producer, serializers, topic, last, bad.take(last[1]), tracker)
+        if left >= 0:
+            left -= i
+        if finished or left == 0:
+            break
 
-    if bad_left and sent and not stop:  # what did not fit between events goes out at the end
-        bad_source = bad_source or _bad_source(serializers, event, topic, bad_left)
-        for bad in bad_source:
-            _produce_bad(producer, serializers, event, topic, bad, tracker)
-            report.bad_sent += 1
+    if last is not None and not stop:  # what did not fit between events goes out at the end
+        while bad.left:
+            _produce_bad(producer, serializers, topic, last, bad.take(last[1]), tracker)
 
     # Flush: everything in flight is acknowledged or fails within the message timeout.
     remaining = producer.flush(kafka.MESSAGE_TIMEOUT_MS / 1000 + FLUSH_GRACE_S)
     elapsed = clock() - start
-    progress.update(float("inf"), elapsed, sent, tracker.acknowledged, tracker.failed)
+    tracker.finish(remaining)
+    progress.update(float("inf"), elapsed, tracker.sent, tracker.acknowledged, tracker.failed)
     progress.close()
 
-    report.sent = sent
+    report.sent = tracker.sent
     report.acknowledged = tracker.acknowledged
     report.failed = tracker.failed
     report.unconfirmed = remaining
+    report.bad_sent = tracker.bad_sent
     report.bad_acknowledged = tracker.bad_acknowledged
     report.bad_failed = tracker.bad_failed
     report.value_bytes = tracker.value_bytes
@@ -351,8 +384,52 @@ def produce(
     report.first_error = tracker.first_error
     if remaining:
         report.first_error = report.first_error or f"{remaining} records unconfirmed after flush"
-    log.info("done: %d sent, %d acknowledged, %d failed", sent, report.acknowledged, report.failed)
+    log.info(
+        "done: %d sent, %d acknowledged, %d failed", report.sent, report.acknowledged, report.failed
+    )
     return report
+
+
+def _send(
+    produce_one: Callable[..., None],
+    poll: Callable[[float], int],
+    topic: str,
+    keys: list[bytes],
+    values: list[bytes],
+    i: int,
+    j: int,
+) -> None:
+    """Produce events i..j-1; when the local queue is full, let deliveries drain."""
+    while i < j:
+        try:
+            for value, key in zip(values[i:j], keys[i:j], strict=True):
+                produce_one(topic, value, key)
+                i += 1
+        except BufferError:
+            poll(QUEUE_FULL_WAIT_S)
+
+
+class _BadSchedule:
+    """When injected bad records go out: `count` of them spread over the run."""
+
+    def __init__(self, count: int, expected_total: int | None) -> None:
+        self.left = count
+        self.every = _bad_interval(count, expected_total)
+        self._records: Iterator[BadRecord] | None = None
+
+    def until_next(self, sent: int) -> int:
+        """Events to send before the next bad record is due (a large number if none is)."""
+        return self.every - sent % self.every if self.left else 1 << 62
+
+    def due(self, sent: int) -> bool:
+        return bool(self.left) and sent % self.every == 0
+
+    def take(self, valid: bytes) -> BadRecord:
+        """The next bad record, spoiled from `valid` (the first valid value it was given)."""
+        if self._records is None:
+            self._records = bad_records(self.left, valid)
+        self.left -= 1
+        return next(self._records)
 
 
 def _bad_interval(count: int, expected_total: int | None) -> int:
@@ -362,26 +439,18 @@ def _bad_interval(count: int, expected_total: int | None) -> int:
     return max(1, expected_total // (count + 1))
 
 
-def _bad_source(
-    serializers: Serializers, event: TelemetryEvent, topic: str, count: int
-) -> Iterator[Any]:
-    if serializers.value_codec is None:
-        raise InvalidInputError("--inject-bad needs an Avro serializer")
-    valid = serializers.value(event, SerializationContext(topic, MessageField.VALUE))
-    return bad_records(count, valid)
-
-
 def _produce_bad(
-    producer: SerializingProducer,
+    producer: Producer,
     serializers: Serializers,
-    event: TelemetryEvent,
     topic: str,
-    bad: Any,
+    last: tuple[bytes, bytes],
+    bad: BadRecord,
     tracker: DeliveryTracker,
 ) -> None:
-    """Raw bytes past the serializers (the base class's produce), keyed like the event."""
-    key = serializers.key(event, SerializationContext(topic, MessageField.KEY))
+    """Raw bytes that are not valid Confluent Avro, keyed like the last event."""
+    if serializers.value_codec is None:
+        raise InvalidInputError("--inject-bad needs an Avro serializer")
     try:
-        Producer.produce(producer, topic, bad.value, key, on_delivery=tracker.bad(bad.kind))
+        producer.produce(topic, bad.value, last[0], on_delivery=tracker.bad(bad.kind))
     except (BufferError, KafkaException) as exc:
         raise ServiceError(f"cannot queue a bad record for topic {topic}: {exc}") from exc

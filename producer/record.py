@@ -17,6 +17,9 @@ from telemetry.errors import InvalidInputError
 
 __all__ = ["Recorder"]
 
+# One encoder for every line: json.dumps with separators builds a new one per call.
+_LINE = json.JSONEncoder(separators=(",", ":"))
+
 
 class Recorder:
     """Appends acknowledged records to a JSON Lines file; use as a context manager."""
@@ -36,7 +39,7 @@ class Recorder:
         self._write({"invalid": kind, "topic": topic, "partition": partition, "offset": offset})
 
     def _write(self, row: dict[str, Any]) -> None:
-        self._out.write(json.dumps(row, separators=(",", ":")) + "\n")
+        self._out.write(_LINE.encode(row) + "\n")
         self.lines += 1
 
     def close(self) -> None:

@@ -3,8 +3,11 @@
 - `stock`: confluent-kafka's `AvroSerializer`, bound to the registered schema
   (no auto-registration, not the latest version unless that was asked for).
 - `fast`: the same Confluent wire format (magic byte 0, 4-byte big-endian
-  schema id, Avro binary), written with fastavro's `schemaless_writer` on a
-  schema parsed once, with the id resolved once; key bytes cached per car.
+  schema id, Avro binary) with the id resolved once. A block of events is
+  encoded column by column with numpy (`producer.avro_columns`), without a
+  per-record schema walk; one event at a time (bad records, a schema the
+  column encoder does not cover) goes through fastavro's `schemaless_writer`
+  on a schema parsed once, with key bytes cached per car.
 - `json`: the seed's JSON format, as a baseline for benchmarks only.
 
 Both Avro kinds produce identical bytes (see the unit tests).
@@ -16,20 +19,24 @@ import io
 import json
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
-from confluent_kafka.serialization import SerializationContext
+from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_writer
 
+from producer.avro_columns import ColumnEncoder
+from producer.blocks import EventBlock
 from producer.contract import BoundSchema
 from producer.events import V1_FIELDS, TelemetryEvent, dict_maker
 
 __all__ = [
     "SERIALIZER_KINDS",
     "AvroCodec",
+    "BlockEncoder",
     "FastAvroSerializer",
     "KeyCache",
     "SerializerKind",
@@ -57,17 +64,73 @@ class AvroCodec:
 
 
 @dataclass(frozen=True)
+class BlockEncoder:
+    """Keys and values of a whole block, column by column. A key of one field (the car)
+    is encoded once per distinct value and looked up after that."""
+
+    key: ColumnEncoder
+    value: ColumnEncoder
+    _key_cache: dict[Any, bytes] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, key: AvroCodec, value: AvroCodec) -> BlockEncoder | None:
+        """None when either schema uses a type the column encoder does not write."""
+        encoders = [
+            ColumnEncoder.compile(json.loads(c.bound.text), confluent_header(c.bound.schema_id))
+            for c in (key, value)
+        ]
+        if encoders[0] is None or encoders[1] is None:
+            return None
+        return cls(encoders[0], encoders[1])
+
+    def __call__(self, block: EventBlock) -> tuple[list[bytes], list[bytes]]:
+        return self._keys(block), self.value.encode(block.columns, block.nulls)
+
+    def _keys(self, block: EventBlock) -> list[bytes]:
+        names = self.key.field_names
+        if len(names) != 1 or names[0] in block.nulls:
+            return self.key.encode(block.columns, block.nulls)
+        ids = block.columns[names[0]]
+        cache = self._key_cache
+        try:
+            return list(map(cache.__getitem__, ids.tolist()))
+        except KeyError:
+            new = np.unique(ids)
+            for value, key in zip(new.tolist(), self.key.encode({names[0]: new}), strict=True):
+                cache[value] = key
+            return list(map(cache.__getitem__, ids.tolist()))
+
+
+@dataclass(frozen=True)
 class Serializers:
     kind: str
     key: Serializer
     value: Serializer
     value_codec: AvroCodec | None  # None for JSON
+    block_encoder: BlockEncoder | None = None  # the fast kind, when the schemas allow
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """The value's fields, as written (what a consumer will read)."""
+        if self.value_codec is None:
+            return V1_FIELDS
+        return self.value_codec.bound.field_names
 
     def to_dict(self, event: TelemetryEvent) -> dict[str, Any]:
         """The fields this producer writes for `event` (what a consumer will read)."""
         if self.value_codec is None:
             return _seed_dict(event)
         return self.value_codec.to_dict(event)
+
+    def encode(self, block: EventBlock, topic: str) -> tuple[list[bytes], list[bytes]]:
+        """The keys and the values of a block's events, in order."""
+        if self.block_encoder is not None:
+            return self.block_encoder(block)
+        events = block.events()
+        key_ctx = SerializationContext(topic, MessageField.KEY)
+        value_ctx = SerializationContext(topic, MessageField.VALUE)
+        key, value = self.key, self.value
+        return [key(e, key_ctx) for e in events], [value(e, value_ctx) for e in events]
 
 
 def confluent_header(schema_id: int) -> bytes:
@@ -143,6 +206,7 @@ def build_serializers(
             KeyCache(FastAvroSerializer(key_codec)),
             FastAvroSerializer(value_codec),
             value_codec,
+            BlockEncoder.of(key_codec, value_codec),
         )
     if kind == "stock":
         if client is None:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_TRACK", "Car", "Drivetrain", "Segment", "Track"]
+import numpy as np
+
+__all__ = ["DEFAULT_TRACK", "Car", "Drivetrain", "Fleet", "Segment", "Track"]
 
 KMH = 1 / 3.6  # km/h -> m/s
 
@@ -115,6 +118,15 @@ class Drivetrain:
     def gear_for(self, speed_kmh: float) -> int:
         return min(bisect_left(self._upshift_kmh, speed_kmh) + 1, len(self.gear_ratios))
 
+    def gears_for(self, speeds_kmh: np.ndarray) -> np.ndarray:
+        """`gear_for` of each speed."""
+        found = np.searchsorted(np.asarray(self._upshift_kmh), speeds_kmh, side="left") + 1
+        return np.minimum(found, len(self.gear_ratios))
+
+    def rpms(self, speeds_kmh: np.ndarray, gears: np.ndarray) -> np.ndarray:
+        """`rpm` of each (speed, gear), rounded to whole revolutions (half to even, as round)."""
+        return np.rint(speeds_kmh * np.asarray(self._rpm_per_kmh)[gears - 1]).astype(np.int64)
+
     def top_speed_kmh(self) -> float:
         """Speed at which the top gear reaches the upshift rpm."""
         return self._upshift_kmh[-1]
@@ -136,4 +148,36 @@ class Car:
     def hold_throttle(self, speed_ms: float) -> float:
         """Throttle (percent) that holds a constant speed against drag."""
         ratio = speed_ms / (self.top_speed_kmh * KMH)
+        return 15.0 + 60.0 * ratio * ratio
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Several cars' envelopes as arrays, one entry per car: `Car`'s formulas on all at once."""
+
+    top_speed_ms: np.ndarray
+    accel_low_speed: np.ndarray
+    brake_decel: np.ndarray
+    max_decel: np.ndarray
+
+    @classmethod
+    def of(cls, cars: Sequence[Car]) -> Fleet:
+        return cls(
+            np.array([c.top_speed_kmh * KMH for c in cars]),
+            np.array([c.accel_low_speed for c in cars]),
+            np.array([c.brake_decel for c in cars]),
+            np.array([c.max_decel for c in cars]),
+        )
+
+    @property
+    def accel_slope(self) -> np.ndarray:
+        """`max_accel(v) = accel_low_speed - accel_slope * v²` (m/s² per (m/s)²)."""
+        return self.accel_low_speed / (self.top_speed_ms * self.top_speed_ms)
+
+    def max_accel(self, speeds_ms: np.ndarray) -> np.ndarray:
+        """`Car.max_accel` of each car (rearranged, equal to within rounding)."""
+        return np.maximum(0.0, self.accel_low_speed - self.accel_slope * (speeds_ms * speeds_ms))
+
+    def hold_throttle(self, speeds_ms: np.ndarray) -> np.ndarray:
+        ratio = speeds_ms / self.top_speed_ms
         return 15.0 + 60.0 * ratio * ratio

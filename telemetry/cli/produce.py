@@ -83,8 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--serializer",
         choices=("fast", "stock"),
         default="fast",
-        help="fast: fastavro on the pre-parsed schema (default); stock: confluent AvroSerializer."
-        " Same bytes.",
+        help="fast: whole blocks encoded column by column with numpy (default); stock: "
+        "confluent-kafka's AvroSerializer per event. Same bytes.",
     )
     out.add_argument(
         "--record",

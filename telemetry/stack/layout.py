@@ -47,6 +47,11 @@ class Layout:
         return self.cache / "kafka" / "libs"
 
     @property
+    def kafka_tools(self) -> Path:
+        """Kafka's perf tools (ProducerPerformance, ConsumerPerformance) and their classpath."""
+        return self.cache / "kafka" / "tools"
+
+    @property
     def apicurio_dir(self) -> Path:
         return self.cache / "apicurio"
 

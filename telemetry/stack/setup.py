@@ -62,7 +62,8 @@ def _run(
 def _fetch_maven(layout: Layout, say: Say) -> None:
     pom = infra_dir() / "maven" / "pom.xml"
     _run(
-        "download Kafka, Flink connectors and Apicurio Registry from Maven Central",
+        "download Kafka (and its perf tools), Flink connectors and Apicurio Registry from "
+        "Maven Central",
         ["mvn", "-B", "-q", "-f", str(pom), f"-Dcache.dir={layout.cache}", "package"],
         "maven.log",
         layout,

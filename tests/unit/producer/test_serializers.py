@@ -1,8 +1,10 @@
-"""The fast serializer writes byte for byte what confluent-kafka's AvroSerializer writes."""
+"""The fast serializer writes byte for byte what confluent-kafka's AvroSerializer writes,
+one event at a time and a whole block at a time."""
 
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from confluent_kafka.schema_registry import Schema
@@ -13,9 +15,11 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.common.serde import SchemaId
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from producer.avro_columns import ColumnEncoder
+from producer.blocks import EventBlock
 from producer.contract import BoundSchema
 from producer.events import V1_FIELDS, V2_FIELDS, TelemetryEvent
-from producer.serializers import build_serializers, confluent_header
+from producer.serializers import Serializers, build_serializers, confluent_header
 from producer.simulation import Simulation, SimulationConfig
 from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, schema_text
 
@@ -47,6 +51,16 @@ def sample_events(n: int) -> list[TelemetryEvent]:
     return events
 
 
+# What a replayed file may hold beyond the simulation's range: every varint length,
+# negative numbers, the int range's ends, special doubles, each optional field missing.
+EXTREMES = [
+    TelemetryEvent(-(2**31), float("nan"), 2**31 - 1, -1, -1e300, float("inf"), None, True, None),
+    TelemetryEvent(2**31 - 1, -0.0, -(2**31), 64, 5e-324, None, -1.5, None, -65),
+    TelemetryEvent(63, float("-inf"), 8191, -64, 1.7e9, 0.5, None, False, 8192),
+    TelemetryEvent(-8193, 1e-308, 1 << 20, 1 << 27, -0.0, None, None, None, None),
+]
+
+
 @pytest.mark.parametrize("version", [1, 2])
 def test_fast_bytes_equal_avro_serializer_bytes(
     client: MockSchemaRegistryClient, version: int
@@ -55,9 +69,52 @@ def test_fast_bytes_equal_avro_serializer_bytes(
     key = bind(client, KEY_SUBJECT, 1)
     stock = build_serializers("stock", client, value, key)
     fast = build_serializers("fast", client, value, key)
-    for event in sample_events(500):
+    for event in sample_events(500) + EXTREMES:
         assert fast.value(event, VALUE) == stock.value(event, VALUE)
         assert fast.key(event, KEY) == stock.key(event, KEY)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_block_encodes_to_the_avro_serializer_bytes(
+    client: MockSchemaRegistryClient, version: int
+) -> None:
+    value = bind(client, VALUE_SUBJECT, version)
+    key = bind(client, KEY_SUBJECT, 1)
+    stock = build_serializers("stock", client, value, key)
+    fast = build_serializers("fast", client, value, key)
+    assert fast.block_encoder is not None, "the telemetry schemas are encoded by columns"
+    events = sample_events(3000) + EXTREMES
+    keys, values = fast.encode(EventBlock.from_events(events), TOPIC)
+    assert values == [stock.value(e, VALUE) for e in events]
+    assert keys == [stock.key(e, KEY) for e in events]
+
+
+def test_a_simulated_block_encodes_like_its_events_one_by_one(
+    client: MockSchemaRegistryClient,
+) -> None:
+    value, key = bind(client, VALUE_SUBJECT, 2), bind(client, KEY_SUBJECT, 1)
+    stock = build_serializers("stock", client, value, key)
+    fast = build_serializers("fast", client, value, key)
+    block = next(Simulation(SimulationConfig(cars=20, seed=4, start_time=1.7e9)).blocks())
+    keys, values = fast.encode(block, TOPIC)
+    assert values == [stock.value(e, VALUE) for e in block.events()]
+    assert keys == [stock.key(e, KEY) for e in block.events()]
+    assert stock.encode(block, TOPIC) == (keys, values)
+
+
+def test_a_schema_beyond_the_column_encoder_is_written_record_by_record(
+    client: MockSchemaRegistryClient,
+) -> None:
+    text = schema_text(VALUE_SUBJECT, 2).replace('"type": "int"', '"type": "string"', 1)
+    assert ColumnEncoder.compile(json.loads(text), b"") is None
+    # the same holds for a union the encoder does not write
+    union = {"type": "record", "name": "R", "fields": [{"name": "a", "type": ["int", "long"]}]}
+    assert ColumnEncoder.compile(union, b"") is None
+    value = bind(client, VALUE_SUBJECT, 2)
+    fast = build_serializers("fast", client, value, bind(client, KEY_SUBJECT, 1))
+    slow = Serializers(fast.kind, fast.key, fast.value, fast.value_codec, block_encoder=None)
+    block = EventBlock.from_events(sample_events(50))
+    assert slow.encode(block, TOPIC) == fast.encode(block, TOPIC)
 
 
 @pytest.mark.parametrize(("version", "fields"), [(1, V1_FIELDS), (2, V2_FIELDS)])

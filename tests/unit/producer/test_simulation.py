@@ -1,4 +1,8 @@
-"""A long seeded simulation stays physically plausible, and the seed reproduces it."""
+"""A long seeded simulation stays physically plausible, and the seed reproduces it.
+
+The simulation is vectorized (numpy, a block of ticks at a time); these checks
+pin no values, only the physics, the pacing and the lateness rules.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ import itertools
 import math
 from collections import defaultdict
 
+import numpy as np
 import pytest
 
 from producer.events import TelemetryEvent
 from producer.simulation import JITTER_FRACTION, Simulation, SimulationConfig
-from producer.track import DEFAULT_TRACK, Drivetrain
+from producer.track import DEFAULT_TRACK, Car, Drivetrain, Fleet
 
 START = 1_700_000_000.0
 CARS = 12
@@ -197,3 +202,44 @@ def test_the_track_has_straights_braking_zones_and_corners() -> None:
 def test_invalid_configuration_is_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         SimulationConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_blocks_and_events_are_one_stream() -> None:
+    config = SimulationConfig(cars=5, sample_hz=HZ, seed=7, start_time=START, out_of_order=0.05)
+    from_blocks = [
+        e
+        for _, block in zip(range(4), Simulation(config).blocks(), strict=False)
+        for e in block.events()
+    ]
+    assert from_blocks == list(itertools.islice(Simulation(config), len(from_blocks)))
+
+
+@pytest.mark.parametrize("block_ticks", [1, 7, 333])
+def test_the_stream_does_not_depend_on_how_it_is_cut_into_blocks(block_ticks: int) -> None:
+    config = SimulationConfig(cars=6, sample_hz=HZ, seed=3, start_time=START, out_of_order=0.05)
+    n = 6000
+    cut = list(itertools.islice(Simulation(config, block_ticks=block_ticks), n))
+    assert cut == list(itertools.islice(Simulation(config), n))
+
+
+def test_the_fleet_computes_what_each_car_would() -> None:
+    cars = [Car(top_speed_kmh=340.0 + i, accel_low_speed=10.5 + i / 10) for i in range(5)]
+    fleet = Fleet.of(cars)
+    speeds = np.linspace(0, 95, 5)
+    assert fleet.max_accel(speeds) == pytest.approx(
+        [c.max_accel(v) for c, v in zip(cars, speeds, strict=True)]
+    )
+    assert fleet.hold_throttle(speeds) == pytest.approx(
+        [c.hold_throttle(v) for c, v in zip(cars, speeds, strict=True)]
+    )
+
+
+def test_the_drivetrain_on_arrays_agrees_with_one_speed_at_a_time() -> None:
+    drivetrain = Drivetrain()
+    speeds = np.linspace(0, 360, 2001)
+    gears = drivetrain.gears_for(speeds)
+    assert gears.tolist() == [drivetrain.gear_for(v) for v in speeds.tolist()]
+    rpms = drivetrain.rpms(speeds, gears).tolist()
+    assert rpms == [
+        round(drivetrain.rpm(v, g)) for v, g in zip(speeds.tolist(), gears.tolist(), strict=True)
+    ]

@@ -1,0 +1,297 @@
+"""The project against Kafka's own tools, side by side, in one run on one broker.
+
+    make bench
+    .venv/bin/python bench/compare.py [--events N] [--stock-events N] [--repeat N]
+                                      [--schemas registry|local]
+
+The broker is KAFKA_BOOTSTRAP_SERVERS (default: the local stack). Rows:
+
+- the project's producer, stock (confluent-kafka's AvroSerializer) and fast
+  path: the library call behind `telemetry produce --rate 0`, acknowledged
+  Avro events/s, each run on a fresh topic;
+- Kafka's ProducerPerformance with the fast run's record size (bytes per
+  value) and the Python producer's delivery settings (acks=all, idempotent,
+  lz4, linger, batch size: telemetry.kafkaperf.java_producer_props);
+- Kafka's ConsumerPerformance reading the fast run's backlog from the start,
+  and a plain confluent-kafka consumer reading the same backlog;
+- the Flink job on a backlog of at least 10 M events (a hook, `job_rates`).
+
+Each row is the median of --repeat runs (min-max beside it); the runs are
+interleaved so that machine noise hits every row alike. The ratio is to the
+Java ceiling of the row's kind: ProducerPerformance for producers,
+ConsumerPerformance for consumers. Schemas are bound once per serializer
+before anything is timed (--schemas local binds the schema files with ids
+from an in-process mock registry, for a broker without a registry: the same
+bytes except the id in the 5-byte header). Bench topics are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient
+
+from producer import kafka
+from producer.produce import Binding, ProduceReport, ProduceRequest, bind, run
+from telemetry import kafkaperf, versions
+from telemetry.config import Settings, load_settings
+from telemetry.stack.java import find_java
+from telemetry.stack.layout import Layout
+
+PRODUCER_TARGET_EVENTS_S = 200_000
+PRODUCER_TARGET_RATIO = 0.40
+CARS = 20
+
+
+@dataclass
+class Row:
+    label: str
+    kind: str  # "produce" or "consume": which Java ceiling it is compared with
+    rates: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.rates) if self.rates else None
+
+
+# --- HOOK: the job row (issue #12, the job half) -----------------------------------
+# Measure the Flink job on a backlog of at least JOB_BACKLOG_EVENTS events and return
+# its events/s, one value per run; the table shows it among the consumers, with its
+# ratio to ConsumerPerformance. Until then the row reads "not measured".
+JOB_BACKLOG_EVENTS = 10_000_000
+
+
+def job_rates(settings: Settings, args: argparse.Namespace) -> list[float] | None:
+    """The job's events/s on a backlog of >= JOB_BACKLOG_EVENTS events, or None."""
+    return None
+
+
+# --- the producer rows ----------------------------------------------------------------
+
+
+def bindings(settings: Settings, schemas: str) -> dict[str, Binding]:
+    """The stock and fast serializers, bound once (registry lookups stay out of the runs)."""
+    kinds = ("stock", "fast")
+    if schemas == "registry":
+        return {
+            kind: bind(settings, ProduceRequest(topic="bench", count=1, serializer=kind))
+            for kind in kinds
+        }
+    return {kind: local_binding(kind) for kind in kinds}
+
+
+def local_binding(kind: str) -> Binding:
+    from confluent_kafka.schema_registry import Schema
+    from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
+        MockSchemaRegistryClient,
+    )
+
+    from producer.contract import BoundSchema
+    from producer.serializers import build_serializers
+    from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, load_catalog, schema_text
+
+    client = MockSchemaRegistryClient({"url": f"mock://bench-{kind}"})
+    bound = {}
+    for subject in (VALUE_SUBJECT, KEY_SUBJECT):
+        version = load_catalog()[subject].latest.version
+        text = schema_text(subject, version)
+        schema_id = client.register_schema(subject, Schema(text.strip(), "AVRO"))
+        bound[subject] = BoundSchema(subject, version, schema_id, text)
+    value = bound[VALUE_SUBJECT]
+    return Binding(
+        build_serializers(kind, client, value, bound[KEY_SUBJECT]),
+        f"{value.subject} v{value.version} (local id {value.schema_id})",
+    )
+
+
+def python_producer(settings: Settings, binding: Binding, topic: str, events: int) -> ProduceReport:
+    request = ProduceRequest(
+        topic=topic,
+        cars=CARS,
+        rate=0,
+        count=events,
+        seed=1,
+        serializer=binding.serializers.kind,
+        progress=False,
+    )
+    report = run(settings, request, binding)
+    if not report.ok or report.acknowledged != events:
+        raise SystemExit(
+            f"{binding.serializers.kind}: {report.acknowledged}/{events} acknowledged: "
+            f"{report.first_error}"
+        )
+    return report
+
+
+# --- the consumer rows ----------------------------------------------------------------
+
+
+def python_consumer(settings: Settings, topic: str, events: int, timeout: float = 300) -> float:
+    """Events/s of a plain confluent-kafka consumer reading `topic` from the start
+    (from its first record to the last)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": f"bench-python-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    seen, first = 0, None
+    deadline = time.monotonic() + timeout
+    try:
+        while seen < events:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the Python consumer read {seen} of {events} in {timeout} s")
+            batch = consumer.consume(10_000, timeout=1.0)
+            if batch and first is None:
+                first = time.monotonic()
+            seen += sum(1 for m in batch if m.error() is None)
+        assert first is not None
+        return events / (time.monotonic() - first)
+    finally:
+        consumer.close()
+
+
+# --- the run --------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2_000_000, help="per fast/Java run")
+    parser.add_argument("--stock-events", type=int, default=400_000, help="per stock run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per row (median)")
+    parser.add_argument("--schemas", choices=("registry", "local"), default="registry")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    settings = load_settings()
+    layout = Layout.of(settings)
+    java = find_java(versions.JAVA_MIN, settings.java_home, "Kafka's perf tools")
+    bound = bindings(settings, args.schemas)
+    config = kafka.producer_config(settings.kafka_bootstrap_servers)
+    java_props = kafkaperf.java_producer_props(config)
+    marker = uuid.uuid4().hex[:6]
+    topics: list[str] = []
+
+    def topic(name: str, run_number: int) -> str:
+        topics.append(f"bench_{name}_{marker}_{run_number}")
+        kafka.ensure_topic(config, topics[-1], settings.telemetry_partitions)
+        return topics[-1]
+
+    stock = Row("producer, stock (AvroSerializer)", "produce")
+    fast = Row("producer, fast path", "produce")
+    java_producer = Row("Kafka ProducerPerformance", "produce")
+    java_consumer = Row("Kafka ConsumerPerformance, backlog", "consume")
+    py_consumer = Row("Python consumer (confluent-kafka), backlog", "consume")
+    job = Row(f"job, backlog >= {JOB_BACKLOG_EVENTS / 1e6:.0f} M events", "consume")
+    record_size = 0
+    load_before = os.getloadavg()
+    say = _progress
+    try:
+        for n in range(1, args.repeat + 1):
+            report = python_producer(settings, bound["stock"], topic("stock", n), args.stock_events)
+            stock.rates.append(report.events_per_s)
+            say(f"run {n}: stock {report.events_per_s:,.0f}")
+            backlog = topic("fast", n)
+            report = python_producer(settings, bound["fast"], backlog, args.events)
+            fast.rates.append(report.events_per_s)
+            record_size = record_size or round(report.bytes_per_event)
+            say(f"run {n}: fast {report.events_per_s:,.0f} ({report.bytes_per_event:.1f} B)")
+            produced = kafkaperf.producer_performance(
+                java,
+                layout.kafka_tools,
+                settings.kafka_bootstrap_servers,
+                topic("java", n),
+                args.events,
+                record_size,
+                java_props,
+            )
+            java_producer.rates.append(produced.records_per_s)
+            say(f"run {n}: ProducerPerformance {produced.records_per_s:,.0f}")
+            consumed = kafkaperf.consumer_performance(
+                java, layout.kafka_tools, settings.kafka_bootstrap_servers, backlog, args.events
+            )
+            java_consumer.rates.append(consumed.records_per_s)
+            say(f"run {n}: ConsumerPerformance {consumed.records_per_s:,.0f}")
+            rate = python_consumer(settings, backlog, args.events)
+            py_consumer.rates.append(rate)
+            say(f"run {n}: Python consumer {rate:,.0f}")
+        job.rates = job_rates(settings, args) or []
+    finally:
+        _delete(settings, topics)
+
+    java_producer.note = f"{record_size} B records, " + ", ".join(
+        f"{k}={v}" for k, v in java_props.items() if k != "buffer.memory"
+    )
+    java_consumer.note = "fetch rate: group join left out"
+    job.note = "" if job.rates else "not measured: hook `job_rates` in bench/compare.py"
+    rows = [stock, fast, java_producer, java_consumer, py_consumer, job]
+    ceilings = {"produce": java_producer.median, "consume": java_consumer.median}
+    print()
+    print(
+        f"broker {settings.kafka_bootstrap_servers}, {settings.telemetry_partitions} partitions; "
+        f"{args.events:,} events per run (stock {args.stock_events:,}), {CARS} cars; "
+        f"median of {args.repeat} (min-max)"
+    )
+    print(f"load average {_load(load_before)} before, {_load(os.getloadavg())} after")
+    print(_table(rows, ceilings))
+    print(_verdict(fast, java_producer))
+
+
+def _table(rows: list[Row], ceilings: dict[str, float | None]) -> str:
+    lines = [f"{'row':<44} {'events/s':>11} {'min-max':>21} {'ratio':>7}  note"]
+    for row in rows:
+        median, ceiling = row.median, ceilings[row.kind]
+        if median is None:
+            lines.append(f"{row.label:<44} {'-':>11} {'':>21} {'-':>7}  {row.note}")
+            continue
+        spread = f"{min(row.rates):,.0f}-{max(row.rates):,.0f}"
+        ratio = f"{median / ceiling:.2f}" if ceiling else "-"
+        lines.append(f"{row.label:<44} {median:>11,.0f} {spread:>21} {ratio:>7}  {row.note}")
+    return "\n".join(lines)
+
+
+def _verdict(fast: Row, java: Row) -> str:
+    if fast.median is None or java.median is None:
+        return "producer target: not measured"
+    ratio = fast.median / java.median
+    met = fast.median >= PRODUCER_TARGET_EVENTS_S and ratio >= PRODUCER_TARGET_RATIO
+    return (
+        f"producer target (>= {PRODUCER_TARGET_EVENTS_S:,} acknowledged events/s and >= "
+        f"{PRODUCER_TARGET_RATIO:.0%} of ProducerPerformance): {'met' if met else 'NOT met'} "
+        f"({fast.median:,.0f} events/s, {ratio:.0%})"
+    )
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.1f}" for x in load)
+
+
+def _progress(line: str) -> None:
+    print(f"  {line}", flush=True)
+
+
+def _delete(settings: Settings, topics: list[str]) -> None:
+    if not topics:
+        return
+    quiet = logging.getLogger("bench.admin")
+    quiet.setLevel(logging.ERROR)
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers, "logger": quiet})
+    for future in admin.delete_topics(topics, operation_timeout=30).values():
+        try:
+            future.result(30)
+        except Exception as exc:  # best effort: a leftover bench topic is harmless
+            logging.warning("could not delete a bench topic: %s", exc)
+
+
+if __name__ == "__main__":
+    main()
