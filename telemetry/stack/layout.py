@@ -32,13 +32,15 @@ class Layout:
 
     cache: Path  # downloads, shared by checkouts, one folder per version set
     data: Path  # all runtime state of one stack
+    minio_cache: Path  # MinIO's build, one folder per MinIO version (a pom change keeps it)
 
     @classmethod
     def of(cls, settings: Settings) -> Layout:
+        root = settings.telemetry_cache_dir
         return cls(
-            cache=settings.telemetry_cache_dir
-            / f"{versions.stack_fingerprint()}-{_manifest_hash()}",
+            cache=root / f"{versions.stack_fingerprint()}-{_manifest_hash()}",
             data=settings.telemetry_data_dir,
+            minio_cache=root / f"minio-{versions.MINIO[-12:]}",
         )
 
     # Cache --------------------------------------------------------------
@@ -61,7 +63,7 @@ class Layout:
 
     @property
     def minio_bin(self) -> Path:
-        return self.cache / "bin" / "minio"
+        return self.minio_cache / "bin" / "minio"
 
     @property
     def ready_marker(self) -> Path:

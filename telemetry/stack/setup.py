@@ -72,6 +72,10 @@ def _fetch_maven(layout: Layout, say: Say) -> None:
 
 
 def _build_minio(layout: Layout, say: Say) -> None:
+    if layout.minio_bin.is_file():
+        say(f"MinIO {versions.MINIO} already built in {layout.minio_cache}")
+        return
+    layout.minio_cache.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, GOBIN=str(layout.minio_bin.parent), CGO_ENABLED="0")
     _run(
         f"build MinIO {versions.MINIO} from its Go module (several minutes the first time)",

@@ -17,7 +17,7 @@ from telemetry.stack.setup import _run
 
 
 def test_a_failed_download_names_the_step_the_fix_and_the_log(tmp_path: Path) -> None:
-    layout = Layout(cache=tmp_path, data=tmp_path / "data")
+    layout = Layout(cache=tmp_path, data=tmp_path / "data", minio_cache=tmp_path / "minio")
     with pytest.raises(ServiceError) as excinfo:
         _run("download Kafka", ["false"], "maven.log", layout, say=lambda _m: None)
     first_line = str(excinfo.value).splitlines()[0]
@@ -28,7 +28,7 @@ def test_a_failed_download_names_the_step_the_fix_and_the_log(tmp_path: Path) ->
 
 def test_a_service_that_dies_at_start_reports_the_tail_of_its_log(tmp_path: Path) -> None:
     settings = load_settings({"TELEMETRY_DATA_DIR": str(tmp_path / "data")})
-    layout = Layout(cache=tmp_path, data=tmp_path / "data")
+    layout = Layout(cache=tmp_path, data=tmp_path / "data", minio_cache=tmp_path / "minio")
     script = "import sys; print('line one'); print('port clash: boom'); sys.exit(3)"
     service = Service(
         name="fake",
