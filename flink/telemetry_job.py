@@ -31,11 +31,18 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment
 
 from telemetry.config import Settings, load_settings
-from telemetry.contract import checkpoint_prefix, job_jar, savepoint_prefix, state_uri
+from telemetry.contract import (
+    checkpoint_prefix,
+    job_jar,
+    late_prefix,
+    savepoint_prefix,
+    state_uri,
+)
 from telemetry.dlq.headers import DLQ_HEADERS
 from telemetry.jobs.params import JobParams
 from telemetry.kafka import java_properties
-from telemetry.schemas import VALUE_SUBJECT, schema_text
+from telemetry.lake import LakeTable, late_table, window_table
+from telemetry.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, schema_text
 
 SOURCE_UID = "telemetry-kafka-source"
 
@@ -102,51 +109,51 @@ def s3_path(bucket: str, prefix: str) -> str:
     return f"s3://{bucket}/{prefix.strip('/')}"
 
 
-def create_sinks(t_env: StreamTableEnvironment, settings: Settings, args: JobParams) -> None:
-    parquet = """
-        'format' = 'parquet',
-        'parquet.compression' = 'ZSTD',
-        'parquet.utc-timezone' = 'true',
-        'parquet.write.int64.timestamp' = 'true',
-        'parquet.timestamp.time.unit' = 'millis',
-        'sink.partition-commit.policy.kind' = 'success-file',
-        'sink.partition-commit.trigger' = 'process-time',
-        'sink.partition-commit.delay' = '0 s'
-    """
-    # Columns follow schemas/telemetry_window-value (the latest version).
-    t_env.execute_sql(f"""
-        CREATE TEMPORARY TABLE window_sink (
-            car_id INT NOT NULL,
-            window_start TIMESTAMP(3) NOT NULL,
-            window_end TIMESTAMP(3) NOT NULL,
-            event_count BIGINT NOT NULL,
-            avg_speed DOUBLE NOT NULL,
-            min_speed DOUBLE NOT NULL,
-            max_speed DOUBLE NOT NULL,
-            avg_rpm DOUBLE NOT NULL,
-            max_rpm INT NOT NULL,
-            avg_throttle DOUBLE,
-            avg_brake DOUBLE,
-            drs_open_ratio DOUBLE,
-            max_lap INT,
-            `year` STRING, `month` STRING, `day` STRING, `hour` STRING
-        ) PARTITIONED BY (`year`, `month`, `day`, `hour`) WITH (
-            'connector' = 'filesystem',
-            'path' = '{s3_path(settings.telemetry_bucket, args.output_prefix)}',
-            {parquet}
-        )""")
-    t_env.execute_sql(f"""
-        CREATE TEMPORARY TABLE late_sink (
-            car_id INT, speed DOUBLE, rpm INT, gear INT, `timestamp` DOUBLE,
-            throttle DOUBLE, brake DOUBLE, drs BOOLEAN, lap INT,
-            event_time TIMESTAMP(3), watermark_at_arrival TIMESTAMP(3),
-            kafka_partition INT, kafka_offset BIGINT,
-            `year` STRING, `month` STRING, `day` STRING, `hour` STRING
-        ) PARTITIONED BY (`year`, `month`, `day`, `hour`) WITH (
-            'connector' = 'filesystem',
-            'path' = '{s3_path(settings.telemetry_bucket, args.output_prefix + "-late")}',
-            {parquet}
-        )""")
+# Window aggregates: one SQL expression per field of schemas/telemetry_window-value
+# (latest version). All are computed whatever version the files get, so the
+# window state is the same for every output version and a savepoint carries over.
+WINDOW_COLUMNS = {
+    "car_id": "car_id",
+    "window_start": "window_start",
+    "window_end": "window_end",
+    "event_count": "COUNT(*)",
+    "avg_speed": "AVG(speed)",
+    "min_speed": "MIN(speed)",
+    "max_speed": "MAX(speed)",
+    "avg_rpm": "AVG(CAST(rpm AS DOUBLE))",
+    "max_rpm": "MAX(rpm)",
+    "avg_throttle": "AVG(throttle)",
+    "avg_brake": "AVG(brake)",
+    "drs_open_ratio": (
+        "AVG(CASE WHEN drs THEN CAST(1 AS DOUBLE) WHEN NOT drs THEN CAST(0 AS DOUBLE) END)"
+    ),
+    "max_lap": "MAX(lap)",
+    "min_rpm": "MIN(rpm)",
+    "avg_gear": "AVG(CAST(gear AS DOUBLE))",
+}
+# A late event's columns besides the event's own fields.
+LATE_COLUMNS = {
+    "event_time": "CAST(rowtime AS TIMESTAMP(3))",
+    "watermark_at_arrival": "CAST(wm AS TIMESTAMP(3))",
+    "kafka_partition": "kafka_partition",
+    "kafka_offset": "kafka_offset",
+}
+
+
+def create_sinks(
+    t_env: StreamTableEnvironment, settings: Settings, args: JobParams
+) -> tuple[LakeTable, LakeTable]:
+    """The lake's tables (columns from the schema contracts) and the dead-letter topic."""
+    windows, late = window_table(args.window_schema_version or None), late_table()
+    missing = [c.name for c in windows.columns if c.name not in WINDOW_COLUMNS]
+    if missing:
+        sys.exit(
+            f"error: {WINDOW_SUBJECT} has fields without an aggregate in {__file__}: "
+            f"{', '.join(missing)}; add them to WINDOW_COLUMNS"
+        )
+    bucket = settings.telemetry_bucket
+    t_env.execute_sql(windows.ddl(s3_path(bucket, args.output_prefix)))
+    t_env.execute_sql(late.ddl(s3_path(bucket, late_prefix(args.output_prefix))))
     # Dead letters keep the original key and value bytes; the reason and the
     # source position travel in Kafka Connect's `__connect.errors.*` headers.
     t_env.execute_sql(f"""
@@ -166,6 +173,7 @@ def create_sinks(t_env: StreamTableEnvironment, settings: Settings, args: JobPar
             'sink.delivery-guarantee' = 'exactly-once',
             'sink.transactional-id-prefix' = '{args.name}-dlq'
         )""")
+    return windows, late
 
 
 def dead_letter_headers(args: JobParams) -> str:
@@ -237,34 +245,31 @@ def main(argv: list[str] | None = None) -> None:
     t_env.execute_sql("""
         CREATE TEMPORARY VIEW on_time AS
         SELECT * FROM events WHERE wm IS NULL OR rowtime > wm""")
-    create_sinks(t_env, settings, args)
+    windows, late = create_sinks(t_env, settings, args)
     hour_parts = """
         DATE_FORMAT({ts}, 'yyyy'), DATE_FORMAT({ts}, 'MM'),
         DATE_FORMAT({ts}, 'dd'), DATE_FORMAT({ts}, 'HH')"""
     statements = t_env.create_statement_set()
 
-    # Window: tumbling event-time windows per car.
+    # Window: tumbling event-time windows per car, every column of the contract.
+    aggregates = ",\n            ".join(f"{WINDOW_COLUMNS[c.name]}" for c in windows.columns)
     statements.add_insert_sql(f"""
         INSERT INTO window_sink
         SELECT
-            car_id, window_start, window_end,
-            COUNT(*), AVG(speed), MIN(speed), MAX(speed),
-            AVG(CAST(rpm AS DOUBLE)), MAX(rpm),
-            AVG(throttle), AVG(brake),
-            AVG(CASE WHEN drs THEN CAST(1 AS DOUBLE) WHEN NOT drs THEN CAST(0 AS DOUBLE) END),
-            MAX(lap),
+            {aggregates},
             {hour_parts.format(ts="window_start")}
         FROM TABLE(TUMBLE(
             TABLE on_time, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
         GROUP BY car_id, window_start, window_end""")
 
     # Late data: kept with the watermark it missed, never dropped.
+    late_values = ",\n            ".join(
+        LATE_COLUMNS.get(c.name, f"`{c.name}`") for c in late.columns
+    )
     statements.add_insert_sql(f"""
         INSERT INTO late_sink
         SELECT
-            car_id, speed, rpm, gear, `timestamp`, throttle, brake, drs, lap,
-            CAST(rowtime AS TIMESTAMP(3)), CAST(wm AS TIMESTAMP(3)),
-            kafka_partition, kafka_offset,
+            {late_values},
             {hour_parts.format(ts="CAST(rowtime AS TIMESTAMP(3))")}
         FROM events WHERE wm IS NOT NULL AND rowtime <= wm""")
 

@@ -32,6 +32,7 @@ class JobParams:
     checkpoint_seconds: int
     parallelism: int = 0  # 0: the cluster's default
     group_id: str = ""  # "": the job name
+    window_schema_version: int = 0  # the telemetry_window-value version files get; 0: latest
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> JobParams:

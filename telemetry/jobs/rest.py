@@ -87,8 +87,20 @@ def all_tasks_running(settings: Settings, job_id: str) -> bool:
 _CAUSE = re.compile(r"^(?:Caused by: )?([\w.$]+(?:Exception|Error|Throwable))(?::\s*(.*))?$")
 
 
+_PYTHON_ERROR = re.compile(r"^(error: .+|[A-Za-z_][\w.]*(?:Error|Exception|Exit)(?::.*)?)$")
+
+
 def summarize_trace(stacktrace: str) -> str:
-    """The innermost cause of a Java stack trace on one line: `SimpleName: message`."""
+    """The innermost cause of a stack trace on one line: `SimpleName: message`.
+
+    When a PyFlink job script failed, that is its own error (the last line of
+    its Python traceback, or its `error: ...` message), not the Java wrapper's.
+    """
+    if "Python process exits with code" in stacktrace:
+        lines = stacktrace.split("org.apache.flink.client.program.ProgramAbortException")[0]
+        python = [ln.strip() for ln in lines.splitlines() if _PYTHON_ERROR.match(ln.strip())]
+        if python:
+            return python[-1][:300]
     causes = []
     for line in stacktrace.splitlines():
         match = _CAUSE.match(line.strip())

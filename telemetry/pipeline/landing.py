@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telemetry.config import Settings
+from telemetry.contract import WINDOWS_PREFIX as DEFAULT_PREFIX
+from telemetry.contract import hour_path
 from telemetry.errors import StorageError
 from telemetry.pipeline.common import LATE_PREFIX, POLL_S, PROGRESS_EVERY_S, Say, WindowKey
 from telemetry.pipeline.expectation import Expectation, _ms, _utc, window_start_ms
-from telemetry.storage.windows import DEFAULT_PREFIX
 
 # What landed in S3 ---------------------------------------------------------------
 
@@ -150,25 +151,22 @@ def _listing_errors(settings: Settings, url: str) -> Iterator[None]:
 
 
 def _hour_dir(settings: Settings, prefix: str, hour: datetime) -> str:
-    return (
-        f"{settings.telemetry_bucket}/{prefix}/year={hour:%Y}/month={hour:%m}/"
-        f"day={hour:%d}/hour={hour:%H}"
-    )
+    return f"{settings.telemetry_bucket}/{hour_path(prefix, hour)}"
 
 
 def _files_since(
     settings: Settings, prefix: str, hours: Iterable[datetime], since: datetime
 ) -> Iterator[tuple[str, datetime]]:
     """(path, mtime) of the committed files in these hour partitions, modified since `since`."""
+    from telemetry.storage.layout import data_files
     from telemetry.storage.parquet import s3_filesystem
-    from telemetry.storage.windows import open_dataset
 
     fs = s3_filesystem(settings)
     for hour in hours:
         directory = _hour_dir(settings, prefix, hour)
         try:
             with _listing_errors(settings, f"s3://{directory}"):
-                paths = open_dataset(directory, fs).files
+                paths = data_files(directory, fs)
                 infos = fs.get_file_info(paths) if paths else []
         except FileNotFoundError:
             continue
@@ -178,11 +176,14 @@ def _files_since(
 
 
 def _read_file(settings: Settings, path: str, columns: list[str]) -> dict[str, list[Any]]:
+    import pyarrow.parquet as pq
+
     from telemetry.storage.parquet import s3_filesystem
-    from telemetry.storage.windows import open_dataset, scan_windows
+    from telemetry.storage.windows import utc_timestamps
 
     with _listing_errors(settings, f"s3://{path}"):
-        table = scan_windows(open_dataset(path, s3_filesystem(settings)), columns=columns)
+        table = pq.read_table(path, columns=columns, filesystem=s3_filesystem(settings))
+    table = utc_timestamps(table)
     return {c: table.column(c).to_pylist() for c in columns}
 
 

@@ -1,12 +1,13 @@
 """Read the window aggregates back: a `pyarrow.dataset` over the Flink job's Parquet.
 
-Layout (what the job writes; see schemas/telemetry_window-value)::
+Layout (what the job writes; telemetry.contract)::
 
-    s3://<TELEMETRY_BUCKET>/<prefix>/year=YYYY/month=MM/day=DD/hour=HH/part-...
+    s3://<TELEMETRY_BUCKET>/<prefix>/year=YYYY/month=MM/day=DD/hour=HH/part-....parquet
 
 The Hive partition fields (the UTC hour of `window_start`) are read as int32:
-"03" becomes 3. Files and directories whose names start with `.` (in-progress
-files) or `_` (`_SUCCESS` markers) are ignored; file names need no suffix.
+"03" becomes 3. Which files are data (manifests of compacted hours, hidden
+and marker files) and the schema they are read as (the latest version of the
+contract, so older files get the newer columns) is telemetry.storage.layout's.
 
 Time ranges are half-open on the window's start: a window matches
 [start, end) when `start <= window_start < end`. Naive datetimes are UTC.
@@ -25,6 +26,7 @@ pyarrow is imported inside the functions, so importing this module is cheap.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +34,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, BinaryIO
 
 from telemetry.config import Settings
+from telemetry.contract import PARTITION_FIELDS, WINDOWS_PREFIX, hour_path, is_late_location
 from telemetry.errors import InvalidInputError, StorageError
+from telemetry.storage.layout import arrow_schema, data_files
 from telemetry.storage.query import TimeRange, iso
 
 if TYPE_CHECKING:
@@ -57,9 +61,7 @@ __all__ = [
     "write_windows",
 ]
 
-DEFAULT_PREFIX = "telemetry"
-PARTITION_FIELDS = ("year", "month", "day", "hour")
-IGNORE_PREFIXES = (".", "_")
+DEFAULT_PREFIX = WINDOWS_PREFIX
 OUTPUT_FORMATS = ("table", "csv", "jsonl", "parquet")
 # Late events (prefix telemetry-late) carry event_time instead of window_start.
 TIME_COLUMNS = ("window_start", "event_time")
@@ -187,33 +189,70 @@ def _no_windows(url: str) -> StorageError:
     return StorageError(f"no telemetry windows under {url} yet; run `make run-pipeline`")
 
 
-def open_dataset(base: str, filesystem: pafs.FileSystem) -> ds.FileSystemDataset:
-    """The window files under `base` on any pyarrow filesystem (S3, local), same layout."""
+def contract_schema(prefix: str) -> str:
+    """The Avro schema (latest version) of the files under `prefix`: late events or windows."""
+    from telemetry.lake import late_table
+    from telemetry.schemas import WINDOW_SUBJECT, schema_text
+
+    if is_late_location(prefix):
+        return late_table().avro_schema
+    return schema_text(WINDOW_SUBJECT)
+
+
+def open_dataset(
+    base: str,
+    filesystem: pafs.FileSystem,
+    schema_json: str | None = None,
+    time_range: TimeRange = TimeRange(),  # noqa: B008 - frozen, immutable
+) -> ds.FileSystemDataset:
+    """The data files under `base` on any pyarrow filesystem (S3, local), read as the contract.
+
+    A bounded time range of at most a month lists only its hour folders.
+    """
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     partitioning = ds.partitioning(
         pa.schema([(name, pa.int32()) for name in PARTITION_FIELDS]), flavor="hive"
     )
+    files = data_files(base, filesystem, _hour_folders(base, time_range))
     return ds.dataset(
-        base,
+        files,
         filesystem=filesystem,
         format="parquet",
         partitioning=partitioning,
-        ignore_prefixes=list(IGNORE_PREFIXES),
-        exclude_invalid_files=False,  # would open every file; the prefixes suffice
+        partition_base_dir=base,
+        schema=arrow_schema(schema_json or contract_schema(base)),
     )
 
 
-def open_windows(settings: Settings, prefix: str = DEFAULT_PREFIX) -> ds.FileSystemDataset:
+def _hour_folders(base: str, time_range: TimeRange) -> list[str] | None:
+    start, end = time_range.start, time_range.end
+    if start is None or end is None or end - start > timedelta(days=31):
+        return None
+    hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    folders = []
+    while hour < end:
+        folders.append(hour_path(base, hour))
+        hour += timedelta(hours=1)
+    return folders
+
+
+def open_windows(
+    settings: Settings,
+    prefix: str = DEFAULT_PREFIX,
+    time_range: TimeRange = TimeRange(),  # noqa: B008 - frozen, immutable
+) -> ds.FileSystemDataset:
     """The dataset under s3://TELEMETRY_BUCKET/prefix, Hive-partitioned by int32 hour fields."""
     from telemetry.storage.parquet import s3_filesystem
 
     bucket, key = _location(settings, prefix)
     url = f"s3://{bucket}/{key}"
     with _storage_errors(settings, url):
-        dataset = open_dataset(f"{bucket}/{key}", s3_filesystem(settings))
-    if not dataset.files:
+        dataset = open_dataset(
+            f"{bucket}/{key}", s3_filesystem(settings), contract_schema(key), time_range
+        )
+    if not dataset.files and time_range.start is None and time_range.end is None:
         raise _no_windows(url)
     return dataset
 
@@ -260,25 +299,45 @@ def scan_windows(
         )
     time_column = _time_column(schema)
     sort_keys = [c for c in (time_column, "car_id") if c in schema.names]
+    # Pushed down: the hour folders and the cars. The time range itself is applied
+    # to the rows read: files may store the time naive (as Flink does) or UTC-adjusted,
+    # and Parquet statistics cannot compare the two.
     expr = _all(
         [
             e
             for e in (
                 partition_filter(time_range),
-                row_filter(schema, cars=cars, time_range=time_range),
+                row_filter(schema, cars=cars, time_range=TimeRange()),
             )
             if e is not None
         ]
     )
-    read = list(dict.fromkeys([*wanted, *sort_keys]))
-    table = dataset.to_table(columns=read, filter=expr)
+    read = list(dict.fromkeys([*wanted, *sort_keys, time_column]))
+    table = _with_defaults(dataset.to_table(columns=read, filter=expr), schema)
+    rows = row_filter(table.schema, cars=None, time_range=time_range)
+    if rows is not None:
+        table = table.filter(rows)
     table = table.sort_by([(k, "ascending") for k in sort_keys]).select(wanted)
     if limit is not None:
         table = table.slice(0, limit)
-    return _utc_timestamps(table)
+    return utc_timestamps(table)
 
 
-def _utc_timestamps(table: pa.Table) -> pa.Table:
+def _with_defaults(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A non-nullable column can be null only where its file predates it: its default."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    defaults = schema.metadata or {}
+    for i, name in enumerate(table.column_names):
+        default = defaults.get(f"default:{name}".encode())
+        if default is not None and table.column(i).null_count:
+            value = pa.scalar(json.loads(default), table.schema.field(i).type)
+            table = table.set_column(i, table.schema.field(i), pc.fill_null(table.column(i), value))
+    return table
+
+
+def utc_timestamps(table: pa.Table) -> pa.Table:
     """Naive timestamp columns (UTC by contract) labelled as UTC."""
     import pyarrow as pa
 

@@ -153,15 +153,20 @@ def test_columns_and_limit(dataset) -> None:
     assert table.column("car_id").to_pylist() == [7, 44, 7]
 
 
-def test_default_columns_are_the_file_columns_without_partition_fields(dataset) -> None:
-    table = scan_windows(dataset, limit=1)
-    assert table.column_names == [
-        "car_id",
-        "window_start",
-        "window_end",
-        "event_count",
-        "avg_speed",
-    ]
+def test_default_columns_are_the_latest_contract_and_columns_files_lack_are_null(
+    dataset,
+) -> None:
+    import json
+
+    from telemetry.schemas import WINDOW_SUBJECT, schema_text
+
+    table = scan_windows(dataset)
+    contract = [f["name"] for f in json.loads(schema_text(WINDOW_SUBJECT))["fields"]]
+    assert table.column_names == contract
+    written = {"car_id", "window_start", "window_end", "event_count", "avg_speed"}
+    for name in contract:
+        nulls = table.column(name).null_count
+        assert nulls == (table.num_rows if name not in written else 0), name
 
 
 def test_unknown_column_is_invalid_input_listing_the_columns(dataset) -> None:

@@ -1,0 +1,117 @@
+"""Which files of the lake hold its rows, and the Arrow schema every file is read as.
+
+Data files are the Parquet files of an hour folder whose names do not start
+with `.` or `_` (telemetry.contract). A closed hour may have been compacted:
+then its `_MANIFEST.json` lists its files, and only those are read, so a
+reader never sees a row twice (old files beside their compacted copy) or
+misses one while a compaction runs. Files written before names got the
+`.parquet` suffix (no dot in the name) are data too.
+
+Every file is read as the latest schema of its contract (schemas/), so files
+written with older versions come back with the newer columns: null, or the
+field's default when it has one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from telemetry.contract import DATA_SUFFIX, IGNORED_PREFIXES, MANIFEST, PARTITION_FIELDS
+from telemetry.errors import StorageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+__all__ = ["arrow_schema", "contract_defaults", "data_files", "is_data_file"]
+
+
+def is_data_file(name: str) -> bool:
+    if name.startswith(IGNORED_PREFIXES):
+        return False
+    return name.endswith(DATA_SUFFIX) or "." not in name
+
+
+def data_files(
+    base: str, filesystem: pafs.FileSystem, folders: list[str] | None = None
+) -> list[str]:
+    """Paths of the data files under `base` (or only under the given `folders` of it)."""
+    import pyarrow.fs as pafs
+
+    roots = folders if folders is not None else [base]
+    listed: list[pafs.FileInfo] = []
+    for root in roots:
+        selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
+        listed += filesystem.get_file_info(selector)
+    by_folder: dict[str, dict[str, pafs.FileInfo]] = defaultdict(dict)
+    for info in listed:
+        if info.type == pafs.FileType.File:
+            by_folder[info.path.rsplit("/", 1)[0]][info.base_name] = info
+    files: list[str] = []
+    for folder, entries in sorted(by_folder.items()):
+        if MANIFEST in entries:
+            files += [f"{folder}/{name}" for name in _manifest(filesystem, f"{folder}/{MANIFEST}")]
+        else:
+            files += sorted(f"{folder}/{name}" for name in entries if is_data_file(name))
+    return files
+
+
+def _manifest(filesystem: pafs.FileSystem, path: str) -> list[str]:
+    try:
+        with filesystem.open_input_stream(path) as stream:
+            return [str(name) for name in json.loads(stream.read())["files"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StorageError(f"cannot read the manifest {path}: {exc}") from exc
+
+
+_ARROW_PRIMITIVES = {
+    "int": "int32",
+    "long": "int64",
+    "float": "float32",
+    "double": "float64",
+    "boolean": "bool_",
+    "string": "string",
+    "bytes": "binary",
+}
+
+
+def _arrow_type(avro_type: object) -> tuple[pa.DataType, bool]:
+    import pyarrow as pa
+
+    nullable = False
+    if isinstance(avro_type, list):
+        nullable = "null" in avro_type
+        (avro_type,) = [b for b in avro_type if b != "null"]
+    if isinstance(avro_type, dict):
+        if avro_type.get("logicalType") == "timestamp-millis":
+            return pa.timestamp("ms"), nullable  # UTC by contract; Flink writes them naive
+        avro_type = avro_type["type"]
+    return getattr(pa, _ARROW_PRIMITIVES[str(avro_type)])(), nullable
+
+
+def arrow_schema(avro_schema_json: str, *, partitions: bool = True) -> pa.Schema:
+    """The Arrow schema of files following this Avro record (plus the hour partition fields)."""
+    import pyarrow as pa
+
+    fields = []
+    for field in json.loads(avro_schema_json)["fields"]:
+        kind, nullable = _arrow_type(field["type"])
+        fields.append(pa.field(field["name"], kind, nullable))
+    if partitions:
+        fields += [pa.field(name, pa.int32()) for name in PARTITION_FIELDS]
+    defaults = {
+        f"default:{name}": json.dumps(value)
+        for name, value in contract_defaults(avro_schema_json).items()
+    }
+    return pa.schema(fields, metadata=defaults or None)
+
+
+def contract_defaults(avro_schema_json: str) -> dict[str, object]:
+    """Non-null defaults of the schema's fields: what a file without the column means."""
+    return {
+        f["name"]: f["default"]
+        for f in json.loads(avro_schema_json)["fields"]
+        if "default" in f and f["default"] is not None
+    }
