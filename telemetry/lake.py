@@ -62,6 +62,9 @@ class LakeTable:
             "metadata.avro-schema": self.avro_schema,
             "metadata.subject": self.subject,
             "metadata.version": str(self.version),
+            # One writer: a file per checkpoint and open hour, not one per writer too
+            # (windows are a few rows a second; one writer keeps up with any backlog).
+            "sink.parallelism": "1",
             # An hour is closed once the watermark passes its end: then it is
             # compacted to one file and gets its _SUCCESS marker.
             "partition.time-extractor.timestamp-pattern": "$year-$month-$day $hour:00:00",
