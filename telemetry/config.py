@@ -74,8 +74,17 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("TELEMETRY_PARTITIONS", "4", "Partitions of the telemetry topic when it is created"),
     _Var("TELEMETRY_WINDOW_SECONDS", "5", "Event-time tumbling window length (job)"),
     _Var("TELEMETRY_OUT_OF_ORDERNESS_SECONDS", "2", "Watermark delay: how late an event may be"),
-    _Var("TELEMETRY_IDLE_TIMEOUT_SECONDS", "5", "No data this long: event time follows the clock"),
+    _Var(
+        "TELEMETRY_IDLE_TIMEOUT_SECONDS",
+        "5",
+        "Kafka confirms a partition drained this long: event time follows the clock",
+    ),
     _Var("TELEMETRY_CHECKPOINT_SECONDS", "5", "Checkpoint interval: Parquet files commit on it"),
+    _Var(
+        "TELEMETRY_WINDOW_SCHEMA_VERSION",
+        "0",
+        "telemetry_window-value version the job's files get (0: the latest)",
+    ),
     _Var("MINIO_CONSOLE_PORT", "9001", "Port of the MinIO web console (local stack)"),
     _Var("KAFKA_CONTROLLER_PORT", "9093", "Port of the KRaft controller (local stack)"),
     _Var("TELEMETRY_DATA_DIR", "", "All local stack state: logs, pid files, data"),
@@ -173,6 +182,7 @@ class Settings:
     telemetry_out_of_orderness_seconds: int
     telemetry_idle_timeout_seconds: int
     telemetry_checkpoint_seconds: int
+    telemetry_window_schema_version: int
     minio_console_port: int
     kafka_controller_port: int
     telemetry_data_dir: Path
@@ -231,6 +241,7 @@ _PARSERS = {
     "TELEMETRY_OUT_OF_ORDERNESS_SECONDS": _non_negative_int,
     "TELEMETRY_IDLE_TIMEOUT_SECONDS": _positive_int,
     "TELEMETRY_CHECKPOINT_SECONDS": _positive_int,
+    "TELEMETRY_WINDOW_SCHEMA_VERSION": _non_negative_int,
     "MINIO_CONSOLE_PORT": _port,
     "KAFKA_CONTROLLER_PORT": _port,
     "TELEMETRY_DATA_DIR": lambda _n, v: Path(v).expanduser().absolute(),

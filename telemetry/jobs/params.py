@@ -45,6 +45,7 @@ class JobParams:
             out_of_orderness_seconds=settings.telemetry_out_of_orderness_seconds,
             idle_timeout_seconds=settings.telemetry_idle_timeout_seconds,
             checkpoint_seconds=settings.telemetry_checkpoint_seconds,
+            window_schema_version=settings.telemetry_window_schema_version,
         )
         return replace(params, **overrides)  # type: ignore[arg-type]
 
