@@ -78,7 +78,6 @@ class Registry:
         }
         if user_info:
             config |= {
-                "basic.auth.credentials.source": "USER_INFO",
                 "basic.auth.user.info": user_info,
             }
         if ca_location:
