@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -84,6 +85,20 @@ def kafka_source(settings: Settings, args: JobParams) -> Source:
         .build()
     )
     return Source(j_source)
+
+
+def client_configuration() -> Configuration:
+    """The cluster's client configuration (FLINK_CONF_DIR, e.g. REST over TLS), if any.
+
+    A PyFlink job given a configuration of its own submits with it alone; without
+    the cluster's keys it would talk plain HTTP to a REST API that wants TLS.
+    """
+    conf_dir = os.environ.get("FLINK_CONF_DIR")
+    if not conf_dir:
+        return Configuration()
+    jvm = get_gateway().jvm
+    loaded = jvm.org.apache.flink.configuration.GlobalConfiguration.loadConfiguration(conf_dir)
+    return Configuration(j_configuration=loaded)
 
 
 def java_properties_object(settings: Settings) -> object:
@@ -220,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     if not jar.is_file():
         sys.exit(f"error: {jar} is missing; build it with `make setup`")
 
-    config = Configuration()
+    config = client_configuration()
     config.set_string("pipeline.name", args.name)
     config.set_string("pipeline.jars", jar.resolve().as_uri())
     config.set_string("table.local-time-zone", "UTC")

@@ -98,7 +98,11 @@ ENV_VARS: tuple[_Var, ...] = (
     ),
     _Var("AWS_SECRET_ACCESS_KEY", "", "S3 secret key (local stack: generated)", secret=True),
     _Var("AWS_SESSION_TOKEN", "", "S3 session token of temporary credentials", secret=True),
-    _Var("AWS_CA_BUNDLE", "", "PEM file of the CA of an https S3 endpoint"),
+    _Var(
+        "S3_CA_LOCATION",
+        "",
+        "PEM file of the CA of an https S3 endpoint (unset: AWS_CA_BUNDLE or the system's)",
+    ),
     _Var("S3_ADDRESSING_STYLE", "path", "path (MinIO) or virtual (bucket.host) addressing"),
     _Var("AWS_REGION", "us-east-1", "S3 region"),
     _Var("FLINK_REST_URL", "http://127.0.0.1:8081", "Flink JobManager REST API and Web UI"),
@@ -164,7 +168,7 @@ _CLUSTER_DEFAULTS = {
 _CLUSTER_CA = (
     "KAFKA_SSL_CA_LOCATION",
     "SCHEMA_REGISTRY_CA_LOCATION",
-    "AWS_CA_BUNDLE",
+    "S3_CA_LOCATION",
     "FLINK_REST_CA_LOCATION",
 )
 
@@ -250,7 +254,7 @@ class Settings:
     aws_access_key_id: Secret = field(repr=False)
     aws_secret_access_key: Secret = field(repr=False)
     aws_session_token: Secret = field(repr=False)
-    aws_ca_bundle: str
+    s3_ca_location: str
     s3_addressing_style: str
     aws_region: str
     flink_rest_url: str
@@ -302,7 +306,8 @@ class Settings:
     @property
     def minio_console_url(self) -> str:
         host = urlsplit(self.s3_endpoint_url).hostname
-        return f"http://{host}:{self.minio_console_port}"
+        scheme = urlsplit(self.s3_endpoint_url).scheme or "http"
+        return f"{scheme}://{host}:{self.minio_console_port}"
 
     def items(self) -> Iterator[tuple[str, str, bool]]:
         """(variable name, value as text, is secret) for every setting."""
@@ -340,7 +345,7 @@ _PARSERS = {
     "KAFKA_SASL_MECHANISM": _one_of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
     "KAFKA_SSL_CA_LOCATION": _pem_file,
     "SCHEMA_REGISTRY_CA_LOCATION": _pem_file,
-    "AWS_CA_BUNDLE": _pem_file,
+    "S3_CA_LOCATION": _pem_file,
     "FLINK_REST_CA_LOCATION": _pem_file,
     "S3_ADDRESSING_STYLE": lambda n, v: _one_of("path", "virtual")(n, v.lower()),
     "TELEMETRY_REPLICATION_FACTOR": _replication,

@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the effective configuration as `export NAME=value` lines",
         description=(
             "Print every setting as an `export` line a shell can source: "
-            "eval \"$(telemetry env)\". Values come from the environment, else the local "
+            'eval "$(telemetry env)". Values come from the environment, else the local '
             "defaults. --describe lists each variable with its meaning instead."
         ),
     )

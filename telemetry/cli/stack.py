@@ -8,7 +8,6 @@ import time
 from telemetry import stack
 from telemetry.cli.output import FORMATS, emit
 from telemetry.config import load_settings
-from telemetry.stack.services import SERVICES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_status)
 
     p = subparsers.add_parser("logs", help="show the last lines of the services' logs")
-    p.add_argument("service", nargs="?", choices=[s.name for s in SERVICES], help="one service")
+    p.add_argument("service", nargs="?", help="one service (e.g. kafka; see `telemetry status`)")
     p.add_argument("-n", "--lines", type=int, default=30, help="lines per log (default 30)")
     p.set_defaults(func=_logs)
 

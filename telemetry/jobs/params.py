@@ -46,6 +46,7 @@ class JobParams:
             idle_timeout_seconds=settings.telemetry_idle_timeout_seconds,
             checkpoint_seconds=settings.telemetry_checkpoint_seconds,
             window_schema_version=settings.telemetry_window_schema_version,
+            parallelism=settings.telemetry_parallelism,
         )
         return replace(params, **overrides)  # type: ignore[arg-type]
 

@@ -31,8 +31,11 @@ def pyflink_dir() -> Path:
 
 
 def render_config(settings: Settings, layout: Layout) -> str:
+    from telemetry.stack import profiles
+
     template = Template((infra_dir() / "flink" / "config.yaml").read_text(encoding="utf-8"))
     return template.substitute(
+        **profiles.flink_config_values(settings, layout),
         FLINK_LOG_DIR=str(layout.logs),
         FLINK_PORT=str(settings.flink_port),
         TELEMETRY_CHECKPOINT_BUCKET=settings.telemetry_checkpoint_bucket,

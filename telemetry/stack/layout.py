@@ -65,6 +65,21 @@ class Layout:
     def minio_bin(self) -> Path:
         return self.minio_cache / "bin" / "minio"
 
+    # The cluster profile's tools, beside the versioned folders of the cache.
+    @property
+    def nginx_bin(self) -> Path:
+        """nginx from Debian's package, unpacked (not installed) into the cache."""
+        return self.minio_cache.parent / "nginx" / "usr" / "sbin" / "nginx"
+
+    @property
+    def minio_admin_bin(self) -> Path:
+        """infra/minio/admin built: gives the clients a MinIO user of their own."""
+        source = infra_dir() / "minio" / "admin"
+        digest = hashlib.sha256()
+        for name in ("go.mod", "go.sum", "main.go"):
+            digest.update((source / name).read_bytes())
+        return self.minio_cache.parent / f"minio-admin-{digest.hexdigest()[:8]}" / "minio-admin"
+
     @property
     def ready_marker(self) -> Path:
         return self.cache / ".complete"

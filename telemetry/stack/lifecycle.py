@@ -12,8 +12,9 @@ from telemetry.config import Settings
 from telemetry.errors import ServiceError
 from telemetry.stack import flink_home, process
 from telemetry.stack.layout import Layout
+from telemetry.stack.profiles import services_for
 from telemetry.stack.secrets import ensure_secrets, private_dir
-from telemetry.stack.services import SERVICES, Service
+from telemetry.stack.services import Service
 from telemetry.stack.setup import setup
 
 Say = Callable[[str], None]
@@ -106,25 +107,26 @@ def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Set
     """
     layout = setup(settings, say)
     settings = ensure_secrets(settings)
+    if settings.telemetry_profile == "cluster":
+        from telemetry.stack.cluster import tls_files
+
+        tls_files(settings)  # the CA first: its file is the default of the *_CA settings
+        settings = ensure_secrets(settings)
     for folder in (layout.run, layout.logs):
         private_dir(folder)
-    from telemetry.storage.s3 import ensure_buckets
-
     flink_running = any(
         process.running_pid(layout.pid_file(s.name), s.markers(layout))
-        for s in SERVICES
-        if s.name in ("jobmanager", "taskmanager")
+        for s in services_for(settings)
+        if s.name.startswith(("jobmanager", "taskmanager"))
     )
     if not flink_running:
         flink_home.assemble(settings, layout)
     say("starting the local stack:")
     with process.locked(layout.lock_file):
-        for service in SERVICES:
+        for service in services_for(settings):
             start_service(service, settings, layout, say)
-            if service.name == "minio":
-                buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
-                for bucket in ensure_buckets(settings, buckets):
-                    say(f"  created bucket {bucket}")
+            if service.after_start is not None:
+                service.after_start(settings, layout, say)
     _start_supervisor(settings, layout, say)
     if resume_jobs:
         from telemetry.jobs import resume_remembered
@@ -164,7 +166,7 @@ def down(settings: Settings, say: Say = print) -> int:
     layout = Layout.of(settings)
     process.stop(layout.pid_file(_SUPERVISOR), _supervisor_markers(layout), timeout=5)
     stopped = 0
-    for service in reversed(SERVICES):
+    for service in reversed(services_for(settings)):
         if process.stop(layout.pid_file(service.name), service.markers(layout)):
             say(f"  stopped {service.title}")
             stopped += 1
@@ -176,7 +178,7 @@ def down(settings: Settings, say: Say = print) -> int:
 def status(settings: Settings) -> list[ServiceStatus]:
     layout = Layout.of(settings)
     result = []
-    for service in SERVICES:
+    for service in services_for(settings):
         pid = process.running_pid(layout.pid_file(service.name), service.markers(layout))
         healthy = service.healthy(settings) if pid is not None else False
         rss = process.rss_kib(pid) / 1024 if pid is not None else None
@@ -190,7 +192,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
 
 def logs(settings: Settings, service: str | None, lines: int) -> dict[str, str]:
     layout = Layout.of(settings)
-    names = [s.name for s in SERVICES]
+    names = [s.name for s in services_for(settings)]
     if service is not None and service not in names:
         from telemetry.errors import InvalidInputError
 

@@ -100,7 +100,7 @@ def _with_stored(settings: Settings) -> Settings:
         for name in (
             "kafka_ssl_ca_location",
             "schema_registry_ca_location",
-            "aws_ca_bundle",
+            "s3_ca_location",
             "flink_rest_ca_location",
         ):
             if not getattr(settings, name) and getattr(fresh, name):

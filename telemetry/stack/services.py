@@ -24,7 +24,7 @@ from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout, infra_dir
 from telemetry.stack.secrets import stack_secret
 
-__all__ = ["SERVICES", "Launch", "Service"]
+__all__ = ["SERVICES", "Launch", "Service", "http_ok"]
 
 
 @dataclass(frozen=True)
@@ -45,17 +45,34 @@ class Service:
     endpoint: Callable[[Settings], str]
     start_timeout: float = 90.0
     prepare: Callable[[Settings, Layout], None] | None = field(default=None)
+    # After the service is healthy (e.g. buckets, users): runs on every `up`, idempotent.
+    after_start: Callable[[Settings, Layout, Callable[[str], None]], None] | None = None
 
 
-def _http_ok(url: str, timeout: float = 2.0) -> bytes | None:
+def http_ok(
+    url: str,
+    timeout: float = 2.0,
+    *,
+    ca: str = "",
+    user_info: str = "",
+) -> bytes | None:
+    """The body of a 2xx answer to GET `url` (trusting the PEM `ca`), else None."""
+    import base64
+    import ssl
+
+    request = urllib.request.Request(url)
+    if user_info:
+        token = base64.b64encode(user_info.encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    context = ssl.create_default_context(cafile=ca) if ca else None
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return response.read() if 200 <= response.status < 300 else None
     except (urllib.error.URLError, OSError, ValueError):
         return None
 
 
-def _base_env() -> dict[str, str]:
+def base_env() -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER")
     return {k: os.environ[k] for k in keep if k in os.environ}
 
@@ -64,7 +81,7 @@ def _base_env() -> dict[str, str]:
 
 
 def _minio_launch(settings: Settings, layout: Layout) -> Launch:
-    env = _base_env() | {
+    env = base_env() | {
         "MINIO_ROOT_USER": stack_secret(settings, "MINIO_ROOT_USER"),
         "MINIO_ROOT_PASSWORD": stack_secret(settings, "MINIO_ROOT_PASSWORD"),
         "MINIO_BROWSER": "on",
@@ -84,8 +101,17 @@ def _minio_launch(settings: Settings, layout: Layout) -> Launch:
     return Launch(command, env, layout.data)
 
 
-def _minio_healthy(settings: Settings) -> bool:
-    return _http_ok(f"{settings.s3_endpoint_url}/minio/health/ready") is not None
+def minio_healthy(settings: Settings) -> bool:
+    url = f"{settings.s3_endpoint_url}/minio/health/ready"
+    return http_ok(url, ca=settings.s3_ca_location) is not None
+
+
+def ensure_lake_buckets(settings: Settings, layout: Layout, say: Callable[[str], None]) -> None:
+    from telemetry.storage.s3 import ensure_buckets
+
+    buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
+    for bucket in ensure_buckets(settings, buckets):
+        say(f"  created bucket {bucket}")
 
 
 # Kafka -----------------------------------------------------------------
@@ -95,15 +121,19 @@ def _kafka_properties(layout: Layout) -> Path:
     return layout.service_dir("kafka") / "server.properties"
 
 
-def _kafka_java(settings: Settings, layout: Layout, main: str, *args: str) -> list[str]:
+def kafka_java(
+    settings: Settings, layout: Layout, main: str, *args: str, node: str = "", heap: str = "512m"
+) -> list[str]:
+    """A Kafka JVM command; `node` names one of several in its command line (pid checks)."""
     java = find_java(versions.JAVA_MIN, settings.java_home, "Kafka")
     return [
         str(java),
         "-Xms256m",
-        "-Xmx512m",
+        f"-Xmx{heap}",
         "-XX:+UseG1GC",
         f"-Dlog4j2.configurationFile={infra_dir() / 'kafka' / 'log4j2.yaml'}",
         f"-Dtelemetry.stack={layout.data}",
+        *([f"-Dtelemetry.node={node}"] if node else []),
         "-cp",
         f"{layout.kafka_libs}/*",
         main,
@@ -132,8 +162,8 @@ def _kafka_prepare(settings: Settings, layout: Layout) -> None:
     )
     if (log_dir / "meta.properties").exists():
         return
-    cluster_id = _kafka_cluster_id()
-    command = _kafka_java(
+    cluster_id = kafka_cluster_id()
+    command = kafka_java(
         settings,
         layout,
         "kafka.tools.StorageTool",
@@ -149,7 +179,7 @@ def _kafka_prepare(settings: Settings, layout: Layout) -> None:
         raise ServiceError(f"formatting Kafka's KRaft storage in {log_dir} failed: {last[0]}")
 
 
-def _kafka_cluster_id() -> str:
+def kafka_cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
     import base64
 
@@ -157,8 +187,8 @@ def _kafka_cluster_id() -> str:
 
 
 def _kafka_launch(settings: Settings, layout: Layout) -> Launch:
-    command = _kafka_java(settings, layout, "kafka.Kafka", str(_kafka_properties(layout)))
-    return Launch(command, _base_env(), layout.service_dir("kafka"))
+    command = kafka_java(settings, layout, "kafka.Kafka", str(_kafka_properties(layout)))
+    return Launch(command, base_env(), layout.service_dir("kafka"))
 
 
 def _kafka_healthy(settings: Settings) -> bool:
@@ -189,9 +219,22 @@ def _kafka_healthy(settings: Settings) -> bool:
 
 
 def _registry_launch(settings: Settings, layout: Layout) -> Launch:
+    return registry_launch(settings.registry_port)(settings, layout)
+
+
+def registry_launch(port: int) -> Callable[[Settings, Layout], Launch]:
+    """Apicurio Registry on 127.0.0.1:`port` (management on the next port)."""
+
+    def launch(settings: Settings, layout: Layout) -> Launch:
+        return _apicurio(settings, layout, port)
+
+    return launch
+
+
+def _apicurio(settings: Settings, layout: Layout, port: int) -> Launch:
     java = find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
     db = layout.service_dir("registry") / "registry"
-    env = _base_env() | {
+    env = base_env() | {
         # SQL storage on an H2 file: survives restarts, needs no other server.
         "APICURIO_STORAGE_KIND": "sql",
         "APICURIO_STORAGE_SQL_KIND": "h2",
@@ -199,11 +242,11 @@ def _registry_launch(settings: Settings, layout: Layout) -> Launch:
         "APICURIO_DATASOURCE_USERNAME": "sa",
         "APICURIO_DATASOURCE_PASSWORD": "",
         "QUARKUS_HTTP_HOST": "127.0.0.1",
-        "QUARKUS_HTTP_PORT": str(settings.registry_port),
+        "QUARKUS_HTTP_PORT": str(port),
         # The management interface (health, metrics) is enabled at build time
         # and would bind 0.0.0.0:9000, MinIO's port: move it next to the API.
         "QUARKUS_MANAGEMENT_HOST": "127.0.0.1",
-        "QUARKUS_MANAGEMENT_PORT": str(settings.registry_port + 1),
+        "QUARKUS_MANAGEMENT_PORT": str(port + 1),
         "QUARKUS_LOG_CONSOLE_JSON": "false",
     }
     command = [
@@ -217,19 +260,26 @@ def _registry_launch(settings: Settings, layout: Layout) -> Launch:
     return Launch(command, env, layout.service_dir("registry"))
 
 
-def _registry_healthy(settings: Settings) -> bool:
-    return _http_ok(f"{settings.schema_registry_url}/subjects") is not None
+def registry_healthy(settings: Settings) -> bool:
+    return (
+        http_ok(
+            f"{settings.schema_registry_url}/subjects",
+            ca=settings.schema_registry_ca_location,
+            user_info=settings.schema_registry_basic_auth_user_info.reveal(),
+        )
+        is not None
+    )
 
 
 # Flink -----------------------------------------------------------------
 
 
-def _flink_env(settings: Settings, layout: Layout) -> dict[str, str]:
+def flink_env(settings: Settings, layout: Layout) -> dict[str, str]:
     """Flink's environment: the clients' secrets reach its JVMs here, never in its config
     (which its REST API shows) nor in job graphs (`${env:...}` and the S3A env chain)."""
     java = find_java(versions.JAVA_MIN, settings.java_home, "Flink")
     return (
-        _base_env()
+        base_env()
         | client_secrets_env(settings)
         | {
             "JAVA_HOME": str(java.parents[1]),
@@ -241,18 +291,31 @@ def _flink_env(settings: Settings, layout: Layout) -> dict[str, str]:
     )
 
 
-def _jobmanager_launch(settings: Settings, layout: Layout) -> Launch:
+def jobmanager_launch(settings: Settings, layout: Layout) -> Launch:
     command = [str(layout.flink_home / "bin" / "jobmanager.sh"), "start-foreground"]
-    return Launch(command, _flink_env(settings, layout), layout.flink_home)
+    return Launch(command, flink_env(settings, layout), layout.flink_home)
 
 
-def _taskmanager_launch(settings: Settings, layout: Layout) -> Launch:
-    command = [str(layout.flink_home / "bin" / "taskmanager.sh"), "start-foreground"]
-    return Launch(command, _flink_env(settings, layout), layout.flink_home)
+def taskmanager_launch(
+    name: str = "taskmanager", dynamic: dict[str, str] | None = None
+) -> Callable[[Settings, Layout], Launch]:
+    """A TaskManager; `dynamic` properties (`-D key=value`) set its own ports."""
+
+    def launch(settings: Settings, layout: Layout) -> Launch:
+        command = [str(layout.flink_home / "bin" / "taskmanager.sh"), "start-foreground"]
+        for key, value in (dynamic or {}).items():
+            command += ["-D", f"{key}={value}"]
+        env = flink_env(settings, layout)
+        if name != "taskmanager":  # several TaskManagers: a log and pid folder each
+            env["FLINK_LOG_DIR"] = str(layout.logs / name)
+            env["FLINK_PID_DIR"] = str(layout.run / name)
+        return Launch(command, env, layout.flink_home)
+
+    return launch
 
 
 def _flink_json(settings: Settings, path: str) -> dict | None:
-    body = _http_ok(f"{settings.flink_rest_url}{path}")
+    body = http_ok(f"{settings.flink_rest_url}{path}", ca=settings.flink_rest_ca_location)
     if body is None:
         return None
     try:
@@ -261,17 +324,20 @@ def _flink_json(settings: Settings, path: str) -> dict | None:
         return None
 
 
-def _jobmanager_healthy(settings: Settings) -> bool:
+def jobmanager_healthy(settings: Settings) -> bool:
     return _flink_json(settings, "/overview") is not None
 
 
-def _taskmanager_healthy(settings: Settings) -> bool:
-    data = _flink_json(settings, "/taskmanagers")
-    return bool(data and data.get("taskmanagers"))
+def taskmanagers_registered(count: int) -> Callable[[Settings], bool]:
+    def healthy(settings: Settings) -> bool:
+        data = _flink_json(settings, "/taskmanagers")
+        return bool(data) and len(data.get("taskmanagers", [])) >= count
+
+    return healthy
 
 
-def _flink_markers(entrypoint: str) -> Callable[[Layout], tuple[str, ...]]:
-    return lambda layout: (entrypoint, str(layout.flink_home / "conf"))
+def flink_markers(entrypoint: str, *extra: str) -> Callable[[Layout], tuple[str, ...]]:
+    return lambda layout: (entrypoint, str(layout.flink_home / "conf"), *extra)
 
 
 SERVICES: tuple[Service, ...] = (
@@ -280,10 +346,11 @@ SERVICES: tuple[Service, ...] = (
         title="MinIO (S3)",
         ports=lambda s: {"S3 API": s.s3_port, "console": s.minio_console_port},
         launch=_minio_launch,
-        healthy=_minio_healthy,
+        healthy=minio_healthy,
         markers=lambda layout: ("minio", str(layout.service_dir("minio"))),
         endpoint=lambda s: f"{s.s3_endpoint_url}  (console {s.minio_console_url})",
         start_timeout=60,
+        after_start=ensure_lake_buckets,
     ),
     Service(
         name="kafka",
@@ -300,7 +367,7 @@ SERVICES: tuple[Service, ...] = (
         title="Schema Registry (Apicurio, Confluent API)",
         ports=lambda s: {"HTTP": s.registry_port, "management": s.registry_port + 1},
         launch=_registry_launch,
-        healthy=_registry_healthy,
+        healthy=registry_healthy,
         markers=lambda layout: ("quarkus-run.jar", f"-Dtelemetry.stack={layout.data}"),
         endpoint=lambda s: s.schema_registry_url,
     ),
@@ -308,18 +375,18 @@ SERVICES: tuple[Service, ...] = (
         name="jobmanager",
         title="Flink JobManager",
         ports=lambda s: {"REST/UI": s.flink_port, "RPC": 6123},
-        launch=_jobmanager_launch,
-        healthy=_jobmanager_healthy,
-        markers=_flink_markers("StandaloneSessionClusterEntrypoint"),
+        launch=jobmanager_launch,
+        healthy=jobmanager_healthy,
+        markers=flink_markers("StandaloneSessionClusterEntrypoint"),
         endpoint=lambda s: s.flink_rest_url,
     ),
     Service(
         name="taskmanager",
         title="Flink TaskManager",
         ports=lambda s: {"data": 6124, "RPC": 6125},
-        launch=_taskmanager_launch,
-        healthy=_taskmanager_healthy,
-        markers=_flink_markers("TaskManagerRunner"),
+        launch=taskmanager_launch(),
+        healthy=taskmanagers_registered(1),
+        markers=flink_markers("TaskManagerRunner"),
         endpoint=lambda s: f"{s.flink_rest_url}/#/task-manager",
     ),
 )

@@ -31,6 +31,7 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
         say(f"servers already fetched in {layout.cache}")
         _build_job_jar(layout, say)
         build_manifest_tools(settings, say)
+        _cluster_tools(settings, layout, say)
         return layout
     find_java(versions.JAVA_MIN, settings.java_home, "Kafka and Flink")
     find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
@@ -39,6 +40,7 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
     _build_minio(layout, say)
     _build_job_jar(layout, say)
     build_manifest_tools(settings, say)
+    _cluster_tools(settings, layout, say)
     layout.ready_marker.write_text(versions.stack_fingerprint() + "\n")
     say(f"servers ready in {layout.cache}")
     return layout
@@ -90,6 +92,40 @@ def _build_minio(layout: Layout, say: Say) -> None:
         env=env,
         cwd=str(layout.cache),
     )
+
+
+def _cluster_tools(settings: Settings, layout: Layout, say: Say) -> None:
+    """The cluster profile's two extra tools, fetched the first time it is used."""
+    if settings.telemetry_profile != "cluster":
+        return
+    if not layout.nginx_bin.is_file():
+        folder = layout.nginx_bin.parents[2]
+        folder.mkdir(parents=True, exist_ok=True)
+        _run(
+            "download nginx from Debian's packages (the registry's TLS + basic-auth proxy)",
+            ["apt-get", "download", "nginx"],
+            "nginx.log",
+            layout,
+            say,
+            cwd=str(folder),
+        )
+        debs = sorted(folder.glob("nginx_*.deb"))
+        if not debs:
+            raise ServiceError(f"`apt-get download nginx` left no .deb in {folder}")
+        _run(
+            "unpack nginx", ["dpkg-deb", "-x", str(debs[-1]), str(folder)], "nginx.log", layout, say
+        )
+    if not layout.minio_admin_bin.is_file():
+        layout.minio_admin_bin.parent.mkdir(parents=True, exist_ok=True)
+        _run(
+            "build the MinIO user tool (infra/minio/admin, Go)",
+            ["go", "build", "-o", str(layout.minio_admin_bin), "."],
+            "minio-admin.log",
+            layout,
+            say,
+            cwd=str(infra_dir() / "minio" / "admin"),
+            env=dict(os.environ, CGO_ENABLED="0"),
+        )
 
 
 def _build_job_jar(layout: Layout, say: Say) -> None:

@@ -21,7 +21,7 @@ from telemetry.config import Settings, load_settings
 from telemetry.errors import TelemetryError
 from telemetry.stack import process
 from telemetry.stack.layout import Layout
-from telemetry.stack.services import SERVICES
+from telemetry.stack.profiles import services_for
 
 __all__ = ["SUPERVISED", "check_once", "main"]
 
@@ -36,7 +36,7 @@ def check_once(settings: Settings, layout: Layout) -> list[str]:
     from telemetry.stack.lifecycle import start_service
 
     restarted: list[str] = []
-    for service in (s for s in SERVICES if s.name in SUPERVISED):
+    for service in (s for s in services_for(settings) if s.name.startswith(SUPERVISED)):
         if process.running_pid(layout.pid_file(service.name), service.markers(layout)) is not None:
             continue
         log.warning("%s is not running: restarting it", service.title)

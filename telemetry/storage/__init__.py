@@ -2,3 +2,5 @@
 
 boto3 and pyarrow are imported only in this package's modules.
 """
+
+from telemetry.storage import arrow_trust  # noqa: F401 - before any pyarrow.fs import

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from telemetry.config import Settings
 from telemetry.errors import StorageError
+from telemetry.storage import arrow_trust
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -14,16 +15,13 @@ if TYPE_CHECKING:
 
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     """pyarrow's S3 filesystem for the configured endpoint. With no keys set, the AWS SDK's
-    credential chain applies. A CA file for an https endpoint (AWS_CA_BUNDLE) is passed
-    to the AWS SDK through SSL_CERT_FILE, which its curl honours."""
-    import os
+    credential chain applies."""
     from urllib.parse import urlsplit
 
     import pyarrow.fs as pafs
 
     endpoint = urlsplit(settings.s3_endpoint_url) if settings.s3_endpoint_url else None
-    if settings.aws_ca_bundle:
-        os.environ.setdefault("SSL_CERT_FILE", settings.aws_ca_bundle)
+    arrow_trust.refresh(settings.s3_ca_location)
     keys = {}
     if settings.aws_access_key_id.reveal():
         keys = {

@@ -30,7 +30,7 @@ def s3_client(settings: Settings) -> S3Client:
         "s3",
         endpoint_url=settings.s3_endpoint_url or None,
         region_name=settings.aws_region,
-        verify=settings.aws_ca_bundle or None,
+        verify=settings.s3_ca_location or None,
         config=Config(
             s3={"addressing_style": settings.s3_addressing_style},
             retries={"max_attempts": 3, "mode": "standard"},
@@ -42,15 +42,19 @@ def s3_client(settings: Settings) -> S3Client:
 
 
 def ensure_buckets(settings: Settings, buckets: list[str]) -> list[str]:
-    """Create the missing buckets; returns the ones created."""
+    """Create the missing buckets; returns the ones created. Needs no more rights than
+    the buckets themselves (HeadBucket, CreateBucket), not the account's bucket list."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = s3_client(settings)
     created: list[str] = []
     try:
-        existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
         for bucket in buckets:
-            if bucket not in existing:
+            try:
+                client.head_bucket(Bucket=bucket)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+                    raise
                 client.create_bucket(Bucket=bucket)
                 created.append(bucket)
     except (BotoCoreError, ClientError) as exc:

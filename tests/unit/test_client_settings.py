@@ -132,7 +132,7 @@ def test_boto3_uses_the_keys_token_ca_and_addressing_when_set(monkeypatch, ca: s
                 "AWS_ACCESS_KEY_ID": "AKIA",
                 "AWS_SECRET_ACCESS_KEY": "sk",
                 "AWS_SESSION_TOKEN": "tok",
-                "AWS_CA_BUNDLE": ca,
+                "S3_CA_LOCATION": ca,
                 "S3_ADDRESSING_STYLE": "virtual",
                 "S3_ENDPOINT_URL": "https://s3.example:443",
                 "TELEMETRY_DATA_DIR": "/nonexistent",

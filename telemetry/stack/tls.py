@@ -1,0 +1,141 @@
+"""The cluster profile's certificate authority and certificates, made at first start.
+
+One CA per data folder (`<data>/tls/ca.pem`: what clients trust, the default
+of every *_CA_LOCATION setting) signs one server certificate for 127.0.0.1
+and localhost that every server of the profile presents (brokers, the
+registry's proxy, MinIO, Flink's REST API); the brokers and the stack also
+use it as a client certificate where they authenticate each other by TLS.
+
+Files (in a 0700 folder; keys 0600):
+
+    ca.pem, ca.key                 the CA
+    server.pem, server.key         certificate and PKCS#8 key, PEM
+    server-keystore.pem            key + certificate chain (Kafka's PEM keystore)
+    server.p12                     key + certificate, PKCS#12 (Flink's REST keystore)
+    truststore.p12                 the CA only, PKCS#12 without password (JVM trust)
+
+Made with the openssl command line, which every machine of this kind has.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from telemetry.errors import ServiceError
+from telemetry.stack.secrets import private_dir
+
+__all__ = ["TlsFiles", "ensure_tls"]
+
+DAYS = 825
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    folder: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.folder / "ca.pem"
+
+    @property
+    def cert(self) -> Path:
+        return self.folder / "server.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.folder / "server.key"
+
+    @property
+    def keystore_pem(self) -> Path:
+        return self.folder / "server-keystore.pem"
+
+    @property
+    def keystore_p12(self) -> Path:
+        return self.folder / "server.p12"
+
+    @property
+    def truststore_p12(self) -> Path:
+        return self.folder / "truststore.p12"
+
+
+def _openssl(*args: str, stdin: str | None = None) -> None:
+    if shutil.which("openssl") is None:
+        raise ServiceError("openssl is not installed; the cluster profile needs it for its TLS")
+    result = subprocess.run(
+        ["openssl", *args], input=stdin, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"openssl {args[0]} failed: {result.stderr.strip()[-300:]}")
+
+
+def _trust_only_store(files: TlsFiles) -> None:
+    """A PKCS#12 store of the CA certificate that JVMs read without a password."""
+    keytool = shutil.which("keytool")
+    if keytool is None:
+        raise ServiceError("keytool (from a JDK) is not on PATH; the cluster profile needs it")
+    result = subprocess.run(
+        [
+            keytool,
+            "-J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE",
+            "-J-Dkeystore.pkcs12.macAlgorithm=NONE",
+            "-importcert", "-noprompt", "-alias", "telemetry-ca", "-file", str(files.ca),
+            "-keystore", str(files.truststore_p12), "-storetype", "PKCS12",
+            "-storepass", "unused-no-mac",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise ServiceError(f"keytool -importcert failed: {result.stdout.strip()[-300:]}")
+
+
+def ensure_tls(data_dir: Path, keystore_password: str) -> TlsFiles:
+    """The CA and the server certificate of this data folder, made once."""
+    files = TlsFiles(private_dir(data_dir / "tls"))
+    if files.truststore_p12.exists():
+        return files
+    folder = files.folder
+    _openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(DAYS),
+        "-subj", "/CN=telemetry-pipeline local CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout", str(folder / "ca.key"), "-out", str(files.ca),
+    )  # fmt: skip
+    _openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", str(files.key), "-out", str(folder / "server.csr"),
+    )  # fmt: skip
+    extensions = folder / "server.ext"
+    extensions.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "extendedKeyUsage=serverAuth,clientAuth\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n",
+        encoding="utf-8",
+    )
+    _openssl(
+        "x509", "-req", "-in", str(folder / "server.csr"), "-CA", str(files.ca),
+        "-CAkey", str(folder / "ca.key"), "-CAcreateserial", "-days", str(DAYS),
+        "-extfile", str(extensions), "-out", str(files.cert),
+    )  # fmt: skip
+    files.keystore_pem.write_text(
+        files.key.read_text(encoding="utf-8")
+        + files.cert.read_text(encoding="utf-8")
+        + files.ca.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    # The password goes through stdin-like `pass:` only via an environment variable.
+    _openssl(
+        "pkcs12", "-export", "-inkey", str(files.key), "-in", str(files.cert),
+        "-certfile", str(files.ca), "-name", "server", "-out", str(files.keystore_p12),
+        "-passout", "stdin", stdin=keystore_password + "\n",
+    )  # fmt: skip
+    _trust_only_store(files)
+    for path in folder.iterdir():
+        path.chmod(0o600)
+    files.ca.chmod(0o644)
+    return files
