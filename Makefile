@@ -40,8 +40,8 @@ down: ## stop what `make up` started (by pid file)
 status: $(STAMP) ## health, pid and memory of each service
 	$(CLI) status
 
-logs: $(STAMP) ## last lines of every service log (SERVICE=kafka for one)
-	$(CLI) logs $(SERVICE)
+logs: $(STAMP) ## last lines of every service log (SERVICE=kafka for one, FOLLOW=1 to follow)
+	$(CLI) logs $(if $(FOLLOW),-f) $(SERVICE)
 
 clean: ## stop the stack and delete its data directory
 	@if [ -x $(CLI) ]; then $(CLI) clean; else rm -rf .data; fi

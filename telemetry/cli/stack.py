@@ -8,6 +8,7 @@ import time
 from telemetry import stack
 from telemetry.cli.output import FORMATS, emit
 from telemetry.config import load_settings
+from telemetry.stack.follow import follow
 from telemetry.stack.services import SERVICES
 
 
@@ -41,9 +42,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=_status)
 
-    p = subparsers.add_parser("logs", help="show the last lines of the services' logs")
+    p = subparsers.add_parser(
+        "logs",
+        help="show the last lines of the services' logs; -f follows them",
+        description="Print the last lines of each service's log (in TELEMETRY_DATA_DIR/logs), "
+        "under a `==> service <==` header. With -f, keep printing lines as they are written, "
+        "like `tail -f`, the header repeated when another log speaks; Ctrl-C stops (exit 130).",
+    )
     p.add_argument("service", nargs="?", choices=[s.name for s in SERVICES], help="one service")
     p.add_argument("-n", "--lines", type=int, default=30, help="lines per log (default 30)")
+    p.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing new lines until Ctrl-C"
+    )
     p.set_defaults(func=_logs)
 
     p = subparsers.add_parser(
@@ -93,10 +103,17 @@ def _print_status(settings, fmt: str) -> list[dict]:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    for name, text in stack.logs(load_settings(), args.service, args.lines).items():
+    settings = load_settings()
+    if args.follow:  # returns by Ctrl-C only, which the error funnel turns into exit 130
+        follow(stack.log_files(settings, args.service), _print_now, lines=args.lines)
+    for name, text in stack.logs(settings, args.service, args.lines).items():
         print(f"==> {name} <==")
         print(text or "(no log yet)")
     return 0
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)
 
 
 def _clean(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["POLL_S", "LogReader", "follow"]
 
@@ -64,7 +65,7 @@ def follow(
     lines: int = 10,
     poll_s: float = POLL_S,
     sleep: Callable[[float], None] = time.sleep,
-) -> None:
+) -> NoReturn:
     """Like `tail -f` on several files: the last `lines` of each, then what is appended.
 
     Each file's lines come under a `==> name <==` header, repeated whenever
