@@ -1,13 +1,14 @@
 """Entry point: parse, dispatch, and turn every error into one line.
 
 Exit codes: 0 ok, 1 a failed check or operation, 2 bad input or usage,
-130 interrupted.
+130 interrupted, 141 output pipe closed (`| head`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -61,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `telemetry logs -f | head`: the reader left; so do we, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE
 
 
 if __name__ == "__main__":

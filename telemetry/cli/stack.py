@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from typing import Any
 
 from telemetry import stack
 from telemetry.cli.output import FORMATS, emit
-from telemetry.config import load_settings
+from telemetry.config import Settings, load_settings
 from telemetry.stack.follow import follow
 from telemetry.stack.services import SERVICES
 
@@ -26,8 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "up",
         help="start MinIO, Kafka, the schema registry and Flink; wait until healthy",
         description="Start the local stack in dependency order and wait on real health checks. "
-        "Idempotent: running services are left alone. State lives in TELEMETRY_DATA_DIR.",
+        "Idempotent: running services are left alone. State lives in TELEMETRY_DATA_DIR. "
+        "Prints the status table at the end; with --format json, that table as JSON on "
+        "stdout and the progress messages on stderr.",
     )
+    p.add_argument("--format", choices=FORMATS, default="table", help="of the final status")
     p.set_defaults(func=_up)
 
     p = subparsers.add_parser(
@@ -38,7 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_down)
 
-    p = subparsers.add_parser("status", help="show each service: pid, health, memory, endpoint")
+    p = subparsers.add_parser(
+        "status",
+        help="show each service: pid, health, memory, endpoint",
+        description="One row per service. Exit 1 unless every service is healthy. In JSON, "
+        "pid and rss_mib are null for a service that is not running.",
+    )
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=_status)
 
@@ -69,11 +79,12 @@ def _setup(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     settings = load_settings()
+    say = _to_stderr if args.format == "json" else print  # stdout holds only the JSON
     started = time.monotonic()
-    stack.up(settings)
-    print(f"stack is up ({time.monotonic() - started:.1f} s):")
-    _print_status(settings, "table")
-    print("stop it with `make down`; logs with `make logs`")
+    stack.up(settings, say)
+    say(f"stack is up ({time.monotonic() - started:.1f} s):")
+    _print_status(settings, args.format)
+    say("stop it with `make down`; logs with `make logs`")
     return 0
 
 
@@ -87,19 +98,29 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if all(r["healthy"] for r in rows) else 1
 
 
-def _print_status(settings, fmt: str) -> list[dict]:
+STATUS_COLUMNS = ("service", "pid", "healthy", "rss_mib", "endpoint")
+
+
+def _print_status(settings: Settings, fmt: str) -> list[dict[str, Any]]:
     rows = [
         {
             "service": s.name,
-            "pid": s.pid or "-",
+            "pid": s.pid,
             "healthy": s.healthy,
-            "rss_mib": round(s.rss_mib) if s.rss_mib is not None else "-",
+            "rss_mib": round(s.rss_mib) if s.rss_mib is not None else None,
             "endpoint": s.endpoint,
         }
         for s in stack.status(settings)
     ]
-    emit(rows, ["service", "pid", "healthy", "rss_mib", "endpoint"], fmt)
+    if fmt == "json":
+        emit(rows, STATUS_COLUMNS, fmt)
+    else:  # a dash where a service has no process
+        emit([{k: "-" if v is None else v for k, v in r.items()} for r in rows], STATUS_COLUMNS)
     return rows
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _logs(args: argparse.Namespace) -> int:
