@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from telemetry import __version__
+from telemetry.cli.completion import add_completion_option
 from telemetry.errors import TelemetryError
 
 # Each module registers its subcommands with `register(subparsers)`.
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 failed, 2 bad input, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_completion_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         try:
