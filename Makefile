@@ -15,7 +15,7 @@ PARTITIONS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup venv constraints up down status logs clean env register-schemas check-schemas \
-        produce submit-job cancel-job run-pipeline test test-unit lint bench
+        produce submit-job cancel-job run-pipeline test test-unit check-deploy lint bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ test: setup check-schemas ## schema checks, unit tests, then integration tests a
 
 test-unit: $(STAMP) ## unit tests only (no servers)
 	$(BIN)/pytest tests/unit
+
+check-deploy: $(STAMP) ## docker-compose config and the Kubernetes validator on infra/ (no engine, no cluster)
+	$(BIN)/pytest tests/unit/test_compose.py tests/unit/test_k8s_manifests.py
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

@@ -42,8 +42,10 @@ from producer import kafka
 from producer.produce import Binding, ProduceReport, ProduceRequest, bind, run
 from telemetry import kafkaperf, versions
 from telemetry.config import Settings, load_settings
+from telemetry.kafka import client_secrets_env, java_properties, librdkafka_config
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout
+from telemetry.topics import ensure_topics
 
 PRODUCER_TARGET_EVENTS_S = 200_000
 PRODUCER_TARGET_RATIO = 0.40
@@ -138,12 +140,14 @@ def python_consumer(settings: Settings, topic: str, events: int, timeout: float 
     """Events/s of a plain confluent-kafka consumer reading `topic` from the start
     (from its first record to the last)."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"bench-python-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        librdkafka_config(
+            settings,
+            **{
+                "group.id": f"bench-python-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
     )
     consumer.subscribe([topic])
     seen, first = 0, None
@@ -177,14 +181,14 @@ def main() -> None:
     layout = Layout.of(settings)
     java = find_java(versions.JAVA_MIN, settings.java_home, "Kafka's perf tools")
     bound = bindings(settings, args.schemas)
-    config = kafka.producer_config(settings.kafka_bootstrap_servers)
+    config = kafka.producer_config(settings)
     java_props = kafkaperf.java_producer_props(config)
     marker = uuid.uuid4().hex[:6]
     topics: list[str] = []
 
     def topic(name: str, run_number: int) -> str:
         topics.append(f"bench_{name}_{marker}_{run_number}")
-        kafka.ensure_topic(config, topics[-1], settings.telemetry_partitions)
+        ensure_topics(settings, [topics[-1]])
         return topics[-1]
 
     stock = Row("producer, stock (AvroSerializer)", "produce")
@@ -209,16 +213,22 @@ def main() -> None:
             produced = kafkaperf.producer_performance(
                 java,
                 layout.kafka_tools,
-                settings.kafka_bootstrap_servers,
+                java_properties(settings),
                 topic("java", n),
                 args.events,
                 record_size,
                 java_props,
+                client_secrets_env(settings),
             )
             java_producer.rates.append(produced.records_per_s)
             say(f"run {n}: ProducerPerformance {produced.records_per_s:,.0f}")
             consumed = kafkaperf.consumer_performance(
-                java, layout.kafka_tools, settings.kafka_bootstrap_servers, backlog, args.events
+                java,
+                layout.kafka_tools,
+                java_properties(settings),
+                backlog,
+                args.events,
+                client_secrets_env(settings),
             )
             java_consumer.rates.append(consumed.records_per_s)
             say(f"run {n}: ConsumerPerformance {consumed.records_per_s:,.0f}")
@@ -285,7 +295,7 @@ def _delete(settings: Settings, topics: list[str]) -> None:
         return
     quiet = logging.getLogger("bench.admin")
     quiet.setLevel(logging.ERROR)
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers, "logger": quiet})
+    admin = AdminClient(librdkafka_config(settings, logger=quiet))
     for future in admin.delete_topics(topics, operation_timeout=30).values():
         try:
             future.result(30)

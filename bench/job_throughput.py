@@ -22,6 +22,7 @@ from producer.produce import run as produce
 from telemetry import jobs
 from telemetry.config import Settings, load_settings
 from telemetry.errors import StorageError
+from telemetry.kafka import librdkafka_config
 from telemetry.storage.windows import read_windows
 
 
@@ -39,12 +40,14 @@ def kafka_ceiling(settings: Settings, topic: str, events: int) -> float:
     from confluent_kafka import Consumer
 
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"bench-ceiling-{uuid.uuid4().hex[:6]}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        librdkafka_config(
+            settings,
+            **{
+                "group.id": f"bench-ceiling-{uuid.uuid4().hex[:6]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
     )
     consumer.subscribe([topic])
     seen, started = 0, None
@@ -131,9 +134,7 @@ def main() -> None:
     )
     from confluent_kafka.admin import AdminClient
 
-    AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}).delete_topics(
-        [topic, f"{topic}.dlq"]
-    )
+    AdminClient(librdkafka_config(settings)).delete_topics([topic, f"{topic}.dlq"])
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from confluent_kafka.admin import AdminClient
 
 from producer.produce import ProduceReport, ProduceRequest, run
 from telemetry.config import Settings, load_settings
+from telemetry.kafka import librdkafka_config
 
 KINDS = ("stock", "fast", "json")
 
@@ -77,7 +78,7 @@ def main() -> None:
 def _delete(settings: Settings, topics: list[str]) -> None:
     if not topics:
         return
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = AdminClient(librdkafka_config(settings))
     for future in admin.delete_topics(topics, operation_timeout=10).values():
         try:
             future.result(15)

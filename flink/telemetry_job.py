@@ -59,8 +59,12 @@ def kafka_source(settings: Settings, args: JobParams) -> Source:
     """KafkaSource whose records become Rows in the JVM (no Python per record)."""
     jvm = get_gateway().jvm
     kafka = jvm.org.apache.flink.connector.kafka.source
+    # Registry credentials are read on the TaskManager from this variable, never shipped.
     deserializer = jvm.dev.telemetry.flink.ConfluentAvroRecordDeserializer(
-        settings.schema_registry_url, schema_text(VALUE_SUBJECT)
+        settings.schema_registry_url,
+        schema_text(VALUE_SUBJECT),
+        settings.schema_registry_ca_location or None,
+        "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
     )
     topics = jvm.java.util.ArrayList()
     topics.add(args.topic)
@@ -74,11 +78,28 @@ def kafka_source(settings: Settings, args: JobParams) -> Source:
         # from the checkpoint, a resubmission from the offsets committed on it.
         .setStartingOffsets(kafka.enumerator.initializer.OffsetsInitializer.committedOffsets(reset))
         .setDeserializer(deserializer)
+        .setProperties(java_properties_object(settings))
         .setProperty("partition.discovery.interval.ms", "10000")
         .setProperty("isolation.level", "read_committed")
         .build()
     )
     return Source(j_source)
+
+
+def java_properties_object(settings: Settings) -> object:
+    """The Kafka client properties (security included) as a java.util.Properties."""
+    props = get_gateway().jvm.java.util.Properties()
+    for key, value in java_properties(settings).items():
+        props.setProperty(key, value)
+    return props
+
+
+def kafka_sql_options(settings: Settings) -> str:
+    """The same properties as `'properties.<key>' = '<value>'` options of a SQL table."""
+    return ",\n            ".join(
+        f"'properties.{key}' = '{value.replace(chr(39), chr(39) * 2)}'"
+        for key, value in java_properties(settings).items()
+    )
 
 
 def java_map(entries: dict[str, str]) -> object:
@@ -164,7 +185,7 @@ def create_sinks(
         ) WITH (
             'connector' = 'kafka',
             'topic' = '{args.dlq_topic}',
-            'properties.bootstrap.servers' = '{settings.kafka_bootstrap_servers}',
+            {kafka_sql_options(settings)},
             'properties.transaction.timeout.ms' = '900000',
             'key.format' = 'raw',
             'key.fields' = 'record_key',

@@ -1,4 +1,4 @@
-"""The Kafka side: producer configuration, a bounded reachability check, the topic.
+"""The Kafka side: the producer's configuration and the producer itself.
 
 Delivery is idempotent with `acks=all`; batching (linger, large batches, lz4)
 is what lets one process reach hundreds of thousands of events per second. Every
@@ -12,16 +12,15 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, Producer
 
-from telemetry.errors import ServiceError
+from telemetry.config import Settings
+from telemetry.kafka import librdkafka_config
 
 __all__ = [
     "MESSAGE_TIMEOUT_MS",
     "METADATA_TIMEOUT_S",
     "create_producer",
-    "ensure_topic",
     "producer_config",
 ]
 
@@ -42,10 +41,10 @@ BATCHING: dict[str, Any] = {
 }
 
 
-def producer_config(bootstrap_servers: str, **overrides: Any) -> dict[str, Any]:
-    """librdkafka settings for an idempotent, batching producer."""
-    return {
-        "bootstrap.servers": bootstrap_servers,
+def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """librdkafka settings for an idempotent, batching producer to the configured brokers
+    (security settings included, telemetry.kafka)."""
+    return librdkafka_config(settings) | {
         "client.id": "telemetry-producer",
         "enable.idempotence": True,
         "acks": "all",
@@ -74,40 +73,3 @@ def create_producer(
             "logger": _librdkafka_log,
         }
     )
-
-
-def ensure_topic(
-    config: dict[str, Any], topic: str, partitions: int, timeout: float = METADATA_TIMEOUT_S
-) -> bool:
-    """Check within `timeout` that the brokers answer; create `topic` if it is missing.
-    Returns whether it was created."""
-    servers = config["bootstrap.servers"]
-    admin = AdminClient(
-        {
-            "bootstrap.servers": servers,
-            "socket.connection.setup.timeout.ms": 5_000,
-        # Reconnect within a second when a broker comes back (librdkafka waits up
-        # to 10 s by default), so buffered events reach the job promptly.
-        "reconnect.backoff.max.ms": 1_000,
-            "logger": _librdkafka_log,
-        }
-    )
-    try:
-        existing = admin.list_topics(timeout=timeout).topics
-    except KafkaException as exc:
-        raise ServiceError(
-            f"Kafka at {servers} did not answer within {timeout:.0f} s; start it with `make up` "
-            "or set KAFKA_BOOTSTRAP_SERVERS"
-        ) from exc
-    if topic in existing:
-        return False
-    future = admin.create_topics(
-        [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
-    )[topic]
-    try:
-        future.result(timeout)
-    except KafkaException as exc:
-        if exc.args and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
-            return False
-        raise ServiceError(f"cannot create topic {topic} on Kafka at {servers}: {exc}") from exc
-    return True

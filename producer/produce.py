@@ -38,6 +38,7 @@ from producer.serializers import Serializers, build_serializers
 from producer.simulation import Simulation, SimulationConfig
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
+from telemetry.topics import ensure_topics
 
 __all__ = ["Binding", "ProduceReport", "ProduceRequest", "StopFlag", "bind", "produce", "run"]
 
@@ -200,8 +201,8 @@ def run(
     serializers = binding.serializers
 
     # Kafka: reachable within a bound, topic present.
-    config = kafka.producer_config(settings.kafka_bootstrap_servers, **request.producer_overrides)
-    if kafka.ensure_topic(config, request.topic, settings.telemetry_partitions):
+    config = kafka.producer_config(settings, **request.producer_overrides)
+    if ensure_topics(settings, [request.topic]):
         log.info(
             "created topic %s with %d partitions", request.topic, settings.telemetry_partitions
         )

@@ -3,6 +3,15 @@
 Every setting has a conventional variable name and a local default that
 matches the stack `telemetry up` starts. Malformed values fail at once with
 the variable's name. Secrets print as `***`.
+
+Two profiles of the local stack (TELEMETRY_PROFILE): `local`, one plaintext
+node of each server (the fast default), and `cluster`, the production shape
+(three SASL_SSL brokers, TLS everywhere, credentials required). The profile
+chooses the defaults of the connection settings; the environment still wins.
+A local stack generates its own random credentials at first start, in
+`<TELEMETRY_DATA_DIR>/secrets.env` (mode 0600): they are the defaults of the
+secret settings, and `telemetry env` prints them. With no S3 keys at all,
+clients use the standard AWS credential chain (profile, instance or pod role).
 """
 
 from __future__ import annotations
@@ -24,11 +33,12 @@ def repo_root() -> Path | None:
     return candidate if (candidate / "pyproject.toml").is_file() else None
 
 
-def _default_data_dir() -> str:
+def _default_data_dir(profile: str = "local") -> str:
+    folder = ".data" if profile == "local" else f".data-{profile}"
     root = repo_root()
     if root is not None:
-        return str(root / ".data")
-    return str(Path.home() / ".local" / "state" / "telemetry-pipeline")
+        return str(root / folder)
+    return str(Path.home() / ".local" / "state" / "telemetry-pipeline" / profile)
 
 
 def _default_cache_dir() -> str:
@@ -56,22 +66,59 @@ class _Var:
 
 # name -> (default, description). The README's configuration table is this list.
 ENV_VARS: tuple[_Var, ...] = (
+    _Var("TELEMETRY_PROFILE", "local", "local: one plaintext node each; cluster: production shape"),
     _Var("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092", "Kafka bootstrap servers (host:port,...)"),
+    _Var(
+        "KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (every Kafka client, Python and JVM)",
+    ),
+    _Var("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    _Var("KAFKA_SASL_USERNAME", "", "SASL user name (SASL_* protocols)"),
+    _Var("KAFKA_SASL_PASSWORD", "", "SASL password (SASL_* protocols)", secret=True),
+    _Var("KAFKA_SSL_CA_LOCATION", "", "PEM file of the CA that signed the brokers' certificates"),
     _Var(
         "SCHEMA_REGISTRY_URL",
         "http://127.0.0.1:8085/apis/ccompat/v7",
         "Confluent-compatible Schema Registry API",
     ),
-    _Var("S3_ENDPOINT_URL", "http://127.0.0.1:9000", "S3 API endpoint (MinIO)"),
-    _Var("AWS_ACCESS_KEY_ID", "minioadmin", "S3 access key (local MinIO default)", secret=True),
-    _Var("AWS_SECRET_ACCESS_KEY", "minioadmin", "S3 secret key (local MinIO default)", secret=True),
+    _Var(
+        "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
+        "",
+        "user:password for the registry (Confluent's basic.auth.user.info)",
+        secret=True,
+    ),
+    _Var("SCHEMA_REGISTRY_CA_LOCATION", "", "PEM file of the CA of an https registry"),
+    _Var("S3_ENDPOINT_URL", "http://127.0.0.1:9000", "S3 API endpoint (MinIO); empty: AWS"),
+    _Var(
+        "AWS_ACCESS_KEY_ID",
+        "",
+        "S3 access key (local stack: generated); none: the AWS credential chain",
+        secret=True,
+    ),
+    _Var("AWS_SECRET_ACCESS_KEY", "", "S3 secret key (local stack: generated)", secret=True),
+    _Var("AWS_SESSION_TOKEN", "", "S3 session token of temporary credentials", secret=True),
+    _Var("AWS_CA_BUNDLE", "", "PEM file of the CA of an https S3 endpoint"),
+    _Var("S3_ADDRESSING_STYLE", "path", "path (MinIO) or virtual (bucket.host) addressing"),
     _Var("AWS_REGION", "us-east-1", "S3 region"),
     _Var("FLINK_REST_URL", "http://127.0.0.1:8081", "Flink JobManager REST API and Web UI"),
+    _Var("FLINK_REST_CA_LOCATION", "", "PEM file of the CA of an https Flink REST API"),
     _Var("TELEMETRY_TOPIC", "telemetry_data", "Kafka topic of telemetry events"),
     _Var("TELEMETRY_DLQ_TOPIC", "telemetry_data.dlq", "Kafka topic for undecodable records"),
     _Var("TELEMETRY_BUCKET", "telemetry-data", "Bucket for the Parquet window aggregates"),
     _Var("TELEMETRY_CHECKPOINT_BUCKET", "flink-checkpoints", "Bucket for Flink checkpoints"),
     _Var("TELEMETRY_PARTITIONS", "4", "Partitions of the telemetry topic when it is created"),
+    _Var(
+        "TELEMETRY_REPLICATION_FACTOR",
+        "-1",
+        "Replication factor of topics when created (-1: the brokers' default)",
+    ),
+    _Var(
+        "TELEMETRY_MIN_INSYNC_REPLICAS",
+        "0",
+        "min.insync.replicas of topics when created (0: the brokers' default)",
+    ),
+    _Var("TELEMETRY_PARALLELISM", "0", "The job's parallelism (0: the Flink cluster's default)"),
     _Var("TELEMETRY_WINDOW_SECONDS", "5", "Event-time tumbling window length (job)"),
     _Var("TELEMETRY_OUT_OF_ORDERNESS_SECONDS", "2", "Watermark delay: how late an event may be"),
     _Var(
@@ -93,10 +140,33 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("APICURIO_JAVA_HOME", "", "JDK 21+ for Apicurio Registry (found if unset)"),
 )
 
-_DYNAMIC_DEFAULTS = {
-    "TELEMETRY_DATA_DIR": _default_data_dir,
-    "TELEMETRY_CACHE_DIR": _default_cache_dir,
+_DYNAMIC_DEFAULTS: dict[str, Callable[[], str]] = {"TELEMETRY_CACHE_DIR": _default_cache_dir}
+
+PROFILES = ("local", "cluster")
+SECRETS_FILE = "secrets.env"
+
+# The cluster profile's defaults (`make up PROFILE=cluster`): every server on
+# other ports than the local profile's, so both stacks can run side by side.
+_CLUSTER_DEFAULTS = {
+    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092,127.0.0.1:19192,127.0.0.1:19292",
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "KAFKA_SASL_USERNAME": "telemetry",
+    "KAFKA_CONTROLLER_PORT": "19093",
+    "SCHEMA_REGISTRY_URL": "https://127.0.0.1:18443/apis/ccompat/v7",
+    "S3_ENDPOINT_URL": "https://127.0.0.1:19000",
+    "MINIO_CONSOLE_PORT": "19001",
+    "FLINK_REST_URL": "https://127.0.0.1:18081",
+    "TELEMETRY_REPLICATION_FACTOR": "3",
+    "TELEMETRY_MIN_INSYNC_REPLICAS": "2",
+    "TELEMETRY_PARALLELISM": "4",
 }
+# CA files of the cluster profile's own certificate authority (made at first start).
+_CLUSTER_CA = (
+    "KAFKA_SSL_CA_LOCATION",
+    "SCHEMA_REGISTRY_CA_LOCATION",
+    "AWS_CA_BUNDLE",
+    "FLINK_REST_CA_LOCATION",
+)
 
 
 def _url(name: str, value: str) -> str:
@@ -166,18 +236,33 @@ def _topic(name: str, value: str) -> str:
 class Settings:
     """Effective configuration. Build it with `load_settings()`."""
 
+    telemetry_profile: str
     kafka_bootstrap_servers: str
+    kafka_security_protocol: str
+    kafka_sasl_mechanism: str
+    kafka_sasl_username: str
+    kafka_sasl_password: Secret = field(repr=False)
+    kafka_ssl_ca_location: str
     schema_registry_url: str
+    schema_registry_basic_auth_user_info: Secret = field(repr=False)
+    schema_registry_ca_location: str
     s3_endpoint_url: str
     aws_access_key_id: Secret = field(repr=False)
     aws_secret_access_key: Secret = field(repr=False)
+    aws_session_token: Secret = field(repr=False)
+    aws_ca_bundle: str
+    s3_addressing_style: str
     aws_region: str
     flink_rest_url: str
+    flink_rest_ca_location: str
     telemetry_topic: str
     telemetry_dlq_topic: str
     telemetry_bucket: str
     telemetry_checkpoint_bucket: str
     telemetry_partitions: int
+    telemetry_replication_factor: int
+    telemetry_min_insync_replicas: int
+    telemetry_parallelism: int
     telemetry_window_seconds: int
     telemetry_out_of_orderness_seconds: int
     telemetry_idle_timeout_seconds: int
@@ -227,7 +312,40 @@ class Settings:
             yield f.name.upper(), text, isinstance(value, Secret)
 
 
+def _one_of(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, value: str) -> str:
+        if value.upper() not in choices and value not in choices:
+            raise ConfigError(f"{name}={value!r} must be one of {', '.join(choices)}")
+        return value.upper() if value.upper() in choices else value
+
+    return parse
+
+
+def _pem_file(name: str, value: str) -> str:
+    if value and not Path(value).expanduser().is_file():
+        raise ConfigError(f"{name}={value!r} is not a file; give the path of a PEM CA file")
+    return str(Path(value).expanduser()) if value else ""
+
+
+def _replication(name: str, value: str) -> int:
+    number = _int_at_least(-1)(name, value)
+    if number == 0:
+        raise ConfigError(f"{name}=0 is not a replication factor; use -1 for the brokers' default")
+    return number
+
+
 _PARSERS = {
+    "TELEMETRY_PROFILE": lambda n, v: _one_of(*PROFILES)(n, v.lower()),
+    "KAFKA_SECURITY_PROTOCOL": _one_of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+    "KAFKA_SASL_MECHANISM": _one_of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+    "KAFKA_SSL_CA_LOCATION": _pem_file,
+    "SCHEMA_REGISTRY_CA_LOCATION": _pem_file,
+    "AWS_CA_BUNDLE": _pem_file,
+    "FLINK_REST_CA_LOCATION": _pem_file,
+    "S3_ADDRESSING_STYLE": lambda n, v: _one_of("path", "virtual")(n, v.lower()),
+    "TELEMETRY_REPLICATION_FACTOR": _replication,
+    "TELEMETRY_MIN_INSYNC_REPLICAS": _int_at_least(0),
+    "TELEMETRY_PARALLELISM": _int_at_least(0),
     "KAFKA_BOOTSTRAP_SERVERS": _bootstrap,
     "SCHEMA_REGISTRY_URL": _url,
     "S3_ENDPOINT_URL": _url,
@@ -249,15 +367,50 @@ _PARSERS = {
 }
 
 
+def stored_secrets(data_dir: Path) -> dict[str, str]:
+    """The credentials a local stack generated for itself (`<data dir>/secrets.env`)."""
+    import shlex
+
+    path = data_dir / SECRETS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    stored = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip() and not name.lstrip().startswith("#"):
+            stored[name.strip()] = " ".join(shlex.split(value)) if value.strip() else ""
+    return stored
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from `environ` (default: the process environment)."""
     env = os.environ if environ is None else environ
+    raw_profile = env.get("TELEMETRY_PROFILE", "").strip() or "local"
+    profile = str(_PARSERS["TELEMETRY_PROFILE"]("TELEMETRY_PROFILE", raw_profile))
+    data_dir_raw = env.get("TELEMETRY_DATA_DIR", "").strip() or _default_data_dir(profile)
+    data_dir = Path(data_dir_raw).expanduser().absolute()
+    stored = stored_secrets(data_dir)
+    profile_defaults = _CLUSTER_DEFAULTS if profile == "cluster" else {}
     values: dict[str, object] = {}
     for var in ENV_VARS:
         raw = env.get(var.name, "").strip()
+        if not raw and var.secret:
+            raw = stored.get(var.name, "")
         if not raw:
-            default = _DYNAMIC_DEFAULTS.get(var.name)
-            raw = default() if default else var.default
+            if var.name == "TELEMETRY_DATA_DIR":
+                raw = str(data_dir)
+            elif profile == "cluster" and var.name in _CLUSTER_CA:
+                ca = data_dir / "tls" / "ca.pem"
+                raw = str(ca) if ca.is_file() else ""
+            elif var.name in profile_defaults:
+                raw = profile_defaults[var.name]
+            else:
+                default = _DYNAMIC_DEFAULTS.get(var.name)
+                raw = default() if default else var.default
         parser = _PARSERS.get(var.name)
         value: object = parser(var.name, raw) if parser else raw
         if var.secret:

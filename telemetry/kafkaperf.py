@@ -80,14 +80,18 @@ def _java_value(value: Any) -> str:
 def producer_performance(
     java: Path,
     tools: Path,
-    bootstrap: str,
+    client: Mapping[str, str],
     topic: str,
     records: int,
     record_size: int,
     props: Mapping[str, str],
+    env: Mapping[str, str] | None = None,
     timeout: float = 600,
 ) -> ProducerResult:
-    """Run ProducerPerformance as fast as it goes (`--throughput -1`)."""
+    """Run ProducerPerformance as fast as it goes (`--throughput -1`).
+
+    `client` is how to reach the brokers (telemetry.kafka.java_properties: bootstrap
+    servers and security, secrets as `${env:...}`), `env` the secrets it refers to."""
     command = [
         *_java(java, tools, PRODUCER_MAIN),
         "--topic",
@@ -99,28 +103,44 @@ def producer_performance(
         "--throughput",
         "-1",
         "--producer-props",
-        f"bootstrap.servers={bootstrap}",
-        *(f"{k}={v}" for k, v in props.items()),
+        *(f"{k}={v}" for k, v in {**client, **props}.items()),
     ]
-    return parse_producer_output(_run(command, timeout, "ProducerPerformance"))
+    return parse_producer_output(_run(command, timeout, "ProducerPerformance", env))
 
 
 def consumer_performance(
-    java: Path, tools: Path, bootstrap: str, topic: str, records: int, timeout: float = 600
+    java: Path,
+    tools: Path,
+    client: Mapping[str, str],
+    topic: str,
+    records: int,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
 ) -> ConsumerResult:
     """Run ConsumerPerformance until it has read `records` from the start of `topic`."""
-    command = [
-        *_java(java, tools, CONSUMER_MAIN),
-        "--bootstrap-server",
-        bootstrap,
-        "--topic",
-        topic,
-        "--messages",
-        str(records),
-        "--timeout",
-        "30000",  # ms without a record before it gives up
-    ]
-    result = parse_consumer_output(_run(command, timeout, "ConsumerPerformance"))
+    import os
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as config:
+        os.chmod(config.name, 0o600)
+        config.write("".join(f"{k}={v}\n" for k, v in client.items() if k != "bootstrap.servers"))
+    try:
+        command = [
+            *_java(java, tools, CONSUMER_MAIN),
+            "--bootstrap-server",
+            client["bootstrap.servers"],
+            "--consumer.config",
+            config.name,
+            "--topic",
+            topic,
+            "--messages",
+            str(records),
+            "--timeout",
+            "30000",  # ms without a record before it gives up
+        ]
+        result = parse_consumer_output(_run(command, timeout, "ConsumerPerformance", env))
+    finally:
+        os.unlink(config.name)
     if result.records < records:
         raise ServiceError(
             f"ConsumerPerformance read {result.records} of {records} records from {topic}"
@@ -173,10 +193,19 @@ def _java(java: Path, tools: Path, main: str) -> list[str]:
     return [str(java), "-cp", f"{tools}/*", main]
 
 
-def _run(command: Sequence[str], timeout: float, name: str) -> str:
+def _run(
+    command: Sequence[str], timeout: float, name: str, env: Mapping[str, str] | None = None
+) -> str:
+    import os
+
     try:
         result = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, **(env or {})},
         )
     except subprocess.TimeoutExpired as exc:
         raise ServiceError(f"{name} did not finish within {timeout:.0f} s") from exc

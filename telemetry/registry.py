@@ -60,11 +60,29 @@ class Registered:
 class Registry:
     """A registry at one URL; methods raise `RegistryError` with the fix."""
 
-    def __init__(self, url: str, timeout: float = 10.0, retries: int = 2) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 10.0,
+        retries: int = 2,
+        *,
+        user_info: str = "",
+        ca_location: str = "",
+    ) -> None:
         self.url = url.rstrip("/")
-        self.client = SchemaRegistryClient(
-            {"url": self.url, "timeout": timeout, "max.retries": retries, "retries.wait.ms": 200}
-        )
+        config: dict[str, object] = {
+            "url": self.url,
+            "timeout": timeout,
+            "max.retries": retries,
+            "retries.wait.ms": 200,
+        }
+        if user_info:
+            config |= {
+                "basic.auth.user.info": user_info,
+            }
+        if ca_location:
+            config["ssl.ca.location"] = ca_location
+        self.client = SchemaRegistryClient(config)
 
     # Reading ---------------------------------------------------------------
 
@@ -207,16 +225,21 @@ class _Missing(Exception):
 
 
 def connect(settings: Settings | None = None, url: str | None = None, **kwargs: float) -> Registry:
-    """The registry named by `url`, else by the settings."""
-    if url is None:
-        if settings is None:
-            from telemetry.config import load_settings
+    """The registry named by `url`, else by the settings (with their credentials and CA)."""
+    if settings is None:
+        from telemetry.config import load_settings
 
-            settings = load_settings()
+        settings = load_settings()
+    if url is None:
         url = settings.schema_registry_url
     if not url.startswith(("http://", "https://")):
         raise InvalidInputError(f"registry URL {url!r} is not an http(s) URL")
-    return Registry(url, **kwargs)  # type: ignore[arg-type]
+    return Registry(
+        url,
+        **kwargs,  # type: ignore[arg-type]
+        user_info=settings.schema_registry_basic_auth_user_info.reveal(),
+        ca_location=settings.schema_registry_ca_location,
+    )
 
 
 def _schema(text: str) -> Schema:

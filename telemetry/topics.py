@@ -20,8 +20,10 @@ def ensure_topics(
 ) -> list[str]:
     """Create the topics that are missing (default: telemetry and dead-letter topic).
 
-    New topics get `partitions` (default TELEMETRY_PARTITIONS) and the topic
-    `config`. Returns those created.
+    New topics get `partitions` (default TELEMETRY_PARTITIONS), the replication
+    factor TELEMETRY_REPLICATION_FACTOR and min.insync.replicas
+    TELEMETRY_MIN_INSYNC_REPLICAS (each the brokers' default unless set), and the
+    topic `config`. Returns those created.
     """
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
@@ -37,8 +39,16 @@ def ensure_topics(
             f"Kafka at {settings.kafka_bootstrap_servers} is unreachable; start it with `make up`"
         ) from exc
     count = partitions or settings.telemetry_partitions
+    topic_config = dict(config or {})
+    if settings.telemetry_min_insync_replicas:
+        topic_config["min.insync.replicas"] = str(settings.telemetry_min_insync_replicas)
     wanted = [
-        NewTopic(topic, num_partitions=count, replication_factor=1, config=config or {})
+        NewTopic(
+            topic,
+            num_partitions=count,
+            replication_factor=settings.telemetry_replication_factor,
+            config=topic_config,
+        )
         for topic in dict.fromkeys(names)
         if topic not in existing
     ]

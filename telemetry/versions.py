@@ -13,6 +13,10 @@ FLINK_KAFKA_CONNECTOR = "5.0.0-2.2"
 HADOOP = "3.4.2"
 APICURIO = "3.3.3"
 MINIO = "v0.0.0-20260212201848-7aac2a2c5b7c"
+# Docker's compose CLI, built from its Go module to check infra/docker without
+# an engine (telemetry/stack/manifest_tools.py). v5.6.0 is the newest release
+# whose go.mod accepts the Go 1.26.8 this project builds with (v5.7.x needs 1.26.10).
+COMPOSE = "v5.6.0"
 
 # Minimum Java feature versions: Kafka 4 and Flink 2 need 17; Apicurio 3.3 is
 # compiled for 21.

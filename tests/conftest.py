@@ -21,7 +21,7 @@ def stack() -> Iterator[Settings]:
 
     settings = load_settings()
     was_up = all(s.healthy for s in local_stack.status(settings))
-    local_stack.up(settings, say=lambda _m: None)
+    settings = local_stack.up(settings, say=lambda _m: None)
     yield settings
     if not was_up and os.environ.get("TELEMETRY_KEEP_STACK") != "1":
         local_stack.down(settings, say=lambda _m: None)

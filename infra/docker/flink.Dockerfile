@@ -1,6 +1,14 @@
 # Flink with the same jars and plugins as the local stack (versions from
-# infra/maven/pom.xml), plus Python and PyFlink to submit the job, and the
-# job's JVM functions (flink/jvm) built from source.
+# infra/maven/pom.xml), plus the project installed into the image's Python
+# (PyFlink and telemetry.*), the job script and schemas, and the job's JVM
+# functions (flink/jvm) built from source. The same image runs the
+# application-mode JobManager and the TaskManagers on Kubernetes
+# (infra/k8s/flink-deployment.yaml) and in Docker compose:
+#
+#   /opt/telemetry                 the project (editable install: the job finds
+#                                  schemas/ and its jar beside its package)
+#   /opt/flink/usrlib/telemetry_job.py                      -py of the PythonDriver
+#   /opt/flink/usrlib/telemetry-flink-functions-0.1.0.jar   --jar of the job
 FROM maven:3.9-eclipse-temurin-17 AS jvm
 COPY flink/jvm /src/flink/jvm
 COPY schemas /src/schemas
@@ -16,7 +24,7 @@ ARG HADOOP=3.4.2
 ARG PARQUET=1.15.2
 
 RUN set -eux; \
-    apt-get update; apt-get install -y --no-install-recommends python3 python3-pip python3-venv curl; \
+    apt-get update; apt-get install -y --no-install-recommends python3 python3-pip python3-venv curl openssl; \
     rm -rf /var/lib/apt/lists/*; \
     python3 -m venv /opt/venv; /opt/venv/bin/pip install --no-cache-dir "apache-flink==${FLINK}"; \
     cp /opt/flink/opt/flink-python-*.jar /opt/flink/lib/; \
@@ -40,6 +48,15 @@ RUN set -eux; \
     cp /opt/flink/opt/flink-s3-fs-hadoop-*.jar /opt/flink/plugins/s3-fs-hadoop/
 
 ENV PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml README.md /opt/telemetry/
+COPY telemetry/ /opt/telemetry/telemetry/
+COPY producer/ /opt/telemetry/producer/
+COPY schemas/ /opt/telemetry/schemas/
 COPY flink/telemetry_job.py /opt/telemetry/flink/
 COPY --from=jvm /src/flink/jvm/target/telemetry-flink-functions-0.1.0.jar /opt/telemetry/flink/jvm/target/
-COPY schemas/ /opt/telemetry/schemas/
+RUN set -eux; \
+    /opt/venv/bin/pip install --no-cache-dir -e /opt/telemetry; \
+    mkdir -p /opt/flink/usrlib; \
+    ln -s /opt/telemetry/flink/telemetry_job.py /opt/flink/usrlib/telemetry_job.py; \
+    ln -s /opt/telemetry/flink/jvm/target/telemetry-flink-functions-0.1.0.jar /opt/flink/usrlib/; \
+    /opt/venv/bin/python -c "import telemetry.jobs.params, pyflink"

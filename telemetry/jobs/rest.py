@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -38,6 +39,13 @@ class JobInfo:
     duration_ms: int
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """Trust FLINK_REST_CA_LOCATION for an https REST API (None: the system's trust)."""
+    if not settings.flink_rest_ca_location:
+        return None
+    return ssl.create_default_context(cafile=settings.flink_rest_ca_location)
+
+
 def rest(settings: Settings, method: str, path: str, body: dict | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
@@ -47,7 +55,7 @@ def rest(settings: Settings, method: str, path: str, body: dict | None = None) -
         headers={"Content-Type": "application/json"} if data else {},
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=tls_context(settings)) as response:
             payload = response.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]

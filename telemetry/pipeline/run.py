@@ -90,9 +90,9 @@ def run_pipeline(
         raise InvalidInputError(f"--partitions {partitions} must be at least 1")
 
     # Stack, contract, topics, job.
-    local_stack.up(settings, say=say)
+    settings = local_stack.up(settings, say=say)
     _register_schemas(settings, say)
-    created = ensure_topics(settings, partitions)
+    created = ensure_topics(settings, partitions=partitions)
     count = partitions or settings.telemetry_partitions
     if created:
         say(f"topics: created {', '.join(created)} with {count} partitions")

@@ -3,7 +3,8 @@
 The wheel carries a full distribution (bin/, lib/, opt/, plugins/). We never
 modify the installed package: the home is built in the data directory from
 links to the wheel's jars and to the cached connector jars, and a rendered
-config.yaml (mode 0600, it holds the S3 keys).
+config.yaml (mode 0600). It holds no secret: S3 credentials reach Flink's
+processes through their environment (S3A's credential chain).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def render_config(settings: Settings, layout: Layout) -> str:
         FLINK_PORT=str(settings.flink_port),
         TELEMETRY_CHECKPOINT_BUCKET=settings.telemetry_checkpoint_bucket,
         S3_ENDPOINT_URL=settings.s3_endpoint_url,
-        AWS_ACCESS_KEY_ID=settings.aws_access_key_id.reveal(),
-        AWS_SECRET_ACCESS_KEY=settings.aws_secret_access_key.reveal(),
+        S3_PATH_STYLE=str(settings.s3_addressing_style == "path").lower(),
+        S3_SSL=str(settings.s3_endpoint_url.startswith("https")).lower(),
         AWS_REGION=settings.aws_region,
         PYTHON=sys.executable,
     )

@@ -13,6 +13,7 @@ from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
 from telemetry.stack import flink_home, process
 from telemetry.stack.layout import Layout
+from telemetry.stack.secrets import ensure_secrets, private_dir
 from telemetry.stack.services import SERVICES, Service
 from telemetry.stack.setup import setup
 
@@ -96,16 +97,18 @@ def start_service(service: Service, settings: Settings, layout: Layout, say: Say
     return True
 
 
-def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Layout:
+def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Settings:
     """Start every service in dependency order and wait until each is healthy.
 
     Then the supervisor, and (unless `resume_jobs` is False) every job that
     `telemetry job submit` remembered and that is not running, from its newest
-    retained state.
+    retained state. Returns the settings with the stack's generated credentials
+    as the defaults of the secret settings (telemetry.stack.secrets).
     """
     layout = setup(settings, say)
+    settings = ensure_secrets(settings)
     for folder in (layout.run, layout.logs):
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
     from telemetry.storage.s3 import ensure_buckets
 
     flink_running = any(
@@ -128,7 +131,7 @@ def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Lay
         from telemetry.jobs import resume_remembered
 
         resume_remembered(settings, say)
-    return layout
+    return settings
 
 
 _SUPERVISOR = "supervisor"

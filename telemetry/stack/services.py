@@ -19,8 +19,10 @@ from string import Template
 
 from telemetry import versions
 from telemetry.config import Settings
+from telemetry.kafka import client_secrets_env, librdkafka_config
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout, infra_dir
+from telemetry.stack.secrets import stack_secret
 
 __all__ = ["SERVICES", "Launch", "Service"]
 
@@ -63,8 +65,8 @@ def _base_env() -> dict[str, str]:
 
 def _minio_launch(settings: Settings, layout: Layout) -> Launch:
     env = _base_env() | {
-        "MINIO_ROOT_USER": settings.aws_access_key_id.reveal(),
-        "MINIO_ROOT_PASSWORD": settings.aws_secret_access_key.reveal(),
+        "MINIO_ROOT_USER": stack_secret(settings, "MINIO_ROOT_USER"),
+        "MINIO_ROOT_PASSWORD": stack_secret(settings, "MINIO_ROOT_PASSWORD"),
         "MINIO_BROWSER": "on",
         "MINIO_UPDATE": "off",
         "MINIO_CI_CD": "1",
@@ -173,7 +175,7 @@ def _kafka_healthy(settings: Settings) -> bool:
     quiet = logging.getLogger("telemetry.stack.kafka-probe")
     quiet.propagate = False
     admin = AdminClient(
-        {"bootstrap.servers": settings.kafka_bootstrap_servers, "socket.timeout.ms": 2000},
+        librdkafka_config(settings, **{"socket.timeout.ms": 2000}),
         logger=quiet,
     )
     try:
@@ -223,14 +225,20 @@ def _registry_healthy(settings: Settings) -> bool:
 
 
 def _flink_env(settings: Settings, layout: Layout) -> dict[str, str]:
+    """Flink's environment: the clients' secrets reach its JVMs here, never in its config
+    (which its REST API shows) nor in job graphs (`${env:...}` and the S3A env chain)."""
     java = find_java(versions.JAVA_MIN, settings.java_home, "Flink")
-    return _base_env() | {
-        "JAVA_HOME": str(java.parents[1]),
-        "FLINK_HOME": str(layout.flink_home),
-        "FLINK_CONF_DIR": str(layout.flink_home / "conf"),
-        "FLINK_LOG_DIR": str(layout.logs),
-        "FLINK_PID_DIR": str(layout.run),
-    }
+    return (
+        _base_env()
+        | client_secrets_env(settings)
+        | {
+            "JAVA_HOME": str(java.parents[1]),
+            "FLINK_HOME": str(layout.flink_home),
+            "FLINK_CONF_DIR": str(layout.flink_home / "conf"),
+            "FLINK_LOG_DIR": str(layout.logs),
+            "FLINK_PID_DIR": str(layout.run),
+        }
+    )
 
 
 def _jobmanager_launch(settings: Settings, layout: Layout) -> Launch:

@@ -1,7 +1,8 @@
 """`telemetry setup`: fetch every server into the versioned download cache.
 
 Kafka, the Flink jars and Apicurio come from Maven Central through the
-manifest in infra/maven; MinIO is built from its Go module. A marker file
+manifest in infra/maven; MinIO is built from its Go module, and so are the
+tools that check the deployment files (docker-compose, the manifest validator). A marker file
 makes a complete cache a no-op, so fresh clones (CI) reuse it.
 """
 
@@ -21,6 +22,7 @@ from telemetry.progress import Activity
 from telemetry.stack.follow import POLL_S, LogReader
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout, infra_dir
+from telemetry.stack.manifest_tools import build_manifest_tools
 from telemetry.stack.process import tail
 
 Say = Callable[[str], None]
@@ -31,6 +33,7 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
     if layout.ready_marker.exists() and not force:
         say(f"servers already fetched in {layout.cache}")
         _build_job_jar(layout, say)
+        build_manifest_tools(settings, say)
         return layout
     find_java(versions.JAVA_MIN, settings.java_home, "Kafka and Flink")
     find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
@@ -38,6 +41,7 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
     _fetch_maven(layout, say)
     _build_minio(layout, say)
     _build_job_jar(layout, say)
+    build_manifest_tools(settings, say)
     layout.ready_marker.write_text(versions.stack_fingerprint() + "\n")
     say(f"servers ready in {layout.cache}")
     return layout

@@ -13,19 +13,32 @@ if TYPE_CHECKING:
 
 
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
+    """pyarrow's S3 filesystem for the configured endpoint. With no keys set, the AWS SDK's
+    credential chain applies. A CA file for an https endpoint (AWS_CA_BUNDLE) is passed
+    to the AWS SDK through SSL_CERT_FILE, which its curl honours."""
+    import os
     from urllib.parse import urlsplit
 
     import pyarrow.fs as pafs
 
-    endpoint = urlsplit(settings.s3_endpoint_url)
+    endpoint = urlsplit(settings.s3_endpoint_url) if settings.s3_endpoint_url else None
+    if settings.aws_ca_bundle:
+        os.environ.setdefault("SSL_CERT_FILE", settings.aws_ca_bundle)
+    keys = {}
+    if settings.aws_access_key_id.reveal():
+        keys = {
+            "access_key": settings.aws_access_key_id.reveal(),
+            "secret_key": settings.aws_secret_access_key.reveal(),
+            "session_token": settings.aws_session_token.reveal() or None,
+        }
     return pafs.S3FileSystem(
-        endpoint_override=endpoint.netloc,
-        scheme=endpoint.scheme,
-        access_key=settings.aws_access_key_id.reveal(),
-        secret_key=settings.aws_secret_access_key.reveal(),
+        endpoint_override=endpoint.netloc if endpoint else None,
+        scheme=endpoint.scheme if endpoint else "https",
         region=settings.aws_region,
+        force_virtual_addressing=settings.s3_addressing_style == "virtual",
         connect_timeout=3,
         request_timeout=30,
+        **keys,
     )
 
 

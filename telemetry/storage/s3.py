@@ -14,21 +14,30 @@ else:
 
 
 def s3_client(settings: Settings) -> S3Client:
+    """boto3's S3 client for the configured endpoint. With no keys set, boto3's own
+    credential chain (environment, profile, instance or pod role) applies."""
     import boto3
     from botocore.config import Config
 
+    keys = {}
+    if settings.aws_access_key_id.reveal():
+        keys = {
+            "aws_access_key_id": settings.aws_access_key_id.reveal(),
+            "aws_secret_access_key": settings.aws_secret_access_key.reveal(),
+            "aws_session_token": settings.aws_session_token.reveal() or None,
+        }
     return boto3.client(
         "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        aws_access_key_id=settings.aws_access_key_id.reveal(),
-        aws_secret_access_key=settings.aws_secret_access_key.reveal(),
+        endpoint_url=settings.s3_endpoint_url or None,
         region_name=settings.aws_region,
+        verify=settings.aws_ca_bundle or None,
         config=Config(
-            s3={"addressing_style": "path"},
+            s3={"addressing_style": settings.s3_addressing_style},
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=3,
             read_timeout=30,
         ),
+        **keys,
     )
 
 

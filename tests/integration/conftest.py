@@ -11,6 +11,7 @@ from support.jobs import JobRun
 
 from telemetry import jobs
 from telemetry.config import Settings
+from telemetry.kafka import librdkafka_config
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def job_run(registered: Settings) -> Iterator[JobRun]:
     yield run
     if jobs.active_job(stack, run.name) is not None:
         jobs.cancel(stack, run.name)
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap_servers})
+    admin = AdminClient(librdkafka_config(stack))
     topics = [run.topic, run.dlq_topic, f"{run.dlq_topic}.replayed"]
     for future in admin.delete_topics(topics).values():
         with contextlib.suppress(Exception):  # best-effort cleanup

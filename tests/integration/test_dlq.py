@@ -20,6 +20,7 @@ from support.jobs import JobRun, read_output
 
 from telemetry.cli import main
 from telemetry.dlq.letters import read_letters
+from telemetry.kafka import librdkafka_config
 from telemetry.registry import Registry, connect
 from telemetry.schemas import KEY_SUBJECT, schema_text
 
@@ -59,9 +60,7 @@ def framed(schema_id: int, schema: dict, record: dict) -> bytes:
 def produce_raw(run: JobRun, messages: list[tuple[bytes, bytes]]) -> list[tuple[int, int]]:
     from confluent_kafka import Producer
 
-    producer = Producer(
-        {"bootstrap.servers": run.settings.kafka_bootstrap_servers, "enable.idempotence": True}
-    )
+    producer = Producer(librdkafka_config(run.settings, **{"enable.idempotence": True}))
     acked: list[tuple[int, int]] = []
 
     def report(err, msg) -> None:

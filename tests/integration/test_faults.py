@@ -27,6 +27,7 @@ from telemetry import jobs
 from telemetry.config import Settings
 from telemetry.dlq.letters import read_letters
 from telemetry.errors import ServiceError
+from telemetry.kafka import librdkafka_config
 from telemetry.stack.layout import Layout
 from telemetry.stack.process import read_pid
 
@@ -107,7 +108,7 @@ def test_submission_creates_the_topics_it_needs(job_run: JobRun) -> None:
 
     assert job_run.submission is not None
     assert set(job_run.submission.created_topics) == {job_run.topic, job_run.dlq_topic}
-    admin = AdminClient({"bootstrap.servers": job_run.settings.kafka_bootstrap_servers})
+    admin = AdminClient(librdkafka_config(job_run.settings))
     topics = admin.list_topics(timeout=10).topics
     for topic in (job_run.topic, job_run.dlq_topic):
         assert len(topics[topic].partitions) == job_run.settings.telemetry_partitions
@@ -154,9 +155,9 @@ def test_jobmanager_killed_comes_back_and_resumes_without_a_person(
     assert after is not None
     restored = jobs.rest.rest(settings, "GET", f"/jobs/{after.job_id}/checkpoints")["latest"]
     assert restored["restored"] is not None, "resumed from a checkpoint, not started fresh"
-    assert f"/checkpoints/{job_run.name}/{before.job_id}/chk-" in restored["restored"][
-        "external_path"
-    ]
+    assert (
+        f"/checkpoints/{job_run.name}/{before.job_id}/chk-" in restored["restored"]["external_path"]
+    )
 
 
 def test_cancelled_job_is_explained_and_resumes_its_last_checkpoint(

@@ -31,6 +31,7 @@ from producer.events import V1_FIELDS, V2_FIELDS
 from producer.simulation import Simulation, SimulationConfig
 from telemetry.cli.main import main
 from telemetry.config import Settings
+from telemetry.kafka import librdkafka_config
 from telemetry.schemas import VALUE_SUBJECT, schema_text, schemas_dir
 
 pytestmark = pytest.mark.integration
@@ -39,13 +40,12 @@ PLACEMENT = ("topic", "partition", "offset")
 ERROR_BOUND_S = 30  # broker or registry trouble must be reported well within this
 
 
-
 @pytest.fixture
 def topic(stack: Settings) -> Iterator[str]:
     """A fresh topic per test (the producer creates it), deleted afterwards."""
     name = f"test_producer_{uuid.uuid4().hex[:10]}"
     yield name
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap_servers})
+    admin = AdminClient(librdkafka_config(stack))
     for future in admin.delete_topics([name], operation_timeout=10).values():
         with contextlib.suppress(Exception):  # never created (error tests) or already gone
             future.result(15)
@@ -62,12 +62,14 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def consume(settings: Settings, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
     """Every message of `topic` (until `expected` arrived), raw."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"test-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        librdkafka_config(
+            settings,
+            **{
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
     )
     consumer.subscribe([topic])
     messages: list[Any] = []
@@ -365,9 +367,7 @@ def test_sigterm_flushes_and_reports_truthfully(
 def test_consumed_partitions_hold_nothing_else(registered: Settings, topic: str) -> None:
     """Sanity check of the helpers: a fresh topic is empty before producing."""
     assert produce("--topic", topic, "--count", 1, "--rate", 0) == 0
-    consumer = Consumer(
-        {"bootstrap.servers": registered.kafka_bootstrap_servers, "group.id": uuid.uuid4().hex}
-    )
+    consumer = Consumer(librdkafka_config(registered, **{"group.id": uuid.uuid4().hex}))
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         ends = [

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from telemetry.config import Settings, load_settings
+from telemetry.kafka import librdkafka_config
 from telemetry.stack import status
 
 pytestmark = pytest.mark.integration
@@ -38,20 +39,22 @@ def test_kafka_admin_creates_topic_and_round_trips_a_message(stack: Settings) ->
     from confluent_kafka.admin import AdminClient, NewTopic
 
     topic = f"test-stack-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap_servers})
+    admin = AdminClient(librdkafka_config(stack))
     admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(15)
     assert topic in admin.list_topics(timeout=10).topics
 
-    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap_servers, "acks": "all"})
+    producer = Producer(librdkafka_config(stack, **{"acks": "all"}))
     producer.produce(topic, key=b"7", value=b"312.4")
     assert producer.flush(15) == 0
 
     consumer = Consumer(
-        {
-            "bootstrap.servers": stack.kafka_bootstrap_servers,
-            "group.id": topic,
-            "auto.offset.reset": "earliest",
-        }
+        librdkafka_config(
+            stack,
+            **{
+                "group.id": topic,
+                "auto.offset.reset": "earliest",
+            },
+        )
     )
     consumer.subscribe([topic])
     deadline = time.monotonic() + 30
@@ -159,7 +162,7 @@ def test_down_then_up_keeps_topics_schemas_and_objects(stack: Settings) -> None:
 
     marker = uuid.uuid4().hex[:8]
     topic, subject, key = f"test-keep-{marker}", f"test-keep-{marker}-value", f"tests/keep/{marker}"
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap_servers})
+    admin = AdminClient(librdkafka_config(stack))
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(15)
     registry = SchemaRegistryClient({"url": stack.schema_registry_url})
     schema_id = registry.register_schema(subject, Schema('{"type": "string"}', "AVRO"))
@@ -170,7 +173,7 @@ def test_down_then_up_keeps_topics_schemas_and_objects(stack: Settings) -> None:
     result = _cli("up")
     assert result.returncode == 0, result.stderr
 
-    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap_servers})
+    admin = AdminClient(librdkafka_config(stack))
     assert topic in admin.list_topics(timeout=10).topics
     registry = SchemaRegistryClient({"url": stack.schema_registry_url})
     assert registry.get_latest_version(subject).schema_id == schema_id

@@ -15,6 +15,7 @@ import pytest
 
 from telemetry.config import Settings
 from telemetry.jobs import JobParams, Submission
+from telemetry.kafka import librdkafka_config
 
 WINDOW_S = 5
 
@@ -186,12 +187,14 @@ def read_dead_letters(run: JobRun, expected: int, timeout: float = 60) -> list[d
     from confluent_kafka import Consumer
 
     consumer = Consumer(
-        {
-            "bootstrap.servers": run.settings.kafka_bootstrap_servers,
-            "group.id": f"{run.name}-dlq-reader",
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-        }
+        librdkafka_config(
+            run.settings,
+            **{
+                "group.id": f"{run.name}-dlq-reader",
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+            },
+        )
     )
     consumer.subscribe([run.dlq_topic])
     letters: list[dict] = []

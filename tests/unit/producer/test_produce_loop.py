@@ -25,10 +25,12 @@ from producer.produce import ProduceReport, ProduceRequest, StopFlag, produce
 from producer.record import Recorder
 from producer.serializers import Serializers, build_serializers
 from producer.simulation import Simulation, SimulationConfig
+from telemetry.config import load_settings
 from telemetry.errors import InvalidInputError
 from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, schema_text
 
 TOPIC = "loop_test"
+SETTINGS = load_settings({})
 
 
 @pytest.fixture
@@ -39,7 +41,9 @@ def serializers() -> Serializers:
 
 
 def mock_producer(tracker: DeliveryTracker, **overrides: object) -> Producer:
-    config = kafka.producer_config("", **{"test.mock.num.brokers": 1, **overrides})
+    config = kafka.producer_config(
+        SETTINGS, **{"bootstrap.servers": "", "test.mock.num.brokers": 1, **overrides}
+    )
     return kafka.create_producer(config, lambda _err: None, tracker.producer_settings())
 
 
@@ -61,7 +65,9 @@ def run_loop(
     if bootstrap is None:
         producer = mock_producer(tracker)
     else:
-        config = kafka.producer_config(bootstrap, **{"message.timeout.ms": 300})
+        config = kafka.producer_config(
+            SETTINGS, **{"bootstrap.servers": bootstrap, "message.timeout.ms": 300}
+        )
         config["logger"] = logging.getLogger("quiet")
         producer = kafka.create_producer(config, lambda _e: None, tracker.producer_settings())
     try:

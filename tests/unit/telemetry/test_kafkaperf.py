@@ -9,6 +9,7 @@ import pytest
 
 from producer import kafka
 from telemetry import versions
+from telemetry.config import load_settings
 from telemetry.errors import ServiceError
 from telemetry.kafkaperf import (
     java_producer_props,
@@ -34,7 +35,7 @@ rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
 
 
 def test_the_java_producer_gets_the_python_producers_guarantees_and_batching() -> None:
-    props = java_producer_props(kafka.producer_config("127.0.0.1:9092"))
+    props = java_producer_props(kafka.producer_config(load_settings({})))
     assert props["acks"] == "all"
     assert props["enable.idempotence"] == "true"
     assert props["compression.type"] == kafka.BATCHING["compression.type"]

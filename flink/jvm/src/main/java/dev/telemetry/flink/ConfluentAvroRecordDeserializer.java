@@ -96,6 +96,8 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     }
 
     private final String registryUrl;
+    private final String caLocation;
+    private final String basicAuthVariable;
     private final String readerSchemaJson;
     private final FieldKind[] readerKinds;
     private final RowTypeInfo producedType;
@@ -131,6 +133,22 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
      *     a field has an unsupported type, or a field name collides with a metadata column
      */
     public ConfluentAvroRecordDeserializer(String registryUrl, String readerSchemaJson) {
+        this(registryUrl, readerSchemaJson, null, null);
+    }
+
+    /**
+     * As above, for a registry behind TLS and basic authentication.
+     *
+     * @param caLocation a PEM file of the CA that signed an https registry's certificate (null:
+     *     the JVM's trust store)
+     * @param basicAuthVariable the name of an environment variable holding {@code user:password}
+     *     (Confluent's {@code basic.auth.user.info}), read where the records are decoded, so the
+     *     credentials are in no job graph (null or an unset variable: no authentication)
+     */
+    public ConfluentAvroRecordDeserializer(
+            String registryUrl, String readerSchemaJson, String caLocation, String basicAuthVariable) {
+        this.caLocation = caLocation;
+        this.basicAuthVariable = basicAuthVariable;
         this.registryUrl = checkRegistryUrl(registryUrl);
         this.readerSchemaJson = readerSchemaJson;
         Schema schema = parseReaderSchema(readerSchemaJson);
@@ -302,7 +320,8 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
 
     private void init(MetricGroup metrics) {
         readerSchema = parseReaderSchema(readerSchemaJson);
-        registry = SchemaRegistryClient.withDefaults(registryUrl);
+        String userInfo = basicAuthVariable == null ? null : System.getenv(basicAuthVariable);
+        registry = SchemaRegistryClient.withDefaults(registryUrl, caLocation, userInfo);
         writers = new ConcurrentHashMap<>();
         decoded = counter(metrics, "telemetryRecordsDecoded");
         failed = counter(metrics, "telemetryRecordsFailed");

@@ -6,6 +6,9 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import javax.net.ssl.SSLContext;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -46,6 +49,7 @@ final class SchemaRegistryClient {
     private final long negativeTtlNanos;
     private final LongSupplier nanoClock;
     private final HttpClient http;
+    private final String authorization; // null: no basic auth
     private final Duration requestTimeout;
     /** Unknown id -> System.nanoTime() after which the registry is asked again. */
     private final ConcurrentHashMap<Integer, Long> unknownUntil = new ConcurrentHashMap<>();
@@ -57,24 +61,53 @@ final class SchemaRegistryClient {
             Duration requestTimeout,
             Duration negativeTtl,
             LongSupplier nanoClock) {
+        this(baseUrl, attempts, firstBackoff, requestTimeout, negativeTtl, nanoClock, null, null);
+    }
+
+    SchemaRegistryClient(
+            String baseUrl,
+            int attempts,
+            Duration firstBackoff,
+            Duration requestTimeout,
+            Duration negativeTtl,
+            LongSupplier nanoClock,
+            SSLContext tls,
+            String userInfo) {
         this.baseUrl = stripTrailingSlashes(baseUrl);
         this.attempts = attempts;
         this.firstBackoff = firstBackoff;
         this.requestTimeout = requestTimeout;
         this.negativeTtlNanos = negativeTtl.toNanos();
         this.nanoClock = nanoClock;
-        this.http = HttpClient.newBuilder().connectTimeout(requestTimeout).build();
+        HttpClient.Builder http = HttpClient.newBuilder().connectTimeout(requestTimeout);
+        if (tls != null) {
+            http.sslContext(tls);
+        }
+        this.http = http.build();
+        this.authorization = userInfo == null || userInfo.isEmpty()
+                ? null
+                : "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
     }
 
     /** The defaults the deserializer uses: 4 attempts over ~1.75 s, 30 s negative cache. */
     static SchemaRegistryClient withDefaults(String baseUrl) {
+        return withDefaults(baseUrl, null, null);
+    }
+
+    /**
+     * As {@link #withDefaults(String)}, trusting the CA in the PEM file {@code caLocation} (null:
+     * the JVM's trust store) and sending {@code userInfo} ({@code user:password}) as basic auth.
+     */
+    static SchemaRegistryClient withDefaults(String baseUrl, String caLocation, String userInfo) {
         return new SchemaRegistryClient(
                 baseUrl,
                 4,
                 Duration.ofMillis(250),
                 Duration.ofSeconds(10),
                 Duration.ofSeconds(30),
-                System::nanoTime);
+                System::nanoTime,
+                caLocation == null || caLocation.isEmpty() ? null : Tls.trusting(caLocation),
+                userInfo);
     }
 
     /**
@@ -122,11 +155,14 @@ final class SchemaRegistryClient {
     }
 
     private Optional<RegisteredSchema> fetch(URI uri, int id) throws IOException {
-        HttpRequest request = HttpRequest.newBuilder(uri)
+        HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
                 .timeout(requestTimeout)
                 .header("Accept", "application/vnd.schemaregistry.v1+json, application/json")
-                .GET()
-                .build();
+                .GET();
+        if (authorization != null) {
+            builder.header("Authorization", authorization);
+        }
+        HttpRequest request = builder.build();
         HttpResponse<String> response;
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());

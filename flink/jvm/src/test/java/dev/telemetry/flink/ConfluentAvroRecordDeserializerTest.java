@@ -207,6 +207,15 @@ class ConfluentAvroRecordDeserializerTest {
     }
 
     @Test
+    void basicAuthUserInfoIsSentAsAnAuthorizationHeader() throws IOException {
+        SchemaRegistryClient client = SchemaRegistryClient.withDefaults(registry.url(), null, "telemetry:s3cret");
+        assertEquals(true, client.schemaById(V2_ID).isPresent());
+        assertEquals("Basic dGVsZW1ldHJ5OnMzY3JldA==", registry.lastAuthorization);
+        SchemaRegistryClient.withDefaults(registry.url(), null, null).schemaById(V1_ID);
+        assertNull(registry.lastAuthorization, "no credentials configured: none sent");
+    }
+
+    @Test
     void truncatedBodyIsCorrupt() throws IOException {
         byte[] body = encode(v2Record(1, 1.0));
         Row row = one(record(frame(V2_ID, Arrays.copyOf(body, body.length - 3)), 0, 0, 0));

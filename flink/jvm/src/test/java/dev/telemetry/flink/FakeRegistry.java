@@ -53,7 +53,11 @@ final class FakeRegistry implements AutoCloseable {
         return n == null ? 0 : n.get();
     }
 
+    /** The Authorization header of the last request (null if none). */
+    volatile String lastAuthorization;
+
     private void handle(HttpExchange exchange) throws IOException {
+        lastAuthorization = exchange.getRequestHeaders().getFirst("Authorization");
         String path = exchange.getRequestURI().getPath();
         int id = Integer.parseInt(path.substring(path.lastIndexOf('/') + 1));
         hits.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
