@@ -1,9 +1,8 @@
-"""`telemetry setup` shows signs of life while Maven and Go work, on a terminal only."""
+"""Long setup steps show signs of life on a terminal, and fail with the step, fix and log."""
 
 from __future__ import annotations
 
 import functools
-import importlib
 import io
 import re
 import sys
@@ -11,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from telemetry.errors import ServiceError
+from telemetry.stack import steps
 from telemetry.stack.layout import Layout
-from telemetry.stack.setup import GO_LOG, MAVEN_LOG, LogTally, _run
-
-setup = importlib.import_module("telemetry.stack.setup")  # the package exports a `setup` function
+from telemetry.stack.setup import _run
+from telemetry.stack.steps import GO_LOG, MAVEN_LOG, LogTally
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -80,7 +80,9 @@ def test_a_terminal_sees_the_step_its_elapsed_time_and_the_downloads_so_far(
     layout: Layout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     terminal = _Terminal()
-    monkeypatch.setattr(setup, "Activity", functools.partial(setup.Activity, stream=terminal))
+    monkeypatch.setattr(
+        steps, "Activity", functools.partial(steps.Activity, stream=terminal, width=120)
+    )
     said: list[str] = []
     _run(
         "download Kafka",
@@ -91,10 +93,13 @@ def test_a_terminal_sees_the_step_its_elapsed_time_and_the_downloads_so_far(
         label="Maven Central",
         tally=LogTally(MAVEN_LOG),
     )
-    frames = {f.strip() for f in _ANSI.sub("", terminal.getvalue()).split("\r")}
-    assert any(
-        re.fullmatch(r"\S Maven Central 0:00:0\d 2 artifacts downloaded · Downloaded .*", f)
-        for f in frames
+    frames = [f.strip() for f in _ANSI.sub("", terminal.getvalue()).split("\r") if f.strip()]
+    # every refresh shows the step and its elapsed time; the last, everything the log said
+    assert all(re.match(r"\S Maven Central 0:00:0\d", f) for f in frames), frames
+    assert re.fullmatch(
+        r"\S Maven Central 0:00:0\d 3 artifacts downloaded · "
+        r"Downloaded from central: kafka_2\.13-4\.1\.1\.jar \(6 MB at 2 MB/s\)",
+        frames[-1],
     ), frames
     assert said[0] == f"download Kafka ... (log: {layout.cache / 'maven.log'})"
     assert re.fullmatch(r"  done in \d+ s", said[1])
@@ -108,3 +113,47 @@ def test_without_a_terminal_a_step_is_one_line_before_and_one_after(
     assert len(said) == 2
     assert capsys.readouterr() == ("", "")
     assert "Downloaded from central" in (layout.cache / "maven.log").read_text()
+
+
+def test_a_captured_step_returns_its_stdout_and_appends_its_stderr_to_the_log(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "build.log"
+    log.write_text("an earlier build\n")
+    script = (
+        "import sys; print('{\"Dir\": \"/mod\"}'); print('go: downloading x v1', file=sys.stderr)"
+    )
+    said: list[str] = []
+    out = steps.run_step(
+        "download x",
+        [sys.executable, "-c", script],
+        log,
+        said.append,
+        fix="rerun",
+        append=True,
+        capture=True,
+    )
+    assert out == '{"Dir": "/mod"}\n'
+    assert log.read_text() == "an earlier build\ngo: downloading x v1\n"
+
+
+def test_a_failed_step_names_the_step_the_fix_and_the_log_tail(tmp_path: Path) -> None:
+    script = "import sys; print('go: module not found', file=sys.stderr); sys.exit(1)"
+    log = tmp_path / "build.log"
+    with pytest.raises(ServiceError) as failed:
+        steps.run_step(
+            "build the validator",
+            [sys.executable, "-c", script],
+            log,
+            lambda _m: None,
+            fix="check access to the Go module proxy and rerun",
+        )
+    assert str(failed.value) == (
+        "failed to build the validator (exit 1); check access to the Go module proxy and "
+        f"rerun. Last lines of {log}:\ngo: module not found"
+    )
+
+
+def test_a_missing_tool_is_named_with_the_step_that_needs_it(tmp_path: Path) -> None:
+    with pytest.raises(ServiceError, match=r"^no-such-tool is not installed; it is needed to "):
+        steps.run_step("build it", ["no-such-tool"], tmp_path / "x.log", print, fix="-")
