@@ -81,7 +81,7 @@ def _up(args: argparse.Namespace) -> int:
     settings = load_settings()
     say = _to_stderr if args.format == "json" else print  # stdout holds only the JSON
     started = time.monotonic()
-    stack.up(settings, say)
+    settings = stack.up(settings, say)  # with the credentials the stack generated
     say(f"stack is up ({time.monotonic() - started:.1f} s):")
     _print_status(settings, args.format)
     say("stop it with `make down`; logs with `make logs`")

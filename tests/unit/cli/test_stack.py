@@ -49,9 +49,10 @@ def test_status_table_shows_a_dash_where_a_service_has_no_process(
 def test_up_json_prints_the_final_status_on_stdout_and_its_progress_on_stderr(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def fake_up(settings: Settings, say: Callable[[str], None] = print) -> None:
+    def fake_up(settings: Settings, say: Callable[[str], None] = print) -> Settings:
         say("starting the local stack:")
         say("  MinIO  already running (pid 4242)")
+        return settings
 
     monkeypatch.setattr(stack, "up", fake_up)
     monkeypatch.setattr(stack, "status", _running)
@@ -82,7 +83,11 @@ def test_up_json_prints_the_final_status_on_stdout_and_its_progress_on_stderr(
 def test_up_as_a_table_keeps_everything_on_stdout(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(stack, "up", lambda settings, say=print: say("starting the local stack:"))
+    def fake_up(settings: Settings, say: Callable[[str], None] = print) -> Settings:
+        say("starting the local stack:")
+        return settings
+
+    monkeypatch.setattr(stack, "up", fake_up)
     monkeypatch.setattr(stack, "status", _running)
     assert main(["up"]) == 0
     out, err = capsys.readouterr()
