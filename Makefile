@@ -14,19 +14,29 @@ RATE     ?= 2000
 PARTITIONS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv up down status logs clean env register-schemas check-schemas \
+.PHONY: help setup venv constraints up down status logs clean env register-schemas check-schemas \
         produce submit-job cancel-job run-pipeline test test-unit check-deploy lint bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-venv: $(STAMP) ## create .venv and install the project into it
+venv: $(STAMP) ## create .venv and install the project into it, at the versions in constraints.txt
+
+LOCK_VENV := .venv-constraints
+constraints: ## re-resolve pyproject.toml's dependencies into constraints.txt (newest allowed)
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q --upgrade pip
+	$(LOCK_VENV)/bin/pip install -q -e '.[dev]'
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 setup: $(STAMP) ## venv + fetch Kafka, Apicurio, Flink jars and build MinIO into the cache
 	$(CLI) setup
@@ -40,8 +50,8 @@ down: ## stop what `make up` started (by pid file)
 status: $(STAMP) ## health, pid and memory of each service
 	$(CLI) status
 
-logs: $(STAMP) ## last lines of every service log (SERVICE=kafka for one)
-	$(CLI) logs $(SERVICE)
+logs: $(STAMP) ## last lines of every service log (SERVICE=kafka for one, FOLLOW=1 to follow)
+	$(CLI) logs $(if $(FOLLOW),-f) $(SERVICE)
 
 clean: ## stop the stack and delete its data directory
 	@if [ -x $(CLI) ]; then $(CLI) clean; else rm -rf .data; fi

@@ -1,11 +1,15 @@
-"""`telemetry env`: the effective configuration as shell exports."""
+"""`telemetry env`: the effective configuration as shell exports, a description, or JSON."""
 
 from __future__ import annotations
 
 import argparse
 import shlex
 
+from telemetry.cli.output import emit
 from telemetry.config import ENV_VARS, load_settings
+
+ENV_FORMATS = ("export", "json")
+JSON_COLUMNS = ("name", "value", "secret", "description")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,16 +19,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Print every setting as an `export` line a shell can source: "
             'eval "$(telemetry env)". Values come from the environment, else the local '
-            "defaults. --describe lists each variable with its meaning instead."
+            "defaults. --describe lists each variable with its meaning instead. "
+            "--format json gives a list of {name, value, secret, description}; like the "
+            "export lines it shows secrets' values (they are what a shell needs), and "
+            "`secret: true` marks them."
         ),
     )
     parser.add_argument("--describe", action="store_true", help="list variables and meanings")
+    parser.add_argument("--format", choices=ENV_FORMATS, default="export")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     docs = {v.name: v.doc for v in ENV_VARS}
+    if args.format == "json":
+        rows = [
+            {"name": name, "value": value, "secret": secret, "description": docs[name]}
+            for name, value, secret in settings.items()
+        ]
+        emit(rows, JSON_COLUMNS, "json")
+        return 0
     for name, value, _secret in settings.items():
         if args.describe:
             print(f"{name:<28} {docs[name]}")

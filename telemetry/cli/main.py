@@ -1,16 +1,19 @@
 """Entry point: parse, dispatch, and turn every error into one line.
 
 Exit codes: 0 ok, 1 a failed check or operation, 2 bad input or usage,
-130 interrupted.
+130 interrupted, 141 output pipe closed (`| head`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
+from telemetry import __version__
+from telemetry.cli.completion import add_completion_option
 from telemetry.errors import TelemetryError
 
 # Each module registers its subcommands with `register(subparsers)`.
@@ -36,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Exit codes: 0 ok, 1 failed, 2 bad input, 130 interrupted.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_completion_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         try:
@@ -59,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `telemetry logs -f | head`: the reader left; so do we, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from telemetry.cli.completion import file_argument
 from telemetry.cli.output import render_table
 from telemetry.config import Settings, load_settings
 from telemetry.errors import InvalidInputError, TelemetryError
@@ -66,17 +67,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="per car: windows, events, average and top speed, average rpm",
     )
     p.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default table)")
-    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    file_argument(p.add_argument("--output", metavar="FILE", help="write here instead of stdout"))
     p.add_argument(
         "--limit",
         type=_limit,
         metavar="N",
         help=f"first N rows by (window_start, car_id); 0 for all (table default {TABLE_ROWS})",
     )
-    p.add_argument(
-        "--plot",
-        metavar="FILE.png",
-        help="draw per-car average speed over time; prints rows only with --format/--output",
+    file_argument(
+        p.add_argument(
+            "--plot",
+            metavar="FILE.png",
+            help="draw per-car average speed over time; prints rows only with --format/--output",
+        )
     )
     p.set_defaults(func=_read)
 

@@ -10,6 +10,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from telemetry.cli.completion import file_argument
 from telemetry.cli.output import ANNOTATIONS, FORMATS, annotation, emit, emit_document
 from telemetry.config import ci_annotations, load_settings
 from telemetry.errors import InvalidInputError
@@ -103,7 +104,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Example: telemetry schemas compat v1.avsc v2.avsc --level FULL"
         ),
     )
-    compat.add_argument("files", nargs="+", metavar="FILE", help="OLD.avsc [OLD.avsc ...] NEW.avsc")
+    file_argument(
+        compat.add_argument(
+            "files", nargs="+", metavar="FILE", help="OLD.avsc [OLD.avsc ...] NEW.avsc"
+        )
+    )
     compat.add_argument(
         "--level",
         default="BACKWARD",

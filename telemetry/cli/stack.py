@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from typing import Any
 
 from telemetry import stack
 from telemetry.cli.output import FORMATS, emit
-from telemetry.config import load_settings
+from telemetry.config import Settings, load_settings
+from telemetry.stack.cluster import SERVICES as CLUSTER_SERVICES
+from telemetry.stack.follow import follow
+from telemetry.stack.services import SERVICES
+
+# Every service of either profile (`telemetry logs` checks it against the current one).
+SERVICE_NAMES = sorted({s.name for s in SERVICES} | {s.name for s in CLUSTER_SERVICES})
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "up",
         help="start MinIO, Kafka, the schema registry and Flink; wait until healthy",
         description="Start the local stack in dependency order and wait on real health checks. "
-        "Idempotent: running services are left alone. State lives in TELEMETRY_DATA_DIR.",
+        "Idempotent: running services are left alone. State lives in TELEMETRY_DATA_DIR. "
+        "Prints the status table at the end; with --format json, that table as JSON on "
+        "stdout and the progress messages on stderr.",
     )
+    p.add_argument("--format", choices=FORMATS, default="table", help="of the final status")
     p.set_defaults(func=_up)
 
     p = subparsers.add_parser(
@@ -36,13 +47,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_down)
 
-    p = subparsers.add_parser("status", help="show each service: pid, health, memory, endpoint")
+    p = subparsers.add_parser(
+        "status",
+        help="show each service: pid, health, memory, endpoint",
+        description="One row per service. Exit 1 unless every service is healthy. In JSON, "
+        "pid and rss_mib are null for a service that is not running.",
+    )
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=_status)
 
-    p = subparsers.add_parser("logs", help="show the last lines of the services' logs")
-    p.add_argument("service", nargs="?", help="one service (e.g. kafka; see `telemetry status`)")
+    p = subparsers.add_parser(
+        "logs",
+        help="show the last lines of the services' logs; -f follows them",
+        description="Print the last lines of each service's log (in TELEMETRY_DATA_DIR/logs), "
+        "under a `==> service <==` header. With -f, keep printing lines as they are written, "
+        "like `tail -f`, the header repeated when another log speaks; Ctrl-C stops (exit 130).",
+    )
+    p.add_argument(
+        "service", nargs="?", choices=SERVICE_NAMES, help="one service (see `telemetry status`)"
+    )
     p.add_argument("-n", "--lines", type=int, default=30, help="lines per log (default 30)")
+    p.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing new lines until Ctrl-C"
+    )
     p.set_defaults(func=_logs)
 
     p = subparsers.add_parser(
@@ -58,11 +85,12 @@ def _setup(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     settings = load_settings()
+    say = _to_stderr if args.format == "json" else print  # stdout holds only the JSON
     started = time.monotonic()
-    stack.up(settings)
-    print(f"stack is up ({time.monotonic() - started:.1f} s):")
-    _print_status(settings, "table")
-    print("stop it with `make down`; logs with `make logs`")
+    settings = stack.up(settings, say)  # with the credentials the stack generated
+    say(f"stack is up ({time.monotonic() - started:.1f} s):")
+    _print_status(settings, args.format)
+    say("stop it with `make down`; logs with `make logs`")
     return 0
 
 
@@ -76,26 +104,43 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if all(r["healthy"] for r in rows) else 1
 
 
-def _print_status(settings, fmt: str) -> list[dict]:
+STATUS_COLUMNS = ("service", "pid", "healthy", "rss_mib", "endpoint")
+
+
+def _print_status(settings: Settings, fmt: str) -> list[dict[str, Any]]:
     rows = [
         {
             "service": s.name,
-            "pid": s.pid or "-",
+            "pid": s.pid,
             "healthy": s.healthy,
-            "rss_mib": round(s.rss_mib) if s.rss_mib is not None else "-",
+            "rss_mib": round(s.rss_mib) if s.rss_mib is not None else None,
             "endpoint": s.endpoint,
         }
         for s in stack.status(settings)
     ]
-    emit(rows, ["service", "pid", "healthy", "rss_mib", "endpoint"], fmt)
+    if fmt == "json":
+        emit(rows, STATUS_COLUMNS, fmt)
+    else:  # a dash where a service has no process
+        emit([{k: "-" if v is None else v for k, v in r.items()} for r in rows], STATUS_COLUMNS)
     return rows
 
 
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def _logs(args: argparse.Namespace) -> int:
-    for name, text in stack.logs(load_settings(), args.service, args.lines).items():
+    settings = load_settings()
+    if args.follow:  # returns by Ctrl-C only, which the error funnel turns into exit 130
+        follow(stack.log_files(settings, args.service), _print_now, lines=args.lines)
+    for name, text in stack.logs(settings, args.service, args.lines).items():
         print(f"==> {name} <==")
         print(text or "(no log yet)")
     return 0
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)
 
 
 def _clean(args: argparse.Namespace) -> int:

@@ -24,8 +24,15 @@ def window_start_ms(timestamp_s: float, window_s: int) -> int:
 
 
 def event_time_ms(timestamp_s: float) -> int:
-    """Epoch seconds (double) to the job's event time in ms: Java's Math.round (half up)."""
-    return math.floor(timestamp_s * 1000.0 + 0.5)
+    """Epoch seconds (double) to the job's event time in ms: Java's Math.round (half up).
+
+    Math.round is the exact floor of x + 1/2. `floor(x + 0.5)` in floating point
+    is not: from 2**52 ms on, x + 0.5 rounds to even and an odd x gains a ms.
+    The fraction `x - floor(x)` is exact, so compare that with one half instead.
+    """
+    ms = timestamp_s * 1000.0
+    whole = math.floor(ms)
+    return whole + 1 if ms - whole >= 0.5 else whole
 
 
 def default_timeout(settings: Settings) -> float:

@@ -6,7 +6,7 @@ directory. Static configuration lives in `infra/`; this package renders it
 and runs the processes.
 """
 
-from telemetry.stack.lifecycle import clean, down, logs, status, up
+from telemetry.stack.lifecycle import clean, down, log_files, logs, status, up
 from telemetry.stack.setup import setup
 
-__all__ = ["clean", "down", "logs", "setup", "status", "up"]
+__all__ = ["clean", "down", "log_files", "logs", "setup", "status", "up"]

@@ -7,9 +7,10 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from telemetry.config import Settings
-from telemetry.errors import ServiceError
+from telemetry.errors import InvalidInputError, ServiceError
 from telemetry.stack import flink_home, process
 from telemetry.stack.layout import Layout
 from telemetry.stack.profiles import services_for
@@ -190,15 +191,18 @@ def status(settings: Settings) -> list[ServiceStatus]:
     return result
 
 
-def logs(settings: Settings, service: str | None, lines: int) -> dict[str, str]:
+def log_files(settings: Settings, service: str | None = None) -> dict[str, Path]:
+    """Service name -> its log file: every service's, or the one named."""
     layout = Layout.of(settings)
     names = [s.name for s in services_for(settings)]
     if service is not None and service not in names:
-        from telemetry.errors import InvalidInputError
-
         raise InvalidInputError(f"unknown service {service!r}; choose one of {', '.join(names)}")
-    chosen = [service] if service else names
-    return {name: process.tail(layout.log_file(name), lines) for name in chosen}
+    return {name: layout.log_file(name) for name in ([service] if service else names)}
+
+
+def logs(settings: Settings, service: str | None, lines: int) -> dict[str, str]:
+    """Service name -> the last `lines` lines of its log."""
+    return {name: process.tail(path, lines) for name, path in log_files(settings, service).items()}
 
 
 def clean(settings: Settings, say: Say = print) -> None:

@@ -19,18 +19,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from telemetry import versions
 from telemetry.config import Settings
-from telemetry.errors import ServiceError
 from telemetry.stack.layout import infra_dir
-from telemetry.stack.process import tail
+from telemetry.stack.steps import GO_LOG, LogTally, run_step
 
 __all__ = ["ManifestTools", "build_manifest_tools", "validator_source"]
 
@@ -63,29 +59,20 @@ def _source_hash(module: Path) -> str:
 
 
 def _go(step: str, args: list[str], log: Path, say: Say, cwd: Path, capture: bool = False) -> str:
-    """Run `go ARGS` in cwd, output to log; raise ServiceError with its tail on failure."""
-    if shutil.which("go") is None:
-        raise ServiceError(f"go is not installed; it is needed to {step}")
-    say(f"{step} ... (log: {log})")
-    started = time.monotonic()
-    env = dict(os.environ, CGO_ENABLED="0")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
-        result = subprocess.run(
-            ["go", *args],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE if capture else out,
-            stderr=out,
-            check=False,
-        )
-    if result.returncode != 0:
-        raise ServiceError(
-            f"failed to {step} (exit {result.returncode}); check access to the Go module "
-            f"proxy and rerun. Last lines of {log}:\n{tail(log, 15)}"
-        )
-    say(f"  done in {time.monotonic() - started:.0f} s")
-    return result.stdout.decode() if capture else ""
+    """Run `go ARGS` in cwd, output appended to log; a ServiceError with its tail on failure."""
+    return run_step(
+        step,
+        ["go", *args],
+        log,
+        say,
+        fix="check access to the Go module proxy and rerun",
+        label=f"go {args[0]}",
+        tally=LogTally(GO_LOG),
+        append=True,
+        capture=capture,
+        cwd=cwd,
+        env=dict(os.environ, CGO_ENABLED="0"),
+    )
 
 
 def _build_compose(settings: Settings, say: Say) -> Path:
@@ -110,6 +97,7 @@ def _build_compose(settings: Settings, say: Say) -> Path:
         f"build docker-compose {versions.COMPOSE} (a few minutes the first time)",
         [
             "build",
+            "-v",
             "-trimpath",
             "-ldflags",
             f"-s -w -X {COMPOSE_MODULE}/internal.Version={versions.COMPOSE}",
@@ -136,7 +124,7 @@ def _build_validator(settings: Settings, say: Say) -> Path:
     partial = target.with_suffix(".partial")
     _go(
         "build the Kubernetes manifest validator (infra/k8s/validate; minutes the first time)",
-        ["build", "-trimpath", "-buildvcs=false", "-o", str(partial), "."],
+        ["build", "-v", "-trimpath", "-buildvcs=false", "-o", str(partial), "."],
         target.parent / "build.log",
         say,
         cwd=module,

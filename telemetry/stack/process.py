@@ -1,4 +1,8 @@
-"""Start detached server processes and stop them by pid file, never by name."""
+"""Start detached server processes and stop them by pid file, never by name.
+
+Processes are read through psutil (command line, state, memory, children), so
+this works wherever psutil does, not only where /proc can be parsed.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
+
 
 def read_pid(pid_file: Path) -> int | None:
     try:
@@ -19,19 +25,18 @@ def read_pid(pid_file: Path) -> int | None:
 
 
 def is_running(pid: int, markers: Sequence[str]) -> bool:
-    """True if `pid` is alive and its command line contains every marker.
+    """True if `pid` is alive (not a zombie) and its command line contains every marker.
 
     The markers guard against a stale pid file whose pid the OS reused.
     """
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        cmdline = " ".join(proc.cmdline())
+    except psutil.Error:  # gone, a zombie, or not ours to read
         return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        state = "?"
-    return state != "Z" and all(m in cmdline for m in markers)
+    return all(m in cmdline for m in markers)
 
 
 def running_pid(pid_file: Path, markers: Sequence[str]) -> int | None:
@@ -66,21 +71,19 @@ def spawn(
 
 
 def exited(pid: int) -> bool:
-    """Reap `pid` if it is our child and has ended; True if it is gone."""
+    """Reap `pid` if it is our child and has ended; True if it is gone (or a zombie)."""
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)
         if waited == pid:
             return True
     except ChildProcessError:
         pass
-    return not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return True
+    except psutil.Error:  # alive, but its state is not ours to read
+        return False
 
 
 def stop(pid_file: Path, markers: Sequence[str], timeout: float = 30.0) -> bool:
@@ -118,35 +121,33 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def rss_kib(pid: int) -> int:
-    """Resident memory of `pid` and its descendants, in KiB."""
+    """Resident memory of `pid` and its descendants, in KiB (0 if it is gone)."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return 0
     total = 0
-    for p in [pid, *_descendants(pid)]:
+    for proc in [root, *_children(root)]:
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
+            total += proc.memory_info().rss
+        except psutil.Error:  # ended meanwhile, or a zombie
             continue
-    return total
+    return total // 1024
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    result: list[int] = []
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            result.append(child)
-            stack.append(child)
-    return result
+def descendants(pid: int) -> list[psutil.Process]:
+    """Children of `pid`, their children and so on; [] if `pid` is gone."""
+    try:
+        return _children(psutil.Process(pid))
+    except psutil.Error:
+        return []
+
+
+def _children(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -2,16 +2,14 @@
 
 Kafka, the Flink jars and Apicurio come from Maven Central through the
 manifest in infra/maven; MinIO is built from its Go module, and so are the
-tools that check the deployment files (docker-compose, the manifest validator). A marker file
-makes a complete cache a no-op, so fresh clones (CI) reuse it.
+tools that check the deployment files (docker-compose, the manifest validator).
+A marker file makes a complete cache a no-op, so fresh clones (CI) reuse it.
+Each long step shows a live line on a terminal (telemetry.stack.steps).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import time
 from collections.abc import Callable
 
 from telemetry import versions
@@ -20,7 +18,7 @@ from telemetry.errors import ServiceError
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout, infra_dir
 from telemetry.stack.manifest_tools import build_manifest_tools
-from telemetry.stack.process import tail
+from telemetry.stack.steps import GO_LOG, MAVEN_LOG, LogTally, run_step
 
 Say = Callable[[str], None]
 
@@ -47,22 +45,27 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
 
 
 def _run(
-    step: str, command: list[str], log_name: str, layout: Layout, say: Say, **kw: object
+    step: str,
+    command: list[str],
+    log_name: str,
+    layout: Layout,
+    say: Say,
+    *,
+    label: str | None = None,
+    tally: LogTally | None = None,
+    **popen: object,
 ) -> None:
-    tool = shutil.which(command[0])
-    if tool is None:
-        raise ServiceError(f"{command[0]} is not installed; it is needed to {step}")
-    log = layout.cache / log_name
-    say(f"{step} ... (log: {log})")
-    started = time.monotonic()
-    with open(log, "wb") as out:
-        result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, **kw)  # type: ignore[call-overload]
-    if result.returncode != 0:
-        raise ServiceError(
-            f"failed to {step} (exit {result.returncode}); check access to the package "
-            f"registry and rerun `make setup`. Last lines of {log}:\n{tail(log, 15)}"
-        )
-    say(f"  done in {time.monotonic() - started:.0f} s")
+    """One step of `make setup`, logged to `log_name` in the cache (see `run_step`)."""
+    run_step(
+        step,
+        command,
+        layout.cache / log_name,
+        say,
+        fix="check access to the package registry and rerun `make setup`",
+        label=label,
+        tally=tally,
+        **popen,
+    )
 
 
 def _fetch_maven(layout: Layout, say: Say) -> None:
@@ -70,10 +73,12 @@ def _fetch_maven(layout: Layout, say: Say) -> None:
     _run(
         "download Kafka (and its perf tools), Flink connectors and Apicurio Registry from "
         "Maven Central",
-        ["mvn", "-B", "-q", "-f", str(pom), f"-Dcache.dir={layout.cache}", "package"],
+        ["mvn", "-B", "-f", str(pom), f"-Dcache.dir={layout.cache}", "package"],
         "maven.log",
         layout,
         say,
+        label="Maven Central",
+        tally=LogTally(MAVEN_LOG),
     )
 
 
@@ -85,10 +90,12 @@ def _build_minio(layout: Layout, say: Say) -> None:
     env = dict(os.environ, GOBIN=str(layout.minio_bin.parent), CGO_ENABLED="0")
     _run(
         f"build MinIO {versions.MINIO} from its Go module (several minutes the first time)",
-        ["go", "install", f"github.com/minio/minio@{versions.MINIO}"],
+        ["go", "install", "-v", f"github.com/minio/minio@{versions.MINIO}"],
         "go.log",
         layout,
         say,
+        label="MinIO (go install)",
+        tally=LogTally(GO_LOG),
         env=env,
         cwd=str(layout.cache),
     )
@@ -141,8 +148,10 @@ def _build_job_jar(layout: Layout, say: Say) -> None:
         return
     _run(
         "build the job's JVM functions (flink/jvm)",
-        ["mvn", "-B", "-q", "-f", str(module / "pom.xml"), "package"],
+        ["mvn", "-B", "-f", str(module / "pom.xml"), "package"],
         "job-jar.log",
         layout,
         say,
+        label="flink/jvm (mvn package)",
+        tally=LogTally(MAVEN_LOG),
     )

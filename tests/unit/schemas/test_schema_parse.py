@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from telemetry.errors import InvalidInputError
+from telemetry.schemas.catalog import KEY_SUBJECT, VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
 from telemetry.schemas.parse import parse_file, parse_text
 
 
@@ -38,7 +39,11 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
         parse_file(tmp_path / "nope.avsc")
 
 
-def test_released_schemas_parse() -> None:
+def test_every_released_schema_is_in_the_manifest_and_parses_as_a_record() -> None:
     root = Path(__file__).resolve().parents[3] / "schemas"
-    for path in sorted(root.glob("*/v*.avsc")):
+    files = sorted(root.glob("*/v*.avsc"))
+    declared = sorted(v.path for s in load_catalog(root).values() for v in s.versions)
+    assert files == declared  # nothing outside subjects.toml, nothing missing from it
+    assert {path.parent.name for path in files} == {VALUE_SUBJECT, KEY_SUBJECT, WINDOW_SUBJECT}
+    for path in files:
         assert parse_file(path).avro.type == "record"

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from telemetry.cli.main import main
-from telemetry.errors import RegistryError
+from telemetry.errors import InvalidInputError, RegistryError
 from telemetry.registry import connect
 
 
@@ -32,6 +32,9 @@ def test_probe_of_an_unreachable_registry_says_no() -> None:
         registry.subjects()
 
 
-def test_registry_url_must_be_http() -> None:
-    with pytest.raises(Exception, match="not an http"):
+def test_registry_url_must_be_http_else_it_is_bad_input() -> None:
+    with pytest.raises(
+        InvalidInputError, match=r"registry URL 'ftp://example' is not an http\(s\) URL"
+    ) as info:
         connect(url="ftp://example")
+    assert info.value.exit_code == 2

@@ -1,0 +1,53 @@
+"""The producer's live line: counts, rate and elapsed time, on a terminal only."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from producer.progress import INTERVAL_S, ProgressLine
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _last_frame(raw: str) -> str:
+    frames = [f.strip() for f in _ANSI.sub("", raw).replace("\n", "\r").split("\r")]
+    return [f for f in frames if f][-1]
+
+
+def test_the_line_shows_totals_rate_and_elapsed_and_stays_at_the_end() -> None:
+    out = _Terminal()
+    line = ProgressLine(out)
+    line.update(0.0, 0.5, 1_000, 900, 0)
+    line.update(float("inf"), 2.0, 4_000, 3_990, 10)
+    line.close()
+    assert line.enabled is True
+    assert re.fullmatch(
+        r"\S producing 4,000 sent · 3,990 acked · 10 failed · 1,995 events/s · 2\.0 s",
+        _last_frame(out.getvalue()),
+    )
+    assert out.getvalue().endswith("\n\x1b[?25h")
+
+
+def test_updates_closer_together_than_the_interval_are_skipped() -> None:
+    out = _Terminal()
+    line = ProgressLine(out, enabled=True)
+    line.update(10.0, 1.0, 100, 100, 0)
+    line.update(10.0 + INTERVAL_S / 2, 1.1, 200, 200, 0)
+    line.close()
+    assert "200 sent" not in out.getvalue()
+    assert re.match(r"\S producing 100 sent", _last_frame(out.getvalue()))
+
+
+def test_nothing_is_written_when_stderr_is_not_a_terminal() -> None:
+    out = io.StringIO()
+    line = ProgressLine(out)
+    line.update(0.0, 1.0, 100, 100, 0)
+    line.close()
+    assert line.enabled is False
+    assert out.getvalue() == ""

@@ -1,0 +1,159 @@
+"""Long setup steps show signs of life on a terminal, and fail with the step, fix and log."""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from telemetry.errors import ServiceError
+from telemetry.stack import steps
+from telemetry.stack.layout import Layout
+from telemetry.stack.setup import _run
+from telemetry.stack.steps import GO_LOG, MAVEN_LOG, LogTally
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+# A stand-in for Maven: three downloads, a second apart, in batch-mode format.
+_FAKE_MAVEN = """
+import sys, time
+print("\\x1b[0m\\x1b[0m[INFO] Scanning for projects...", flush=True)
+for name in ("kafka-clients-4.1.1.jar", "zstd-jni-1.5.6.jar", "kafka_2.13-4.1.1.jar"):
+    print(f"[INFO] Downloaded from central: https://repo.example/org/x/{name} (6 MB at 2 MB/s)",
+          flush=True)
+    time.sleep(0.4)
+print("[INFO] ------------------------------------------------------------", flush=True)
+"""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    return Layout(cache=tmp_path, data=tmp_path / "data", minio_cache=tmp_path / "minio")
+
+
+def test_maven_downloads_are_counted_and_the_last_line_is_shown_without_its_level() -> None:
+    tally = LogTally(MAVEN_LOG)
+    tally.feed(
+        [
+            "\x1b[0m\x1b[0m[INFO] Scanning for projects...",
+            "[INFO] Downloading from central: https://repo.example/a/b/x-1.pom",
+            "[INFO] Downloaded from central: https://repo.example/a/b/x-1.pom (2 kB at 9 kB/s)",
+            "[INFO] Downloaded from central: https://repo.example/a/b/x-1.jar (1 MB at 2 MB/s)",
+            "[INFO] ------------------------------------------------------------------------",
+            "",
+        ]
+    )
+    assert tally.counts == {"artifacts downloaded": 2}
+    assert tally.detail() == (
+        "2 artifacts downloaded · Downloaded from central: x-1.jar (1 MB at 2 MB/s)"
+    )
+
+
+def test_go_modules_and_packages_are_counted_apart() -> None:
+    tally = LogTally(GO_LOG)
+    tally.feed(
+        [
+            "go: downloading github.com/minio/minio v0.0.0-20260212201848-7aac2a2c5b7c",
+            "go: downloading github.com/klauspost/compress v1.18.0",
+            "internal/race",
+            "github.com/klauspost/compress/zstd",
+            "github.com/minio/minio",
+        ]
+    )
+    assert tally.detail() == ("2 modules downloaded · 3 packages built · github.com/minio/minio")
+
+
+def test_counts_still_at_zero_are_left_out() -> None:
+    assert LogTally(GO_LOG).detail() == ""
+
+
+def test_a_terminal_sees_the_step_its_elapsed_time_and_the_downloads_so_far(
+    layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(
+        steps, "Activity", functools.partial(steps.Activity, stream=terminal, width=120)
+    )
+    said: list[str] = []
+    _run(
+        "download Kafka",
+        [sys.executable, "-c", _FAKE_MAVEN],
+        "maven.log",
+        layout,
+        said.append,
+        label="Maven Central",
+        tally=LogTally(MAVEN_LOG),
+    )
+    frames = [f.strip() for f in _ANSI.sub("", terminal.getvalue()).split("\r") if f.strip()]
+    # every refresh shows the step and its elapsed time; the last, everything the log said
+    assert all(re.match(r"\S Maven Central 0:00:0\d", f) for f in frames), frames
+    assert re.fullmatch(
+        r"\S Maven Central 0:00:0\d 3 artifacts downloaded · "
+        r"Downloaded from central: kafka_2\.13-4\.1\.1\.jar \(6 MB at 2 MB/s\)",
+        frames[-1],
+    ), frames
+    assert said[0] == f"download Kafka ... (log: {layout.cache / 'maven.log'})"
+    assert re.fullmatch(r"  done in \d+ s", said[1])
+
+
+def test_without_a_terminal_a_step_is_one_line_before_and_one_after(
+    layout: Layout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    said: list[str] = []
+    _run("download Kafka", [sys.executable, "-c", _FAKE_MAVEN], "maven.log", layout, said.append)
+    assert len(said) == 2
+    assert capsys.readouterr() == ("", "")
+    assert "Downloaded from central" in (layout.cache / "maven.log").read_text()
+
+
+def test_a_captured_step_returns_its_stdout_and_appends_its_stderr_to_the_log(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "build.log"
+    log.write_text("an earlier build\n")
+    script = (
+        "import sys; print('{\"Dir\": \"/mod\"}'); print('go: downloading x v1', file=sys.stderr)"
+    )
+    said: list[str] = []
+    out = steps.run_step(
+        "download x",
+        [sys.executable, "-c", script],
+        log,
+        said.append,
+        fix="rerun",
+        append=True,
+        capture=True,
+    )
+    assert out == '{"Dir": "/mod"}\n'
+    assert log.read_text() == "an earlier build\ngo: downloading x v1\n"
+
+
+def test_a_failed_step_names_the_step_the_fix_and_the_log_tail(tmp_path: Path) -> None:
+    script = "import sys; print('go: module not found', file=sys.stderr); sys.exit(1)"
+    log = tmp_path / "build.log"
+    with pytest.raises(ServiceError) as failed:
+        steps.run_step(
+            "build the validator",
+            [sys.executable, "-c", script],
+            log,
+            lambda _m: None,
+            fix="check access to the Go module proxy and rerun",
+        )
+    assert str(failed.value) == (
+        "failed to build the validator (exit 1); check access to the Go module proxy and "
+        f"rerun. Last lines of {log}:\ngo: module not found"
+    )
+
+
+def test_a_missing_tool_is_named_with_the_step_that_needs_it(tmp_path: Path) -> None:
+    with pytest.raises(ServiceError, match=r"^no-such-tool is not installed; it is needed to "):
+        steps.run_step("build it", ["no-such-tool"], tmp_path / "x.log", print, fix="-")
