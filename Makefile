@@ -7,6 +7,11 @@ BIN     := $(VENV)/bin
 CLI     := $(BIN)/telemetry
 STAMP   := $(VENV)/.installed
 
+# The stack's profile: local (one plaintext node each, the default) or cluster
+# (production shape: make up PROFILE=cluster). Every target follows it.
+PROFILE ?= $(or $(TELEMETRY_PROFILE),local)
+export TELEMETRY_PROFILE := $(PROFILE)
+
 # run-pipeline knobs (override on the command line: make run-pipeline CARS=10)
 CARS     ?= 20
 DURATION ?= 60
@@ -15,7 +20,7 @@ PARTITIONS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup venv constraints up down status logs clean env register-schemas check-schemas \
-        produce submit-job cancel-job run-pipeline test test-unit check-deploy lint bench
+        produce submit-job cancel-job run-pipeline test test-unit test-cluster check-deploy lint bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -41,7 +46,7 @@ constraints: ## re-resolve pyproject.toml's dependencies into constraints.txt (n
 setup: $(STAMP) ## venv + fetch Kafka, Apicurio, Flink jars and build MinIO into the cache
 	$(CLI) setup
 
-up: setup ## start the local stack (idempotent) and print endpoints
+up: setup ## start the local stack (idempotent; PROFILE=cluster for the production shape)
 	$(CLI) up
 
 down: ## stop what `make up` started (by pid file)
@@ -54,7 +59,7 @@ logs: $(STAMP) ## last lines of every service log (SERVICE=kafka for one, FOLLOW
 	$(CLI) logs $(if $(FOLLOW),-f) $(SERVICE)
 
 clean: ## stop the stack and delete its data directory
-	@if [ -x $(CLI) ]; then $(CLI) clean; else rm -rf .data; fi
+	@if [ -x $(CLI) ]; then $(CLI) clean; else rm -rf .data .data-cluster; fi
 
 env: $(STAMP) ## print the effective configuration as export lines
 	@$(CLI) env
@@ -78,8 +83,12 @@ run-pipeline: setup ## the whole pipeline: stack, schemas, topic, job, producer,
 	$(CLI) run-pipeline --cars $(CARS) --duration $(DURATION) --rate $(RATE) \
 		$(if $(PARTITIONS),--partitions $(PARTITIONS))
 
-test: setup check-schemas ## schema checks, unit tests, then integration tests against the real local stack
-	$(BIN)/pytest tests
+test: setup check-schemas ## schema checks, unit tests, integration tests on the real stack, then on the cluster profile
+	$(BIN)/pytest tests --ignore=tests/cluster
+	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
+
+test-cluster: setup ## the cluster-profile tests only (starts the cluster profile)
+	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
 
 test-unit: $(STAMP) ## unit tests only (no servers)
 	$(BIN)/pytest tests/unit

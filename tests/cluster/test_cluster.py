@@ -1,0 +1,206 @@
+"""The cluster profile (`make up PROFILE=cluster`): the same code on the production shape.
+
+Run with TELEMETRY_PROFILE=cluster (`make test` does, after the local tests):
+three SASL_SSL brokers, the registry behind TLS and basic auth, MinIO over
+TLS with a bucket-scoped user, a JobManager with REST over TLS and two
+TaskManagers. Windows are checked against the producer's `--record`, as in
+the job tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from support.jobs import (
+    JobRun,
+    Producing,
+    acknowledged_events,
+    assert_windows_match,
+    wait_for_output,
+)
+
+from telemetry import jobs
+from telemetry.config import Settings
+from telemetry.kafka import librdkafka_config
+from telemetry.stack.layout import Layout
+from telemetry.stack.process import read_pid
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.cluster]
+
+RIDE_OUT = {"message.timeout.ms": 180_000}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster_profile() -> None:
+    assert os.environ.get("TELEMETRY_PROFILE") == "cluster", (
+        "run these with TELEMETRY_PROFILE=cluster (make test-cluster)"
+    )
+
+
+def kill(settings: Settings, service: str) -> None:
+    pid = read_pid(Layout.of(settings).pid_file(service))
+    assert pid is not None, f"{service} is not running"
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_topics_are_replicated_three_times_with_two_in_sync(job_run: JobRun) -> None:
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    admin = AdminClient(librdkafka_config(job_run.settings))
+    topic = admin.list_topics(job_run.topic, timeout=10).topics[job_run.topic]
+    assert len(topic.partitions) == job_run.settings.telemetry_partitions
+    assert all(len(p.replicas) == 3 for p in topic.partitions.values())
+    resource = ConfigResource(ConfigResource.Type.TOPIC, job_run.topic)
+    config = admin.describe_configs([resource])[resource].result(15)
+    assert config["min.insync.replicas"].value == "2"
+
+
+def test_the_job_runs_at_the_partitions_parallelism_on_both_taskmanagers(
+    job_run: JobRun,
+) -> None:
+    settings = job_run.settings
+    job = jobs.active_job(settings, job_run.name)
+    assert job is not None
+    detail = jobs.rest.rest(settings, "GET", f"/jobs/{job.job_id}")
+    source = next(v for v in detail["vertices"] if "kafka" in v["name"].lower())
+    assert source["parallelism"] == settings.telemetry_partitions == 4
+    where = jobs.rest.rest(
+        settings, "GET", f"/jobs/{job.job_id}/vertices/{source['id']}/taskmanagers"
+    )
+    assert len(where["taskmanagers"]) == 2, "the source's subtasks on both TaskManagers"
+
+
+def test_the_pipeline_on_the_cluster_equals_the_record_through_a_broker_and_a_taskmanager_kill(
+    job_run: JobRun, tmp_path: Path
+) -> None:
+    from telemetry.stack import up
+
+    settings = job_run.settings
+    record = tmp_path / "acked.jsonl"
+    producer = Producing(
+        job_run, record, cars=8, rate=600, duration=50, seed=41, producer_overrides=RIDE_OUT
+    )
+    producer.start()
+    try:
+        job = jobs.active_job(settings, job_run.name)
+        assert job is not None
+        deadline = time.monotonic() + 90
+        while jobs.checkpoint_count(settings, job.job_id) < 2:
+            assert time.monotonic() < deadline, "no checkpoints on the cluster"
+            time.sleep(1)
+        kill(settings, "kafka-2")  # a broker: partitions fail over, acks=all still holds
+        time.sleep(8)
+        kill(settings, "taskmanager-1")  # then a TaskManager: the job restarts
+        time.sleep(5)
+        up(settings, say=lambda _m: None)  # both come back
+    finally:
+        producer.join()
+    events = acknowledged_events(record)
+    windows, late = wait_for_output(job_run, len(events), timeout=300)
+    assert len(late) == 0, f"{len(late)} of {len(events)} events were late"
+    assert_windows_match(windows, late, events)
+    restored = jobs.checkpoint_counts(settings, job.job_id)["restored"]
+    assert restored >= 1, "the job must have recovered from a checkpoint"
+
+
+@pytest.mark.parametrize("broker", [0, 1, 2])
+def test_every_broker_refuses_clients_without_the_right_credentials(
+    stack: Settings, broker: int
+) -> None:
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    quiet = logging.getLogger("tests.cluster.refused")
+    quiet.propagate = False
+    server = stack.kafka_bootstrap_servers.split(",")[broker]
+    base = librdkafka_config(stack, **{"bootstrap.servers": server})
+
+    def answers(config: dict) -> bool:
+        admin = AdminClient({**config, "socket.timeout.ms": 3000}, logger=quiet)
+        try:
+            return bool(admin.list_topics(timeout=5).brokers)
+        except KafkaException:
+            return False
+
+    assert answers(base), "with the credentials: served"
+    assert not answers({**base, "sasl.password": "wrong"}), "a wrong password"
+    tls_only = {k: v for k, v in base.items() if not k.startswith("sasl")}
+    assert not answers({**tls_only, "security.protocol": "SSL"}), "TLS without SASL"
+    assert not answers({"bootstrap.servers": server}), "plaintext"
+
+
+def test_the_registry_refuses_clients_without_the_right_credentials(stack: Settings) -> None:
+    from telemetry.stack.services import http_ok
+
+    url = f"{stack.schema_registry_url}/subjects"
+    ca = stack.schema_registry_ca_location
+    assert http_ok(url, ca=ca, user_info=stack.schema_registry_basic_auth_user_info.reveal())
+    assert http_ok(url, ca=ca) is None, "no credentials"
+    assert http_ok(url, ca=ca, user_info="telemetry:wrong") is None, "a wrong password"
+    assert http_ok(url.replace("https://", "http://")) is None, "plain http"
+
+
+def test_the_clients_s3_user_reaches_only_the_pipelines_buckets(stack: Settings) -> None:
+    from botocore.exceptions import ClientError
+
+    from telemetry.storage.s3 import s3_client
+
+    client = s3_client(stack)
+    client.head_bucket(Bucket=stack.telemetry_bucket)
+    with pytest.raises(ClientError, match=r"AccessDenied|Forbidden|403"):
+        client.create_bucket(Bucket="not-the-pipelines")
+    names = {b["Name"] for b in client.list_buckets()["Buckets"]}
+    assert names == {stack.telemetry_bucket, stack.telemetry_checkpoint_bucket}
+
+
+def test_no_secret_in_process_arguments_logs_flink_config_or_files_others_can_read(
+    job_run: JobRun,
+) -> None:
+    import psutil
+
+    from telemetry.config import stored_secrets
+
+    settings = job_run.settings
+    secrets = [v for v in stored_secrets(settings.telemetry_data_dir).values() if len(v) >= 8]
+    assert len(secrets) >= 6
+    layout = Layout.of(settings)
+    for pid_file in layout.run.glob("*.pid"):
+        pid = read_pid(pid_file)
+        if pid is None or not psutil.pid_exists(pid):
+            continue
+        for process in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+            cmdline = " ".join(process.cmdline())
+            assert not any(s in cmdline for s in secrets), f"a secret in {pid_file.stem}'s args"
+    config = jobs.rest.rest(settings, "GET", "/jobmanager/config")
+    assert not any(s in str(config) for s in secrets), "Flink's REST API shows a secret"
+    for path in settings.telemetry_data_dir.rglob("*"):
+        try:
+            if not path.is_file() or path.stat().st_size > 5_000_000:
+                continue  # large files are data: Kafka segments, Parquet, checkpoints
+            text = path.read_bytes()
+        except FileNotFoundError:
+            continue  # deleted while we walk (a topic, a checkpoint)
+        holds = any(s.encode() in text for s in secrets)
+        if path.suffix == ".log" or path.parent == layout.logs:
+            assert not holds, f"a secret in the log {path}"
+        if holds:
+            assert not readable_by_others(path, settings.telemetry_data_dir), path
+    assert settings.telemetry_data_dir.stat().st_mode & 0o077 == 0, "the data folder is private"
+
+
+def readable_by_others(path: Path, top: Path) -> bool:
+    """Whether a user other than the owner (and not in its group) can read `path`:
+    every folder from `top` down lets others through, and the file lets them read."""
+    folder = path.parent
+    while True:
+        if not folder.stat().st_mode & 0o001:
+            return False
+        if folder == top or folder == folder.parent:
+            break
+        folder = folder.parent
+    return bool(path.stat().st_mode & 0o004)
