@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from telemetry import versions
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
+from telemetry.kafka import client_secrets_env
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout
 
@@ -25,8 +26,11 @@ def client_env(settings: Settings) -> dict[str, str]:
     if not (layout.flink_home / "bin" / "flink").exists():
         raise ServiceError(f"no Flink client in {layout.flink_home}; run `make up` first")
     java = find_java(versions.JAVA_MIN, settings.java_home, "the Flink client")
+    # The client touches S3 and Kafka too (paths, plans): the same secrets as Flink's
+    # processes, in its environment.
     return dict(
         os.environ,
+        **client_secrets_env(settings),
         JAVA_HOME=str(java.parents[1]),
         FLINK_HOME=str(layout.flink_home),
         FLINK_CONF_DIR=str(layout.flink_home / "conf"),

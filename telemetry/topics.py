@@ -36,7 +36,8 @@ def ensure_topics(
         existing = admin.list_topics(timeout=10).topics
     except KafkaException as exc:
         raise ServiceError(
-            f"Kafka at {settings.kafka_bootstrap_servers} is unreachable; start it with `make up`"
+            f"Kafka at {settings.kafka_bootstrap_servers} is unreachable; start it with "
+            "`make up` or set KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
     count = partitions or settings.telemetry_partitions
     topic_config = dict(config or {})

@@ -243,12 +243,12 @@ def test_replay_keeps_the_recorded_pace(registered: Settings, topic: str, tmp_pa
 
 
 # How Confluent's deserializer refuses each kind of bad record.
-UNDECODABLE: dict[str, tuple[type[Exception] | tuple[type[Exception], ...], str]] = {
+UNDECODABLE: dict[str, tuple[type[Exception] | tuple[type[Exception], ...], str | None]] = {
     "wrong-magic": (SerializationError, "Invalid magic byte"),
     "unknown-schema-id": (SchemaRegistryError, f"Schema {UNKNOWN_SCHEMA_ID} not found"),
     # fastavro runs out of bytes: EOFError where a field starts, IndexError inside a
     # varint (every cut of a v1 or v2 body gives one of these two, nothing else)
-    "truncated": ((EOFError, IndexError), ""),
+    "truncated": ((EOFError, IndexError), None),
 }
 
 

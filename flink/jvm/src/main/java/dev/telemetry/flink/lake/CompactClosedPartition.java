@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * A partition commit policy ({@code 'sink.partition-commit.policy.kind' = 'custom,success-file'},
  * {@code 'sink.partition-commit.policy.class' = '...CompactClosedPartition'}) that merges the
  * files of a closed partition into one, so an hour holds one file instead of one per checkpoint
- * and writer.
+ * and writer (a single file is renamed the same way, so every closed hour looks alike).
  *
  * <p>With a partition-time trigger the policy runs once the watermark has passed the end of the
  * partition's hour (plus the delay): no more rows can come for it, and every file written for it
@@ -97,7 +97,7 @@ public final class CompactClosedPartition implements PartitionCommitPolicy {
             deleteAll(fs, parts); // done before, only the clean-up was cut short
             return 0;
         }
-        if (parts.size() < 2) {
+        if (parts.isEmpty()) {
             return 0;
         }
         writeManifest(fs, dir, names(parts));

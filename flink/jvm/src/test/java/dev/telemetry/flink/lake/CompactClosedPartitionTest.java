@@ -63,10 +63,20 @@ class CompactClosedPartitionTest {
     }
 
     @Test
-    void aSingleFileIsLeftAlone() throws IOException {
+    void aSingleFileBecomesTheCompactedFileToo() throws IOException {
         write("part-a-0-0.parquet", 1);
+        assertEquals(1, CompactClosedPartition.compact(fs, hour));
+        List<String> data = dataFiles();
+        assertEquals(1, data.size());
+        assertTrue(data.get(0).startsWith("compacted-"));
+        assertEquals(List.of(1L), ids(data.get(0)));
+        assertEquals(0, CompactClosedPartition.compact(fs, hour), "a second commit changes nothing");
+        assertEquals(data, dataFiles());
+    }
+
+    @Test
+    void anEmptyHourIsLeftAlone() throws IOException {
         assertEquals(0, CompactClosedPartition.compact(fs, hour));
-        assertEquals(List.of("part-a-0-0.parquet"), dataFiles());
         assertEquals(null, CompactClosedPartition.readManifest(fs, hour));
     }
 

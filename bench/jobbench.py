@@ -1,0 +1,141 @@
+"""The job's throughput on a backlog, measured so that its fixed costs cancel out.
+
+The job is timed from `jobs.submit` until every event of a preloaded backlog
+is counted in committed Parquet (windows' event_count + late rows), for two
+backlog sizes N1 < N2 on topics with the same content:
+
+    T(N) = running + N / rate + tail
+
+`running` (submit until every task runs) is measured directly, so
+    rate = (N2 - N1) / ((T2 - running2) - (T1 - running1))
+    tail = (T1 - running1) - N1 / rate      (last record -> its window committed)
+
+Used by `make bench` (bench/compare.py) and bench/job_throughput.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psutil
+
+from producer.produce import ProduceRequest
+from producer.produce import run as produce
+from telemetry import jobs
+from telemetry.config import Settings
+from telemetry.contract import late_prefix
+from telemetry.errors import StorageError
+from telemetry.kafka import librdkafka_config
+from telemetry.stack.layout import Layout
+from telemetry.stack.process import read_pid
+from telemetry.storage.windows import read_windows
+
+
+@dataclass
+class Timing:
+    events: int
+    running_s: float  # submit -> every task running
+    total_s: float  # submit -> every event in committed Parquet
+    peak_rss_mib: float  # the TaskManagers' resident memory, at most
+
+
+@dataclass
+class JobRate:
+    rate: float  # events/s through decode, windows and Parquet
+    running_s: float
+    tail_s: float
+    small: Timing
+    large: Timing
+
+    @property
+    def fixed_s(self) -> float:
+        return self.running_s + self.tail_s
+
+
+def preload(settings: Settings, topic: str, events: int, cars: int = 20) -> None:
+    request = ProduceRequest(
+        topic=topic, cars=cars, rate=0, count=events, seed=42, progress=False, schema_version=2
+    )
+    report = produce(settings, request)
+    if report.acknowledged != events:
+        raise SystemExit(f"preloading {topic}: {report.acknowledged} of {events} acknowledged")
+
+
+def committed_events(settings: Settings, prefix: str) -> int:
+    total = 0
+    for path, column in ((prefix, "event_count"), (late_prefix(prefix), None)):
+        try:
+            table = read_windows(settings, prefix=path, columns=[column] if column else None)
+        except StorageError:
+            continue
+        total += int(table.column(column).to_numpy().sum()) if column else table.num_rows
+    return total
+
+
+def _taskmanager_rss(settings: Settings) -> float:
+    total = 0
+    for pid_file in Layout.of(settings).run.glob("taskmanager*.pid"):
+        pid = read_pid(pid_file)
+        if pid is not None and psutil.pid_exists(pid):
+            total += psutil.Process(pid).memory_info().rss
+    return total / 2**20
+
+
+def time_job(settings: Settings, topic: str, events: int, timeout: float = 900) -> Timing:
+    marker = uuid.uuid4().hex[:8]
+    prefix = f"bench/{marker}/telemetry"
+    params = jobs.JobParams.from_settings(
+        settings,
+        name=f"bench-job-{marker}",
+        topic=topic,
+        dlq_topic=f"{topic}.dlq",
+        output_prefix=prefix,
+    )
+    started = time.monotonic()
+    jobs.submit(settings, params, fresh=True, remember=False)
+    running = time.monotonic() - started
+    peak = 0.0
+    try:
+        while True:
+            peak = max(peak, _taskmanager_rss(settings))
+            if committed_events(settings, prefix) >= events:
+                break
+            if time.monotonic() - started > timeout:
+                raise SystemExit(f"{topic}: not every event committed within {timeout:.0f} s")
+            time.sleep(0.5)
+        return Timing(events, running, time.monotonic() - started, peak)
+    finally:
+        jobs.cancel(settings, params.name)
+
+
+def job_rate(
+    settings: Settings, small: int, large: int, say: Callable[[str], None] = print
+) -> JobRate:
+    """Preload both backlogs, time a fresh job on each, derive rate and fixed costs."""
+    marker = uuid.uuid4().hex[:6]
+    topics = {n: f"bench_job_{marker}_{n}" for n in (small, large)}
+    try:
+        for events, topic in topics.items():
+            say(f"preloading {events:,} events into {topic}")
+            preload(settings, topic, events)
+        timings = {}
+        for events, topic in topics.items():
+            timings[events] = time_job(settings, topic, events)
+            t = timings[events]
+            say(f"job on {events:,}: running after {t.running_s:.1f} s, done {t.total_s:.1f} s")
+        a, b = timings[small], timings[large]
+        rate = (large - small) / ((b.total_s - b.running_s) - (a.total_s - a.running_s))
+        tail = (a.total_s - a.running_s) - small / rate
+        return JobRate(rate, (a.running_s + b.running_s) / 2, tail, a, b)
+    finally:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(librdkafka_config(settings))
+        doomed = [t for topic in topics.values() for t in (topic, f"{topic}.dlq")]
+        for future in admin.delete_topics(doomed, operation_timeout=30).values():
+            with contextlib.suppress(Exception):  # best effort: a leftover topic is harmless
+                future.result(30)
