@@ -30,6 +30,7 @@ from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
 from pyflink.datastream.connectors import Source
 from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StreamTableEnvironment
+from pyflink.util.java_utils import add_jars_to_context_class_loader
 
 from telemetry.config import Settings, load_settings
 from telemetry.contract import (
@@ -229,16 +230,52 @@ def dead_letter_headers(args: JobParams) -> str:
     return "MAP[" + ", ".join(f"'{k}', {v}" for k, v in headers.items()) + "]"
 
 
-def main(argv: list[str] | None = None) -> None:
-    settings = load_settings()
-    jar, args = parse_args(argv, settings)
-    if not jar.is_file():
-        sys.exit(f"error: {jar} is missing; build it with `make setup`")
+def environment(
+    config: Configuration, jar: Path, rest_endpoint: tuple[str, int] | None
+) -> StreamExecutionEnvironment:
+    """The cluster `flink run` names, or the one at `rest_endpoint` (remote execution)."""
+    if rest_endpoint is None:
+        return StreamExecutionEnvironment.get_execution_environment(config)
+    gateway = get_gateway()
+    jars = gateway.new_array(gateway.jvm.String, 1)
+    jars[0] = str(jar.resolve())
+    j_env = gateway.jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment
+    remote = j_env.createRemoteEnvironment(
+        rest_endpoint[0], rest_endpoint[1], config._j_configuration, jars
+    )
+    return StreamExecutionEnvironment(remote)
 
+
+def execute(
+    settings: Settings,
+    jar: Path,
+    args: JobParams,
+    *,
+    rest_endpoint: tuple[str, int] | None = None,
+    savepoint: str | None = None,
+    dry_run: bool = False,
+) -> str:
+    """Build the pipeline and submit it; returns the job id.
+
+    Under `flink run` the job goes to the cluster that command names. Called
+    in-process (telemetry.jobs.client), `rest_endpoint` names the cluster and
+    `savepoint` the state to resume. `dry_run` plans the job without submitting it
+    (a warm-up of the planner; returns "").
+    """
+    add_jars_to_context_class_loader([jar.resolve().as_uri()])
     config = client_configuration()
+    if rest_endpoint is not None:
+        config.set_string("execution.attached", "false")
+    if savepoint:
+        config.set_string("execution.state-recovery.path", savepoint)
     config.set_string("pipeline.name", args.name)
     config.set_string("pipeline.jars", jar.resolve().as_uri())
     config.set_string("table.local-time-zone", "UTC")
+    # Throughput: aggregate each window locally before the shuffle by car (a few
+    # rows per window cross the network instead of every event), and let chained
+    # operators hand objects over without copying them.
+    config.set_string("table.optimizer.agg-phase-strategy", "TWO_PHASE")
+    config.set_string("pipeline.object-reuse", "true")
     # State per job name, kept when the job is cancelled or fails, so that the
     # next submission finds and resumes it (telemetry.jobs.retained).
     config.set_string(
@@ -252,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     # A resumed job owns the checkpoint it starts from and deletes it once subsumed.
     config.set_string("execution.state-recovery.claim-mode", "CLAIM")
-    env = StreamExecutionEnvironment.get_execution_environment(config)
+    env = environment(config, jar, rest_endpoint)
     env.enable_checkpointing(args.checkpoint_seconds * 1000, CheckpointingMode.EXACTLY_ONCE)
     if args.parallelism:
         env.set_parallelism(args.parallelism)
@@ -315,11 +352,25 @@ def main(argv: list[str] | None = None) -> None:
         SELECT kafka_key, payload, {dead_letter_headers(args)}
         FROM decoded WHERE error IS NOT NULL""")
 
-    # Execute: submitted to the cluster; `flink run -d` returns at once.
-    result = statements.execute()
-    job_client = result.get_job_client()
-    if job_client is not None:
-        print(json.dumps({"job_id": str(job_client.get_job_id()), "name": args.name}))
+    if dry_run:
+        statements.explain()
+        return ""
+
+    # Execute: submitted to the cluster, returns at once.
+    job_client = statements.execute().get_job_client()
+    if job_client is None:
+        raise RuntimeError("the cluster returned no job for the statement set")
+    return str(job_client.get_job_id())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Under `flink run -py`: submit to the cluster it names and print the job id."""
+    settings = load_settings()
+    jar, args = parse_args(argv, settings)
+    if not jar.is_file():
+        sys.exit(f"error: {jar} is missing; build it with `make setup`")
+    job_id = execute(settings, jar, args)
+    print(json.dumps({"job_id": job_id, "name": args.name}))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,12 @@ the error, and the half-started job is cancelled.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from telemetry.config import Settings
-from telemetry.contract import JOB_NAME, job_jar, job_script
+from telemetry.contract import JOB_NAME
 from telemetry.errors import InvalidInputError, ServiceError
 from telemetry.jobs import intent
 from telemetry.jobs.params import STATE_KEYS, JobParams
@@ -81,38 +80,26 @@ def submit(
     change them. A submitted job is remembered (unless `remember` is False), so
     `telemetry up` and the supervisor bring it back after a crash.
     """
-    from telemetry.flink_cli import run_python_job
+    from telemetry.jobs.client import submit_in_process
+    from telemetry.jobs.warm import submit_warm
     from telemetry.topics import ensure_topics
 
     params = params or JobParams.from_settings(settings)
     existing = active_job(settings, params.name)
     if existing is not None:
         return _already_running(settings, params, existing, savepoint)
-    jar = job_jar()
-    if not jar.is_file():
-        raise ServiceError(f"{jar} is missing; build it with `make setup`")
-
     created = tuple(ensure_topics(settings, [params.topic, params.dlq_topic]))
     retained = None if (fresh or savepoint) else latest_retained(settings, params.name)
     if retained is not None:
         _check_resumable(settings, params, retained)
     restore = savepoint or (retained.path if retained else None)
 
-    result = run_python_job(
-        settings,
-        job_script(),
-        ["--jar", str(jar), *params.to_args()],
-        detached=True,
-        extra=["-s", restore] if restore else [],
-    )
-    output = result.stdout + result.stderr
-    if result.returncode != 0:
-        cause = summarize_trace(output)
-        raise ServiceError(f"`flink run` failed (exit {result.returncode}): {cause}{_hint(cause)}")
-    match = re.search(r"\b([0-9a-f]{32})\b", output)
-    if match is None:
-        raise ServiceError(f"`flink run` printed no job id: {output.strip()[-300:]}")
-    job_id = match.group(1)
+    try:
+        job_id = submit_warm(settings, params, restore) or submit_in_process(
+            settings, params, restore
+        )
+    except ServiceError as exc:
+        raise ServiceError(f"{exc}{_hint(str(exc))}") from exc
     write_manifest(settings, params, job_id, restore)
     job = _wait_running(settings, params.name, job_id, wait_running)
     if retained is not None:

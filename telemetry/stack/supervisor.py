@@ -4,7 +4,8 @@
 `supervisor.log`); `telemetry down` stops it first. Every few seconds it
 restarts a Flink JobManager or TaskManager that died, and after a JobManager
 restart it resumes every remembered job from its newest checkpoint (the local
-cluster has no high availability, so a new JobManager knows no jobs). Kafka,
+cluster has no high availability, so a new JobManager knows no jobs). It also
+keeps a warm job client, so submissions need no new JVM (telemetry.jobs.warm). Kafka,
 the registry and MinIO are left alone: their outages are for the clients to
 ride out, and an operator to see.
 
@@ -50,9 +51,13 @@ def check_once(settings: Settings, layout: Layout) -> list[str]:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)  # PyFlink's import chatter
     settings = load_settings()
     layout = Layout.of(settings)
     log.info("supervising %s (every %.0f s)", ", ".join(SUPERVISED), INTERVAL_S)
+    from telemetry.jobs.warm import serve
+
+    serve(settings)  # a warm job client for `telemetry job submit` (telemetry.jobs.warm)
     while True:
         try:
             check_once(settings, layout)

@@ -1,0 +1,107 @@
+"""Submit the job from this process: PyFlink's gateway JVM, started once, builds and sends it.
+
+`flink run -py` would start a client JVM and a second Python process for
+every submission (about 8 s before any work here), and plan the job in a cold
+JVM each time. In-process, the gateway starts with the first submission and
+stays warm for the next ones in the same process (the supervisor, a test
+session, a bench): the planner is loaded and compiled once.
+
+The gateway is launched from the Flink home the stack assembled (its lib/
+holds the connectors, its conf/ the client settings, e.g. REST over TLS),
+or from FLINK_HOME on another machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import urlsplit
+
+from telemetry.config import Settings
+from telemetry.contract import job_jar, job_script
+from telemetry.errors import ServiceError
+from telemetry.jobs.params import JobParams
+from telemetry.jobs.rest import summarize_trace
+
+__all__ = ["submit_in_process", "warm_up"]
+
+_job: ModuleType | None = None
+
+
+def _prepare_gateway(settings: Settings) -> None:
+    """The environment PyFlink launches its gateway JVM with; it takes effect once per
+    process (when the gateway starts). The clients' secrets go there, not in arguments."""
+    from telemetry.flink_cli import client_env
+    from telemetry.kafka import client_secrets_env
+
+    env = client_env(settings)
+    for name in ("FLINK_HOME", "FLINK_CONF_DIR", "FLINK_LOG_DIR", "JAVA_HOME"):
+        os.environ[name] = env[name]
+    for name, value in client_secrets_env(settings).items():
+        os.environ.setdefault(name, value)
+
+
+@contextlib.contextmanager
+def _root_log_level_kept() -> Iterator[None]:
+    """PyFlink's Beam runtime lowers the root logger to WARNING while a job is built;
+    the caller's logging (the supervisor's) stays as it was."""
+    root = logging.getLogger()
+    level = root.level
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def _job_module() -> ModuleType:
+    global _job
+    if _job is None:
+        spec = importlib.util.spec_from_file_location("telemetry_job", job_script())
+        if spec is None or spec.loader is None:
+            raise ServiceError(f"cannot load the job from {job_script()}")
+        _job = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_job)
+    return _job
+
+
+def submit_in_process(settings: Settings, params: JobParams, restore: str | None) -> str:
+    """Build the job and submit it to FLINK_REST_URL; returns the job id."""
+    from py4j.protocol import Py4JError
+
+    jar = job_jar()
+    if not jar.is_file():
+        raise ServiceError(f"{jar} is missing; build it with `make setup`")
+    _prepare_gateway(settings)
+    rest = urlsplit(settings.flink_rest_url)
+    try:
+        with _root_log_level_kept():
+            return str(
+                _job_module().execute(
+                    settings,
+                    Path(jar),
+                    params,
+                    rest_endpoint=(rest.hostname or "127.0.0.1", rest.port or 80),
+                    savepoint=restore,
+                )
+            )
+    except Py4JError as exc:
+        cause = summarize_trace(str(exc))
+        raise ServiceError(f"submitting {params.name} failed: {cause}") from exc
+
+
+def warm_up(settings: Settings) -> None:
+    """Start the gateway and plan the job once without submitting it (see telemetry.jobs.warm)."""
+    from py4j.protocol import Py4JError
+
+    _prepare_gateway(settings)
+    params = JobParams.from_settings(settings, name="warm-up")
+    try:
+        with _root_log_level_kept():
+            _job_module().execute(settings, Path(job_jar()), params, dry_run=True)
+    except Py4JError as exc:
+        raise ServiceError(f"planning the job failed: {summarize_trace(str(exc))}") from exc
