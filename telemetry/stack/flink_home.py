@@ -47,6 +47,21 @@ def render_config(settings: Settings, layout: Layout) -> str:
     )
 
 
+# PythonEnvUtils logs, at INFO, the whole environment of each Python process it
+# starts (`flink run -py`, the gateway): with the clients' secrets in it.
+_QUIET_ENVIRONMENT_DUMP = """
+# Added by telemetry: PythonEnvUtils logs every environment variable (secrets too) at INFO.
+logger.telemetry_python_env.name = org.apache.flink.client.python.PythonEnvUtils
+logger.telemetry_python_env.level = WARN
+"""
+
+
+def _quiet_environment_dumps(conf: Path) -> None:
+    for properties in conf.glob("log4j*.properties"):
+        with properties.open("a", encoding="utf-8") as out:
+            out.write(_QUIET_ENVIRONMENT_DUMP)
+
+
 def _link_all(source: Path, target: Path) -> None:
     for item in sorted(source.iterdir()):
         link = target / item.name
@@ -65,6 +80,7 @@ def assemble(settings: Settings, layout: Layout) -> Path:
     (home / "opt").mkdir()
     shutil.copytree(wheel / "bin", home / "bin")
     shutil.copytree(wheel / "conf", home / "conf")
+    _quiet_environment_dumps(home / "conf")
     _link_all(wheel / "lib", home / "lib")
     _link_all(layout.flink_jars / "lib", home / "lib")
     _link_all(wheel / "opt", home / "opt")

@@ -143,6 +143,14 @@ def test_pyflink_job_writes_parquet_to_s3_that_pyarrow_reads(
         {"car_id": 16, "speed": 301.25},
         {"car_id": 44, "speed": 298.5},
     ]
+    # `flink run -py` logs the Python process's environment at INFO unless told not to:
+    # the clients' secrets would be in the client log.
+    from telemetry.stack.layout import Layout
+
+    client_logs = list(Layout.of(stack).logs.glob("flink-*client*.log"))
+    assert client_logs
+    for log_file in client_logs:
+        assert "AWS_SECRET_ACCESS_KEY=" not in log_file.read_text(errors="replace")
 
 
 def test_up_twice_is_harmless_and_keeps_the_same_processes(stack: Settings) -> None:
