@@ -20,7 +20,7 @@ PARTITIONS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup venv constraints up down status logs clean env register-schemas check-schemas \
-        produce submit-job cancel-job run-pipeline test test-unit test-cluster check-deploy lint bench
+        produce submit-job cancel-job run-pipeline test test-unit test-cluster check-deploy lint bench mutate
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -99,5 +99,9 @@ check-deploy: $(STAMP) ## docker-compose config and the Kubernetes validator on 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
-bench: register-schemas ## the producer and consumers against Kafka's own perf tools, one table
+mutate: $(STAMP) ## mutation testing of the modules whose mistakes corrupt data (mutmut; slow, not in `make test`)
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
+bench: register-schemas ## the producer, consumers and the job against Kafka's own perf tools, one table (~15 min)
 	$(BIN)/python bench/compare.py
