@@ -14,7 +14,7 @@ The broker is KAFKA_BOOTSTRAP_SERVERS (default: the local stack). Rows:
   lz4, linger, batch size: telemetry.kafkaperf.java_producer_props);
 - Kafka's ConsumerPerformance reading the fast run's backlog from the start,
   and a plain confluent-kafka consumer reading the same backlog;
-- the Flink job on a backlog of at least 10 M events (a hook, `job_rates`).
+- the Flink job on a backlog of 10 M events (once: bench/jobbench.py).
 
 Each row is the median of --repeat runs (min-max beside it); the runs are
 interleaved so that machine noise hits every row alike. The ratio is to the
@@ -33,10 +33,12 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
+from jobbench import JobRate, job_rate
 
 from producer import kafka
 from producer.produce import Binding, ProduceReport, ProduceRequest, bind, run
@@ -64,16 +66,15 @@ class Row:
         return statistics.median(self.rates) if self.rates else None
 
 
-# --- HOOK: the job row (issue #12, the job half) -----------------------------------
-# Measure the Flink job on a backlog of at least JOB_BACKLOG_EVENTS events and return
-# its events/s, one value per run; the table shows it among the consumers, with its
-# ratio to ConsumerPerformance. Until then the row reads "not measured".
+# --- the job row ----------------------------------------------------------------------
+# The job on a backlog of JOB_BACKLOG_EVENTS events, its rate by the difference with a
+# backlog a fifth that size (bench/jobbench.py), so its fixed cost cancels out.
 JOB_BACKLOG_EVENTS = 10_000_000
+JOB_TARGET_RATIO = 0.5
 
 
-def job_rates(settings: Settings, args: argparse.Namespace) -> list[float] | None:
-    """The job's events/s on a backlog of >= JOB_BACKLOG_EVENTS events, or None."""
-    return None
+def job_rate_row(settings: Settings, events: int, say: Callable[[str], None]) -> JobRate:
+    return job_rate(settings, events // 5, events, say=say)
 
 
 # --- the producer rows ----------------------------------------------------------------
@@ -175,6 +176,10 @@ def main() -> None:
     parser.add_argument("--stock-events", type=int, default=400_000, help="per stock run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row (median)")
     parser.add_argument("--schemas", choices=("registry", "local"), default="registry")
+    parser.add_argument(
+        "--job-events", type=int, default=JOB_BACKLOG_EVENTS, help="the job's long backlog"
+    )
+    parser.add_argument("--no-job", action="store_true", help="leave out the job row (~4 min)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings()
@@ -196,7 +201,7 @@ def main() -> None:
     java_producer = Row("Kafka ProducerPerformance", "produce")
     java_consumer = Row("Kafka ConsumerPerformance, backlog", "consume")
     py_consumer = Row("Python consumer (confluent-kafka), backlog", "consume")
-    job = Row(f"job, backlog >= {JOB_BACKLOG_EVENTS / 1e6:.0f} M events", "consume")
+    job = Row(f"job, backlog of {args.job_events / 1e6:g} M events", "consume")
     record_size = 0
     load_before = os.getloadavg()
     say = _progress
@@ -235,7 +240,13 @@ def main() -> None:
             rate = python_consumer(settings, backlog, args.events)
             py_consumer.rates.append(rate)
             say(f"run {n}: Python consumer {rate:,.0f}")
-        job.rates = job_rates(settings, args) or []
+        if not args.no_job:
+            measured = job_rate_row(settings, args.job_events, say)
+            job.rates = [measured.rate]
+            job.note = (
+                f"fixed {measured.fixed_s:.1f} s: running {measured.running_s:.1f} s, "
+                f"tail {measured.tail_s:.1f} s; TM peak {measured.large.peak_rss_mib:,.0f} MiB"
+            )
     finally:
         _delete(settings, topics)
 
@@ -243,7 +254,7 @@ def main() -> None:
         f"{k}={v}" for k, v in java_props.items() if k != "buffer.memory"
     )
     java_consumer.note = "fetch rate: group join left out"
-    job.note = "" if job.rates else "not measured: hook `job_rates` in bench/compare.py"
+    job.note = job.note or "not measured (--no-job)"
     rows = [stock, fast, java_producer, java_consumer, py_consumer, job]
     ceilings = {"produce": java_producer.median, "consume": java_consumer.median}
     print()
@@ -255,6 +266,7 @@ def main() -> None:
     print(f"load average {_load(load_before)} before, {_load(os.getloadavg())} after")
     print(_table(rows, ceilings))
     print(_verdict(fast, java_producer))
+    print(_job_verdict(job, java_consumer))
 
 
 def _table(rows: list[Row], ceilings: dict[str, float | None]) -> str:
@@ -279,6 +291,17 @@ def _verdict(fast: Row, java: Row) -> str:
         f"producer target (>= {PRODUCER_TARGET_EVENTS_S:,} acknowledged events/s and >= "
         f"{PRODUCER_TARGET_RATIO:.0%} of ProducerPerformance): {'met' if met else 'NOT met'} "
         f"({fast.median:,.0f} events/s, {ratio:.0%})"
+    )
+
+
+def _job_verdict(job: Row, java: Row) -> str:
+    if job.median is None or java.median is None:
+        return "job target: not measured"
+    ratio = job.median / java.median
+    return (
+        f"job target (>= {JOB_TARGET_RATIO:.0%} of ConsumerPerformance): "
+        f"{'met' if ratio >= JOB_TARGET_RATIO else 'NOT met'} ({job.median:,.0f} events/s, "
+        f"{ratio:.0%})"
     )
 
 
