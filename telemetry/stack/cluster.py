@@ -48,6 +48,7 @@ from telemetry.stack.services import (
     kafka_cluster_id,
     kafka_java,
     minio_healthy,
+    minio_launch,
     registry_healthy,
     registry_launch,
     taskmanager_launch,
@@ -101,26 +102,7 @@ def _minio_certs(settings: Settings, layout: Layout) -> Path:
 
 
 def _minio_launch(settings: Settings, layout: Layout) -> Launch:
-    env = base_env() | {
-        "MINIO_ROOT_USER": stack_secret(settings, "MINIO_ROOT_USER"),
-        "MINIO_ROOT_PASSWORD": stack_secret(settings, "MINIO_ROOT_PASSWORD"),
-        "MINIO_BROWSER": "on",
-        "MINIO_UPDATE": "off",
-        "MINIO_CI_CD": "1",
-    }
-    command = [
-        str(layout.minio_bin),
-        "server",
-        str(layout.service_dir("minio")),
-        "--address",
-        f"127.0.0.1:{settings.s3_port}",
-        "--console-address",
-        f"127.0.0.1:{settings.minio_console_port}",
-        "--certs-dir",
-        str(_minio_certs(settings, layout)),
-        "--quiet",
-    ]
-    return Launch(command, env, layout.data)
+    return minio_launch(settings, layout, "--certs-dir", str(_minio_certs(settings, layout)))
 
 
 def _minio_user_and_buckets(settings: Settings, layout: Layout, say: Say) -> None:

@@ -80,7 +80,8 @@ def base_env() -> dict[str, str]:
 # MinIO -----------------------------------------------------------------
 
 
-def _minio_launch(settings: Settings, layout: Layout) -> Launch:
+def minio_launch(settings: Settings, layout: Layout, *extra: str) -> Launch:
+    """MinIO's server on the S3 and console ports; `extra` arguments after the ports."""
     env = base_env() | {
         "MINIO_ROOT_USER": stack_secret(settings, "MINIO_ROOT_USER"),
         "MINIO_ROOT_PASSWORD": stack_secret(settings, "MINIO_ROOT_PASSWORD"),
@@ -96,6 +97,7 @@ def _minio_launch(settings: Settings, layout: Layout) -> Launch:
         f"127.0.0.1:{settings.s3_port}",
         "--console-address",
         f"127.0.0.1:{settings.minio_console_port}",
+        *extra,
         "--quiet",
     ]
     return Launch(command, env, layout.data)
@@ -345,7 +347,7 @@ SERVICES: tuple[Service, ...] = (
         name="minio",
         title="MinIO (S3)",
         ports=lambda s: {"S3 API": s.s3_port, "console": s.minio_console_port},
-        launch=_minio_launch,
+        launch=minio_launch,
         healthy=minio_healthy,
         markers=lambda layout: ("minio", str(layout.service_dir("minio"))),
         endpoint=lambda s: f"{s.s3_endpoint_url}  (console {s.minio_console_url})",
