@@ -30,6 +30,7 @@ from telemetry.jobs.rest import summarize_trace
 
 __all__ = ["submit_in_process", "warm_up"]
 
+log = logging.getLogger("telemetry.jobs.client")
 _job: ModuleType | None = None
 
 
@@ -69,29 +70,55 @@ def _job_module() -> ModuleType:
     return _job
 
 
+def _forget_gateway() -> None:
+    """Drop this process's PyFlink gateway, so that the next call launches a new JVM.
+
+    PyFlink keeps one gateway per process (`pyflink.java_gateway._gateway`) and
+    has no public way to replace a dead one.
+    """
+    import pyflink.java_gateway as java_gateway
+
+    with java_gateway._lock:
+        dead, java_gateway._gateway = java_gateway._gateway, None
+    if dead is not None:
+        with contextlib.suppress(Exception):
+            dead.close(keep_callback_server=False)
+
+
 def submit_in_process(settings: Settings, params: JobParams, restore: str | None) -> str:
-    """Build the job and submit it to FLINK_REST_URL; returns the job id."""
-    from py4j.protocol import Py4JError
+    """Build the job and submit it to FLINK_REST_URL; returns the job id.
+
+    If this process's gateway JVM died (killed, out of memory), it is launched
+    again once and the submission repeated: nothing was submitted by the dead one.
+    """
+    from py4j.protocol import Py4JError, Py4JNetworkError
 
     jar = job_jar()
     if not jar.is_file():
         raise ServiceError(f"{jar} is missing; build it with `make setup`")
     _prepare_gateway(settings)
     rest = urlsplit(settings.flink_rest_url)
-    try:
-        with _root_log_level_kept():
-            return str(
-                _job_module().execute(
-                    settings,
-                    Path(jar),
-                    params,
-                    rest_endpoint=(rest.hostname or "127.0.0.1", rest.port or 80),
-                    savepoint=restore,
+    for attempt in (1, 2):
+        try:
+            with _root_log_level_kept():
+                return str(
+                    _job_module().execute(
+                        settings,
+                        Path(jar),
+                        params,
+                        rest_endpoint=(rest.hostname or "127.0.0.1", rest.port or 80),
+                        savepoint=restore,
+                    )
                 )
-            )
-    except Py4JError as exc:
-        cause = summarize_trace(str(exc))
-        raise ServiceError(f"submitting {params.name} failed: {cause}") from exc
+        except Py4JNetworkError as exc:
+            if attempt == 2:
+                raise ServiceError(f"PyFlink's gateway JVM does not answer: {exc}") from exc
+            log.warning("PyFlink's gateway JVM is gone (%s); launching a new one", exc)
+            _forget_gateway()
+        except Py4JError as exc:
+            cause = summarize_trace(str(exc))
+            raise ServiceError(f"submitting {params.name} failed: {cause}") from exc
+    raise AssertionError("unreachable")
 
 
 def warm_up(settings: Settings) -> None:

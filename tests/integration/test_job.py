@@ -27,6 +27,7 @@ from support.jobs import (
 )
 
 from telemetry import jobs
+from telemetry.jobs.rest import all_tasks_running
 from telemetry.stack.layout import Layout
 from telemetry.stack.process import read_pid
 
@@ -143,3 +144,37 @@ def test_stop_with_savepoint_and_resubmit_continues_exactly(
     events = acknowledged_events(first, second)
     windows, late = wait_for_output(job_run, len(events))
     assert_windows_match(windows, late, events)
+
+
+def test_submit_goes_through_the_supervisors_warm_client_and_survives_its_jvm_being_killed(
+    job_run: JobRun,
+) -> None:
+    import psutil
+
+    settings = job_run.settings
+    layout = Layout.of(settings)
+    socket_path = layout.run / "submitter.sock"
+    assert socket_path.is_socket()
+    assert socket_path.stat().st_mode & 0o777 == 0o600, "only the owner may submit through it"
+    supervisor_pid = read_pid(layout.pid_file("supervisor"))
+    assert supervisor_pid is not None
+    supervisor = psutil.Process(supervisor_pid)
+
+    def gateways() -> list[psutil.Process]:
+        return [
+            child
+            for child in supervisor.children(recursive=True)
+            if "PythonGatewayServer" in " ".join(child.cmdline())
+        ]
+
+    (gateway,) = gateways()  # warmed at start, and it served the fixture's submission
+    jobs.cancel(settings, job_run.name)
+    os.kill(gateway.pid, signal.SIGKILL)
+    gateway.wait(10)
+
+    submission = jobs.submit(settings, job_run.params, fresh=True, remember=False)
+    assert submission.job.state == "RUNNING"
+    assert all_tasks_running(settings, submission.job.job_id)
+    # The supervisor, not this process, launched a new JVM and submitted with it.
+    (replacement,) = gateways()
+    assert replacement.pid != gateway.pid
