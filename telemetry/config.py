@@ -127,7 +127,7 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("TELEMETRY_OUT_OF_ORDERNESS_SECONDS", "2", "Watermark delay: how late an event may be"),
     _Var(
         "TELEMETRY_IDLE_TIMEOUT_SECONDS",
-        "5",
+        "3",
         "Kafka confirms a partition drained this long: event time follows the clock",
     ),
     _Var("TELEMETRY_CHECKPOINT_SECONDS", "5", "Checkpoint interval: Parquet files commit on it"),

@@ -161,7 +161,7 @@ def _wait_running(settings: Settings, name: str, job_id: str, timeout: float) ->
                 f"job {name} ({job_id}) is not running after {timeout:.0f} s "
                 f"({_progress(settings, job_id)}); see the Flink UI at {settings.flink_rest_url}"
             )
-        time.sleep(1)
+        time.sleep(0.5)
 
 
 def _progress(settings: Settings, job_id: str) -> str:
