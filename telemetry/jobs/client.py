@@ -17,6 +17,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -70,6 +71,25 @@ def _job_module() -> ModuleType:
     return _job
 
 
+def _gateway_alive() -> bool:
+    """Whether this process's PyFlink gateway JVM (if it has one) still listens.
+
+    Asked by connecting to its port: once the JVM is gone, py4j reports every
+    call as "X does not exist in the JVM", which a real error reads like too.
+    """
+    import pyflink.java_gateway as java_gateway
+
+    gateway = java_gateway._gateway
+    if gateway is None:
+        return True  # none yet: the first call launches it
+    parameters = gateway.gateway_parameters
+    try:
+        with socket.create_connection((parameters.address, parameters.port), timeout=5):
+            return True
+    except OSError:
+        return False
+
+
 def _forget_gateway() -> None:
     """Drop this process's PyFlink gateway, so that the next call launches a new JVM.
 
@@ -78,20 +98,30 @@ def _forget_gateway() -> None:
     """
     import pyflink.java_gateway as java_gateway
 
+    log.warning("PyFlink's gateway JVM is gone; launching a new one")
     with java_gateway._lock:
         dead, java_gateway._gateway = java_gateway._gateway, None
-    if dead is not None:
+    if dead is None:
+        return
+    # Closing it logs each refused connection with a traceback (PyFlink sets py4j's
+    # logger to WARN whenever it launches a gateway): quiet while it closes.
+    py4j_log = logging.getLogger("py4j.java_gateway")
+    level = py4j_log.level
+    py4j_log.setLevel(logging.CRITICAL)
+    try:
         with contextlib.suppress(Exception):
             dead.close(keep_callback_server=False)
+    finally:
+        py4j_log.setLevel(level)
 
 
 def submit_in_process(settings: Settings, params: JobParams, restore: str | None) -> str:
     """Build the job and submit it to FLINK_REST_URL; returns the job id.
 
-    If this process's gateway JVM died (killed, out of memory), it is launched
-    again once and the submission repeated: nothing was submitted by the dead one.
+    If this process's gateway JVM died (killed, out of memory), a new one is
+    launched and the job built again: the dead one submitted nothing.
     """
-    from py4j.protocol import Py4JError, Py4JNetworkError
+    from py4j.protocol import Py4JError
 
     jar = job_jar()
     if not jar.is_file():
@@ -99,6 +129,8 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
     _prepare_gateway(settings)
     rest = urlsplit(settings.flink_rest_url)
     for attempt in (1, 2):
+        if not _gateway_alive():
+            _forget_gateway()
         try:
             with _root_log_level_kept():
                 return str(
@@ -110,12 +142,9 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
                         savepoint=restore,
                     )
                 )
-        except Py4JNetworkError as exc:
-            if attempt == 2:
-                raise ServiceError(f"PyFlink's gateway JVM does not answer: {exc}") from exc
-            log.warning("PyFlink's gateway JVM is gone (%s); launching a new one", exc)
-            _forget_gateway()
         except Py4JError as exc:
+            if attempt == 1 and not _gateway_alive():
+                continue  # it died while building: once more with a new one
             cause = summarize_trace(str(exc))
             raise ServiceError(f"submitting {params.name} failed: {cause}") from exc
     raise AssertionError("unreachable")

@@ -9,6 +9,7 @@ pyarrow (helpers in tests/support/jobs.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -161,16 +162,20 @@ def test_submit_goes_through_the_supervisors_warm_client_and_survives_its_jvm_be
     supervisor = psutil.Process(supervisor_pid)
 
     def gateways() -> list[psutil.Process]:
-        return [
-            child
-            for child in supervisor.children(recursive=True)
-            if "PythonGatewayServer" in " ".join(child.cmdline())
-        ]
+        found = []
+        for child in supervisor.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # a zombie has no command line
+                if "PythonGatewayServer" in " ".join(child.cmdline()):
+                    found.append(child)
+        return found
 
     (gateway,) = gateways()  # warmed at start, and it served the fixture's submission
     jobs.cancel(settings, job_run.name)
     os.kill(gateway.pid, signal.SIGKILL)
-    gateway.wait(10)
+    deadline = time.monotonic() + 10
+    while gateways() and time.monotonic() < deadline:
+        time.sleep(0.2)  # gone, or a zombie the supervisor has not reaped yet
+    assert not gateways()
 
     submission = jobs.submit(settings, job_run.params, fresh=True, remember=False)
     assert submission.job.state == "RUNNING"
