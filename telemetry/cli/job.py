@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "submit",
         help="submit the job, resuming its newest checkpoint or savepoint; waits until it runs",
-        description="Submit flink/telemetry_job.py with `flink run -d -py`, after creating its "
+        description="Build flink/telemetry_job.py and submit it to FLINK_REST_URL (through the "
+        "local stack's warm job client when it serves these settings), after creating its "
         "topics. If an earlier run of the same job name left a checkpoint or savepoint, the job "
         "resumes from the newest one (Flink operator's `last-state`); --fresh starts without it. "
         "If the same job already runs with the same settings, that is success. Window, lateness, "

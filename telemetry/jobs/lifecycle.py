@@ -1,9 +1,11 @@
 """Submit the job (resuming its newest retained state), stop it with a savepoint, cancel it.
 
-Submission goes through the `flink` client (`flink run -d -py`); everything
-else through the REST API. A submission is done when every task runs; if the
-job fails or restarts first, the root cause from Flink's exception history is
-the error, and the half-started job is cancelled.
+Submission builds the job through PyFlink's gateway, the local stack's warm
+one if it serves these settings, else this process's (telemetry.jobs.warm,
+telemetry.jobs.client); everything else goes through the REST API. A
+submission is done when every task runs; if the job fails or restarts first,
+the root cause from Flink's exception history is the error, and the
+half-started job is cancelled.
 """
 
 from __future__ import annotations
