@@ -119,7 +119,9 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
     """Build the job and submit it to FLINK_REST_URL; returns the job id.
 
     If this process's gateway JVM died (killed, out of memory), a new one is
-    launched and the job built again: the dead one submitted nothing.
+    launched and the job built again. Submitting is the last step of a build, so
+    a JVM found dead before or during one has almost surely not submitted; a job
+    it did submit would show as a second job of the same name in `job status`.
     """
     from py4j.protocol import Py4JError
 
