@@ -47,8 +47,8 @@ from telemetry.stack.services import (
     jobmanager_launch,
     kafka_cluster_id,
     kafka_java,
-    minio_healthy,
     minio_launch,
+    minio_service,
     registry_healthy,
     registry_launch,
     taskmanager_launch,
@@ -397,17 +397,7 @@ def _kafka_node(node: int) -> Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service(
-        name="minio",
-        title="MinIO (S3, TLS)",
-        ports=lambda s: {"S3 API": s.s3_port, "console": s.minio_console_port},
-        launch=_minio_launch,
-        healthy=minio_healthy,
-        markers=lambda layout: ("minio", str(layout.service_dir("minio"))),
-        endpoint=lambda s: f"{s.s3_endpoint_url}  (console {s.minio_console_url})",
-        start_timeout=60,
-        after_start=_minio_user_and_buckets,
-    ),
+    minio_service("MinIO (S3, TLS)", _minio_launch, _minio_user_and_buckets),
     *(_kafka_node(n) for n in range(1, KAFKA_NODES + 1)),
     Service(
         name="registry",

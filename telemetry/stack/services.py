@@ -103,6 +103,25 @@ def minio_launch(settings: Settings, layout: Layout, *extra: str) -> Launch:
     return Launch(command, env, layout.data)
 
 
+def minio_service(
+    title: str,
+    launch: Callable[[Settings, Layout], Launch],
+    after_start: Callable[[Settings, Layout, Callable[[str], None]], None],
+) -> Service:
+    """MinIO as a service of a profile: how it starts and what follows differ."""
+    return Service(
+        name="minio",
+        title=title,
+        ports=lambda s: {"S3 API": s.s3_port, "console": s.minio_console_port},
+        launch=launch,
+        healthy=minio_healthy,
+        markers=lambda layout: ("minio", str(layout.service_dir("minio"))),
+        endpoint=lambda s: f"{s.s3_endpoint_url}  (console {s.minio_console_url})",
+        start_timeout=60,
+        after_start=after_start,
+    )
+
+
 def minio_healthy(settings: Settings) -> bool:
     url = f"{settings.s3_endpoint_url}/minio/health/ready"
     return http_ok(url, ca=settings.s3_ca_location) is not None
@@ -343,17 +362,7 @@ def flink_markers(entrypoint: str, *extra: str) -> Callable[[Layout], tuple[str,
 
 
 SERVICES: tuple[Service, ...] = (
-    Service(
-        name="minio",
-        title="MinIO (S3)",
-        ports=lambda s: {"S3 API": s.s3_port, "console": s.minio_console_port},
-        launch=minio_launch,
-        healthy=minio_healthy,
-        markers=lambda layout: ("minio", str(layout.service_dir("minio"))),
-        endpoint=lambda s: f"{s.s3_endpoint_url}  (console {s.minio_console_url})",
-        start_timeout=60,
-        after_start=ensure_lake_buckets,
-    ),
+    minio_service("MinIO (S3)", minio_launch, ensure_lake_buckets),
     Service(
         name="kafka",
         title="Kafka (KRaft)",

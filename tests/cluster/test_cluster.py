@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from support.jobs import (
+    RIDE_OUT,
     JobRun,
     Producing,
     acknowledged_events,
@@ -31,8 +32,6 @@ from telemetry.stack.layout import Layout
 from telemetry.stack.process import read_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.cluster]
-
-RIDE_OUT = {"message.timeout.ms": 180_000}
 
 
 @pytest.fixture(scope="module", autouse=True)

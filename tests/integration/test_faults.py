@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from support.jobs import (
+    RIDE_OUT,
     JobRun,
     Producing,
     acknowledged_events,
@@ -32,10 +33,6 @@ from telemetry.stack.layout import Layout
 from telemetry.stack.process import read_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
-
-
-# Producers ride out an outage and a restart (the default gives up after 30 s).
-RIDE_OUT = {"message.timeout.ms": 180_000}
 
 
 def kill(settings: Settings, service: str) -> None:

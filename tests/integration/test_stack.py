@@ -110,7 +110,8 @@ def test_flink_reports_a_taskmanager_with_free_slots(stack: Settings) -> None:
 def test_pyflink_job_writes_parquet_to_s3_that_pyarrow_reads(
     stack: Settings, tmp_path: Path
 ) -> None:
-    from telemetry.flink_cli import run_python_job
+    from support.flink import run_python_job
+
     from telemetry.storage.parquet import read_table
 
     script = tmp_path / "parquet_probe.py"

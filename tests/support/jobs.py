@@ -18,6 +18,8 @@ from telemetry.jobs import JobParams, Submission
 from telemetry.kafka import librdkafka_config
 
 WINDOW_S = 5
+# Producers ride out an outage and a restart (the default gives up after 30 s).
+RIDE_OUT = {"message.timeout.ms": 180_000}
 
 
 @dataclass
