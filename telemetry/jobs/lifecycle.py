@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from telemetry.config import Settings
@@ -23,11 +24,11 @@ from telemetry.jobs.rest import (
     ACTIVE_STATES,
     JobInfo,
     active_job,
-    all_tasks_running,
     job_state,
     rest,
     root_cause,
     summarize_trace,
+    tasks_running,
 )
 from telemetry.jobs.retained import (
     RetainedState,
@@ -102,8 +103,11 @@ def submit(
         )
     except ServiceError as exc:
         raise ServiceError(f"{exc}{_hint(str(exc))}") from exc
-    write_manifest(settings, params, job_id, restore)
-    job = _wait_running(settings, params.name, job_id, wait_running)
+    # The manifest is written while the tasks start (S3 and the cluster work in parallel).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="manifest") as pool:
+        manifest = pool.submit(write_manifest, settings, params, job_id, restore)
+        job = _wait_running(settings, params.name, job_id, wait_running)
+        manifest.result()
     if retained is not None:
         prune_other_runs(settings, params.name, {job_id, retained.job_id})
     if remember:
@@ -146,8 +150,9 @@ def _check_resumable(settings: Settings, params: JobParams, retained: RetainedSt
 def _wait_running(settings: Settings, name: str, job_id: str, timeout: float) -> JobInfo:
     deadline = time.monotonic() + timeout
     while True:
-        state = job_state(settings, job_id)
-        if state == "RUNNING" and all_tasks_running(settings, job_id):
+        detail = rest(settings, "GET", f"/jobs/{job_id}")
+        state = str(detail["state"])
+        if state == "RUNNING" and tasks_running(detail):
             return JobInfo(job_id, name, state, int(time.time() * 1000), 0)
         cause = root_cause(settings, job_id)
         if cause is not None or state not in ACTIVE_STATES:
@@ -163,7 +168,7 @@ def _wait_running(settings: Settings, name: str, job_id: str, timeout: float) ->
                 f"job {name} ({job_id}) is not running after {timeout:.0f} s "
                 f"({_progress(settings, job_id)}); see the Flink UI at {settings.flink_rest_url}"
             )
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def _progress(settings: Settings, job_id: str) -> str:

@@ -87,7 +87,11 @@ def job_state(settings: Settings, job_id: str) -> str:
 
 
 def all_tasks_running(settings: Settings, job_id: str) -> bool:
-    detail = rest(settings, "GET", f"/jobs/{job_id}")
+    return tasks_running(rest(settings, "GET", f"/jobs/{job_id}"))
+
+
+def tasks_running(detail: dict[str, Any]) -> bool:
+    """Whether every task of a job (its `GET /jobs/<id>` answer) runs."""
     vertices = detail.get("vertices", [])
     return bool(vertices) and all(v.get("status") == "RUNNING" for v in vertices)
 

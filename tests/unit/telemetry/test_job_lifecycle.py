@@ -1,0 +1,111 @@
+"""`jobs.submit` after the job is handed to Flink: the wait for every task, the manifest."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from telemetry.config import load_settings
+from telemetry.errors import ServiceError
+from telemetry.jobs import intent, lifecycle
+from telemetry.jobs.params import JobParams
+from telemetry.jobs.rest import tasks_running
+
+JOB_ID = "b" * 32
+
+
+def _detail(state: str, *tasks: str) -> dict[str, Any]:
+    return {"state": state, "vertices": [{"status": t} for t in tasks]}
+
+
+def test_tasks_run_only_when_there_are_tasks_and_all_of_them_run() -> None:
+    assert tasks_running(_detail("RUNNING", "RUNNING", "RUNNING"))
+    assert not tasks_running(_detail("RUNNING", "RUNNING", "DEPLOYING"))
+    assert not tasks_running(_detail("RUNNING", "INITIALIZING", "RUNNING"))
+    assert not tasks_running(_detail("RUNNING"))
+    assert not tasks_running({"state": "RUNNING"})
+
+
+class FakeCluster:
+    """The REST answers of a job that goes through `answers`, then stays at the last one."""
+
+    def __init__(self, *answers: dict[str, Any], cause: str | None = None) -> None:
+        self.answers = list(answers)
+        self.polls = 0
+        self.cause = cause
+        self.cancelled = False
+
+    def rest(self, _settings: object, method: str, path: str, _body: object = None) -> Any:
+        if method == "PATCH":
+            self.cancelled = path == f"/jobs/{JOB_ID}?mode=cancel"
+            return {}
+        assert (method, path) == ("GET", f"/jobs/{JOB_ID}")
+        self.polls += 1
+        return self.answers[min(self.polls, len(self.answers)) - 1]
+
+
+@pytest.fixture
+def cluster(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Submission with Flink, Kafka and S3 replaced; returns what the fakes saw."""
+    seen: dict[str, Any] = {"manifests": [], "threads": set()}
+
+    def write_manifest(_s: object, params: JobParams, job_id: str, restore: str | None) -> None:
+        seen["threads"].add(threading.current_thread().name)
+        seen["manifests"].append((params.name, job_id, restore))
+
+    monkeypatch.setattr(lifecycle, "active_job", lambda _s, _name: None)
+    monkeypatch.setattr("telemetry.topics.ensure_topics", lambda _s, _topics: [])
+    monkeypatch.setattr("telemetry.jobs.warm.submit_warm", lambda _s, _p, _r: JOB_ID)
+    monkeypatch.setattr(lifecycle, "write_manifest", write_manifest)
+    monkeypatch.setattr(lifecycle, "job_state", lambda _s, _id: seen["fake"].answers[-1]["state"])
+    monkeypatch.setattr(lifecycle, "root_cause", lambda _s, _id: seen["fake"].cause)
+    monkeypatch.setattr(lifecycle.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(intent, "remember", lambda _s, _p: None)
+    return seen
+
+
+def _install(monkeypatch: pytest.MonkeyPatch, seen: dict[str, Any], fake: FakeCluster) -> None:
+    seen["fake"] = fake
+    monkeypatch.setattr(lifecycle, "rest", fake.rest)
+
+
+def test_submit_returns_once_every_task_runs_with_the_manifest_written_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, cluster: dict[str, Any]
+) -> None:
+    fake = FakeCluster(
+        _detail("INITIALIZING"),
+        _detail("RUNNING", "DEPLOYING", "DEPLOYING"),
+        _detail("RUNNING", "RUNNING", "INITIALIZING"),
+        _detail("RUNNING", "RUNNING", "RUNNING"),
+    )
+    _install(monkeypatch, cluster, fake)
+    params = JobParams.from_settings(load_settings(), name="lifecycle-test")
+
+    submission = lifecycle.submit(load_settings(), params, fresh=True)
+
+    assert (submission.job.job_id, submission.job.state) == (JOB_ID, "RUNNING")
+    assert fake.polls == 4
+    assert cluster["manifests"] == [("lifecycle-test", JOB_ID, None)]
+    assert all(name.startswith("manifest") for name in cluster["threads"])
+
+
+def test_a_job_that_fails_while_starting_is_cancelled_and_its_root_cause_reported(
+    monkeypatch: pytest.MonkeyPatch, cluster: dict[str, Any]
+) -> None:
+    fake = FakeCluster(
+        _detail("RUNNING", "RUNNING", "DEPLOYING"),
+        cause="TimeoutException: Timed out waiting for a node assignment",
+    )
+    _install(monkeypatch, cluster, fake)
+    params = JobParams.from_settings(load_settings(), name="lifecycle-test")
+
+    with pytest.raises(ServiceError) as failed:
+        lifecycle.submit(load_settings(), params, fresh=True)
+
+    message = str(failed.value)
+    assert message.startswith(f"job lifecycle-test ({JOB_ID}) failed to start: TimeoutException")
+    assert "is Kafka at KAFKA_BOOTSTRAP_SERVERS up?" in message
+    assert fake.cancelled
+    assert cluster["manifests"] == [("lifecycle-test", JOB_ID, None)]
