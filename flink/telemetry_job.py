@@ -57,17 +57,21 @@ def parse_args(argv: list[str] | None, settings: Settings) -> tuple[Path, JobPar
     return known.jar, JobParams.parse(rest, settings)
 
 
-def kafka_source(settings: Settings, args: JobParams) -> Source:
-    """KafkaSource whose records become Rows in the JVM (no Python per record)."""
-    jvm = get_gateway().jvm
-    kafka = jvm.org.apache.flink.connector.kafka.source
+def record_deserializer(settings: Settings) -> object:
+    """The JVM decoder of Confluent Avro records into SQL rows (no Python per record)."""
     # Registry credentials are read on the TaskManager from this variable, never shipped.
-    deserializer = jvm.dev.telemetry.flink.ConfluentAvroRecordDeserializer(
+    return get_gateway().jvm.dev.telemetry.flink.ConfluentAvroRecordDeserializer(
         settings.schema_registry_url,
         schema_text(VALUE_SUBJECT),
         settings.schema_registry_ca_location or None,
         "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
     )
+
+
+def kafka_source(settings: Settings, args: JobParams, deserializer: object) -> Source:
+    """KafkaSource whose records `deserializer` turns into rows in the JVM."""
+    jvm = get_gateway().jvm
+    kafka = jvm.org.apache.flink.connector.kafka.source
     topics = jvm.java.util.ArrayList()
     topics.add(args.topic)
     reset = jvm.org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST
@@ -127,12 +131,13 @@ def java_map(entries: dict[str, str]) -> object:
     return result
 
 
-def watermarks(settings: Settings, args: JobParams) -> WatermarkStrategy:
+def watermarks(settings: Settings, args: JobParams, row_type: object) -> WatermarkStrategy:
     """Bounded out-of-orderness; event time follows the clock only once Kafka confirms the
     partition drained for the idle timeout (see IdleAdvancingWatermarks)."""
     jvm = get_gateway().jvm
     return WatermarkStrategy(
         jvm.dev.telemetry.flink.IdleAdvancingWatermarks(
+            row_type,
             "timestamp",
             args.out_of_orderness_seconds * 1000,
             args.idle_timeout_seconds * 1000,
@@ -295,9 +300,12 @@ def execute(
         env.set_parallelism(args.parallelism)
     t_env = StreamTableEnvironment.create(env)
 
-    # Source: Kafka records decoded to Rows in the JVM; watermarks per partition.
+    # Source: Kafka records decoded to SQL rows in the JVM; watermarks per partition.
+    deserializer = record_deserializer(settings)
     decoded = env.from_source(
-        kafka_source(settings, args), watermarks(settings, args), "kafka: telemetry"
+        kafka_source(settings, args, deserializer),
+        watermarks(settings, args, deserializer.rowType()),
+        "kafka: telemetry",
     )
     decoded = decoded.uid(SOURCE_UID)
     t_env.create_temporary_view(
@@ -311,13 +319,17 @@ def execute(
         ),
     )
 
-    # Split: undecodable, late, on time.
-    t_env.execute_sql("""
-        CREATE TEMPORARY VIEW events AS
-        SELECT *, CURRENT_WATERMARK(rowtime) AS wm FROM decoded WHERE error IS NULL""")
+    # Split: undecodable, late, on time. Each branch filters the decoded rows itself,
+    # before it copies any column (a shared view made every branch copy every row).
+    # The branches run chained on one thread, so a row sees one watermark in both.
     t_env.execute_sql("""
         CREATE TEMPORARY VIEW on_time AS
-        SELECT * FROM events WHERE wm IS NULL OR rowtime > wm""")
+        SELECT * FROM decoded WHERE error IS NULL
+        AND (CURRENT_WATERMARK(rowtime) IS NULL OR rowtime > CURRENT_WATERMARK(rowtime))""")
+    t_env.execute_sql("""
+        CREATE TEMPORARY VIEW late_events AS
+        SELECT *, CURRENT_WATERMARK(rowtime) AS wm FROM decoded WHERE error IS NULL
+        AND CURRENT_WATERMARK(rowtime) IS NOT NULL AND rowtime <= CURRENT_WATERMARK(rowtime)""")
     windows, late = create_sinks(t_env, settings, args)
     hour_parts = """
         DATE_FORMAT({ts}, 'yyyy'), DATE_FORMAT({ts}, 'MM'),
@@ -344,7 +356,7 @@ def execute(
         SELECT
             {late_values},
             {hour_parts.format(ts="CAST(rowtime AS TIMESTAMP(3))")}
-        FROM events WHERE wm IS NOT NULL AND rowtime <= wm""")
+        FROM late_events""")
 
     # Dead letters: original bytes, reason and source position.
     statements.add_insert_sql(f"""
