@@ -3,8 +3,8 @@ package dev.telemetry.flink;
 import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -16,24 +16,32 @@ import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.util.Utf8;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
-import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.java.typeutils.RowTypeInfo;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.SimpleCounter;
-import org.apache.flink.types.Row;
-import org.apache.flink.types.RowKind;
-import org.apache.flink.types.RowUtils;
+import org.apache.flink.table.data.GenericRowData;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
+import org.apache.flink.table.types.logical.BigIntType;
+import org.apache.flink.table.types.logical.BooleanType;
+import org.apache.flink.table.types.logical.DoubleType;
+import org.apache.flink.table.types.logical.FloatType;
+import org.apache.flink.table.types.logical.IntType;
+import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.RowType;
+import org.apache.flink.table.types.logical.VarBinaryType;
+import org.apache.flink.table.types.logical.VarCharType;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * Decodes Confluent-framed Avro Kafka records into one {@link Row} each, turning undecodable
- * records into error rows instead of failing the job.
+ * Decodes Confluent-framed Avro Kafka records into one row each ({@link RowData}, Flink SQL's
+ * internal format, so the table it feeds needs no conversion), turning undecodable records into
+ * error rows instead of failing the job.
  *
  * <p>Wire format: byte 0 is the magic byte 0x00, bytes 1-4 the writer schema id (big-endian),
  * the rest the Avro binary body. The writer schema is fetched from a Confluent-compatible registry
@@ -46,9 +54,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * error}, {@code payload} and {@code kafka_key} null; an error row has null reader fields, an
  * {@code error} that starts with a {@link FailureReason#code()} and a colon, and the original
  * value and key bytes in {@code payload} and {@code kafka_key} (so a dead letter can be replayed
- * to the same partition). The
- * rows carry their field names (like the rows Flink's own RowSerializer produces), so they can be
- * read by position or by name.
+ * to the same partition). {@link #getProducedType()} names the fields; strings are {@link
+ * StringData}, bytes {@code byte[]}.
  *
  * <p>A record with the header {@link #REPLAYED_FROM_HEADER} (a replayed dead letter) bypasses the
  * negative cache of unknown schema ids.
@@ -62,7 +69,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * <p>Reader field types: int, long, float, double, boolean, string, and unions of null with one of
  * those. Anything else is refused by the constructor.
  */
-public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeserializationSchema<Row> {
+public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeserializationSchema<RowData> {
 
     private static final long serialVersionUID = 1L;
 
@@ -79,18 +86,18 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     public static final String REPLAYED_FROM_HEADER = "telemetry.replayed.from";
     static final int HEADER_LENGTH = 5;
 
-    /** Avro types a reader field may have, with the Flink type of its column. */
+    /** Avro types a reader field may have, with the SQL type of its column. */
     private enum FieldKind {
-        INT(BasicTypeInfo.INT_TYPE_INFO),
-        LONG(BasicTypeInfo.LONG_TYPE_INFO),
-        FLOAT(BasicTypeInfo.FLOAT_TYPE_INFO),
-        DOUBLE(BasicTypeInfo.DOUBLE_TYPE_INFO),
-        BOOLEAN(BasicTypeInfo.BOOLEAN_TYPE_INFO),
-        STRING(BasicTypeInfo.STRING_TYPE_INFO);
+        INT(new IntType()),
+        LONG(new BigIntType()),
+        FLOAT(new FloatType()),
+        DOUBLE(new DoubleType()),
+        BOOLEAN(new BooleanType()),
+        STRING(VarCharType.STRING_TYPE);
 
-        final TypeInformation<?> type;
+        final LogicalType type;
 
-        FieldKind(TypeInformation<?> type) {
+        FieldKind(LogicalType type) {
             this.type = type;
         }
     }
@@ -100,8 +107,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     private final String basicAuthVariable;
     private final String readerSchemaJson;
     private final FieldKind[] readerKinds;
-    private final RowTypeInfo producedType;
-    private final LinkedHashMap<String, Integer> positionByName;
+    private final InternalTypeInfo<RowData> producedType;
 
     // Positions of the metadata columns.
     private final int schemaIdPos;
@@ -154,7 +160,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
         Schema schema = parseReaderSchema(readerSchemaJson);
 
         List<String> names = new ArrayList<>();
-        List<TypeInformation<?>> types = new ArrayList<>();
+        List<LogicalType> types = new ArrayList<>();
         readerKinds = new FieldKind[schema.getFields().size()];
         for (Schema.Field field : schema.getFields()) {
             if (METADATA_COLUMNS.contains(field.name())) {
@@ -167,19 +173,16 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
             types.add(kind.type);
         }
         names.addAll(METADATA_COLUMNS);
-        types.add(BasicTypeInfo.INT_TYPE_INFO); // schema_id
-        types.add(BasicTypeInfo.STRING_TYPE_INFO); // error
-        types.add(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO); // payload
-        types.add(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO); // kafka_key
-        types.add(BasicTypeInfo.INT_TYPE_INFO); // kafka_partition
-        types.add(BasicTypeInfo.LONG_TYPE_INFO); // kafka_offset
-        types.add(BasicTypeInfo.LONG_TYPE_INFO); // kafka_timestamp
+        types.add(new IntType()); // schema_id
+        types.add(VarCharType.STRING_TYPE); // error
+        types.add(new VarBinaryType(VarBinaryType.MAX_LENGTH)); // payload
+        types.add(new VarBinaryType(VarBinaryType.MAX_LENGTH)); // kafka_key
+        types.add(new IntType()); // kafka_partition
+        types.add(new BigIntType()); // kafka_offset
+        types.add(new BigIntType()); // kafka_timestamp
 
-        producedType = new RowTypeInfo(types.toArray(new TypeInformation<?>[0]), names.toArray(new String[0]));
-        positionByName = new LinkedHashMap<>();
-        for (int i = 0; i < names.size(); i++) {
-            positionByName.put(names.get(i), i);
-        }
+        producedType = InternalTypeInfo.of(
+                RowType.of(types.toArray(new LogicalType[0]), names.toArray(new String[0])));
         schemaIdPos = readerKinds.length;
         errorPos = schemaIdPos + 1;
         payloadPos = schemaIdPos + 2;
@@ -195,62 +198,68 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     }
 
     @Override
-    public RowTypeInfo getProducedType() {
+    public InternalTypeInfo<RowData> getProducedType() {
         return producedType;
     }
 
+    /** The produced rows' type: field names and SQL types, in order. */
+    public RowType rowType() {
+        return producedType.toRowType();
+    }
+
     @Override
-    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<Row> out) throws IOException {
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RowData> out) throws IOException {
         if (writers == null) {
             init(null); // used without open(), e.g. in a test: unregistered counters
         }
         byte[] value = record.value();
-        Object[] fields = new Object[producedType.getArity()];
+        // A new row per record: with object reuse, downstream operators may keep it.
+        GenericRowData row = new GenericRowData(producedType.toRowSize());
         FailureReason failure = value == null
-                ? fail(fields, FailureReason.NULL_VALUE, "tombstone record (null value)")
-                : decodeInto(value, fields, record.headers().lastHeader(REPLAYED_FROM_HEADER) != null);
+                ? fail(row, FailureReason.NULL_VALUE, "tombstone record (null value)")
+                : decodeInto(value, row, record.headers().lastHeader(REPLAYED_FROM_HEADER) != null);
         if (failure == null) {
             decoded.inc();
         } else {
             failed.inc();
             failedByReason.get(failure).inc();
-            fields[payloadPos] = value;
-            fields[keyPos] = record.key();
+            row.setField(payloadPos, value);
+            row.setField(keyPos, record.key());
         }
-        fields[partitionPos] = record.partition();
-        fields[offsetPos] = record.offset();
-        fields[timestampPos] = record.timestamp();
-        out.collect(RowUtils.createRowWithNamedPositions(RowKind.INSERT, fields, positionByName));
+        row.setField(partitionPos, record.partition());
+        row.setField(offsetPos, record.offset());
+        row.setField(timestampPos, record.timestamp());
+        out.collect(row);
     }
 
     /**
-     * Fills the reader fields and schema_id of {@code fields} from {@code value}, or schema_id
+     * Fills the reader fields and schema_id of {@code row} from {@code value}, or schema_id
      * (if known) and error.
      *
      * @return null on success, else the reason (reader fields are then left null)
      * @throws IOException only if the registry cannot be reached
      */
-    private FailureReason decodeInto(byte[] value, Object[] fields, boolean replayed) throws IOException {
+    private FailureReason decodeInto(byte[] value, GenericRowData row, boolean replayed) throws IOException {
         if (value.length == 0) {
-            return fail(fields, FailureReason.BAD_MAGIC, "empty value, no magic byte (not Confluent Avro)");
+            return fail(row, FailureReason.BAD_MAGIC, "empty value, no magic byte (not Confluent Avro)");
         }
         if (value[0] != MAGIC_BYTE) {
-            return fail(fields, FailureReason.BAD_MAGIC,
+            return fail(row, FailureReason.BAD_MAGIC,
                     String.format("wrong magic byte 0x%02x (not Confluent Avro)", value[0] & 0xff));
         }
         if (value.length < HEADER_LENGTH) {
-            return fail(fields, FailureReason.CORRUPT, "value is " + value.length
+            return fail(row, FailureReason.CORRUPT, "value is " + value.length
                     + " bytes, shorter than the " + HEADER_LENGTH + "-byte Confluent header");
         }
         int schemaId = schemaId(value);
-        fields[schemaIdPos] = schemaId;
+        row.setField(schemaIdPos, schemaId);
 
         WriterSchema writer = writerSchema(schemaId, replayed);
         if (writer == null) {
-            return fail(fields, FailureReason.UNKNOWN_SCHEMA, "schema id " + schemaId + " is not in the registry");
+            return fail(row, FailureReason.UNKNOWN_SCHEMA, "schema id " + schemaId + " is not in the registry");
         }
         if (writer.failure() != null) {
-            fields[errorPos] = writer.failure();
+            row.setField(errorPos, StringData.fromString(writer.failure()));
             return FailureReason.INCOMPATIBLE_SCHEMA;
         }
         GenericData.Record avro;
@@ -258,19 +267,19 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
             decoder = DecoderFactory.get().binaryDecoder(value, HEADER_LENGTH, value.length - HEADER_LENGTH, decoder);
             avro = writer.reader().read(reusedRecord, decoder);
             if (!decoder.isEnd()) {
-                return fail(fields, FailureReason.CORRUPT, decoder.inputStream().available()
+                return fail(row, FailureReason.CORRUPT, decoder.inputStream().available()
                         + " trailing bytes after the Avro record (schema id " + schemaId + ")");
             }
         } catch (IOException | RuntimeException e) {
             // EOFException, AvroRuntimeException, ArrayIndexOutOfBounds (bad union index), ...
-            return fail(fields, FailureReason.CORRUPT,
+            return fail(row, FailureReason.CORRUPT,
                     "corrupt Avro body (schema id " + schemaId + "): " + describe(e));
         }
         reusedRecord = avro;
         for (int i = 0; i < readerKinds.length; i++) {
             Object v = avro.get(i);
-            // Avro strings arrive as Utf8 (reused between records): copy them out.
-            fields[i] = readerKinds[i] == FieldKind.STRING && v != null ? v.toString() : v;
+            // Avro strings arrive as Utf8 (reused between records): copy their bytes out.
+            row.setField(i, readerKinds[i] == FieldKind.STRING && v != null ? stringData(v) : v);
         }
         return null;
     }
@@ -340,9 +349,17 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
         return ((value[1] & 0xff) << 24) | ((value[2] & 0xff) << 16) | ((value[3] & 0xff) << 8) | (value[4] & 0xff);
     }
 
-    private FailureReason fail(Object[] fields, FailureReason reason, String detail) {
-        fields[errorPos] = reason.message(detail);
+    private FailureReason fail(GenericRowData row, FailureReason reason, String detail) {
+        row.setField(errorPos, StringData.fromString(reason.message(detail)));
         return reason;
+    }
+
+    /** A string field as SQL's StringData, its UTF-8 bytes copied (Avro reuses its buffers). */
+    private static StringData stringData(Object avroString) {
+        if (avroString instanceof Utf8 utf8) {
+            return StringData.fromBytes(Arrays.copyOf(utf8.getBytes(), utf8.getByteLength()));
+        }
+        return StringData.fromString(avroString.toString());
     }
 
     private static Schema parseReaderSchema(String json) {

@@ -10,7 +10,9 @@ import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkGeneratorSupplier;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.types.Row;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.types.logical.LogicalTypeRoot;
+import org.apache.flink.table.types.logical.RowType;
 
 /**
  * Bounded out-of-orderness watermarks for the rows of {@link ConfluentAvroRecordDeserializer}
@@ -22,7 +24,7 @@ import org.apache.flink.types.Row;
  * to milliseconds. Rows that are not valid events (their {@code error} field is set, or the
  * timestamp is null or not finite) are stamped with their {@code kafka_timestamp} and never move
  * the watermark. Every row's {@code kafka_partition} and {@code kafka_offset} tell the generator
- * its partition and position. Fields are looked up by name.
+ * its partition and position. The fields' positions come from the rows' type, once.
  *
  * <p>One generator runs per Kafka partition (KafkaSource creates one per split). Each periodic
  * emit ({@code pipeline.auto-watermark-interval}), with {@code quiet} meaning no row for at least
@@ -54,9 +56,9 @@ import org.apache.flink.types.Row;
  * that has had data does not become idle, so the job's watermark still advances when every
  * partition is drained.
  */
-public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
+public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData> {
 
-    private static final long serialVersionUID = 2L;
+    private static final long serialVersionUID = 3L;
 
     /** A wall clock in epoch milliseconds that Flink can ship with the strategy. */
     @FunctionalInterface
@@ -67,7 +69,11 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
     static final String KAFKA_PARTITION_FIELD = "kafka_partition";
     static final String KAFKA_OFFSET_FIELD = "kafka_offset";
 
-    private final String timestampField;
+    private final int timestampPos;
+    private final int errorPos;
+    private final int kafkaTimestampPos;
+    private final int kafkaPartitionPos;
+    private final int kafkaOffsetPos;
     private final long outOfOrdernessMillis;
     private final long idleTimeoutMillis;
     private final long probeIntervalMillis;
@@ -75,6 +81,7 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
     private final DrainProbe.Factory probes;
 
     /**
+     * @param rowType the rows' type ({@link ConfluentAvroRecordDeserializer#rowType()})
      * @param timestampField name of the DOUBLE field with the event time in epoch seconds
      * @param outOfOrdernessMillis how far behind the newest event an event may be and still be on time
      * @param idleTimeoutMillis how long the broker must confirm a quiet partition drained before
@@ -83,17 +90,19 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
      * @param kafkaProperties consumer properties for the probe: bootstrap servers and security
      */
     public IdleAdvancingWatermarks(
+            RowType rowType,
             String timestampField,
             long outOfOrdernessMillis,
             long idleTimeoutMillis,
             String topic,
             Map<String, String> kafkaProperties) {
-        this(timestampField, outOfOrdernessMillis, idleTimeoutMillis, System::currentTimeMillis,
+        this(rowType, timestampField, outOfOrdernessMillis, idleTimeoutMillis, System::currentTimeMillis,
                 KafkaDrainProbe.factory(topic, kafkaProperties, probeInterval(idleTimeoutMillis)));
     }
 
     /** As above, with the wall clock and the probe given (for tests). */
     public IdleAdvancingWatermarks(
+            RowType rowType,
             String timestampField,
             long outOfOrdernessMillis,
             long idleTimeoutMillis,
@@ -102,18 +111,36 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
         if (timestampField == null || timestampField.isBlank()) {
             throw new IllegalArgumentException("timestampField is empty");
         }
+        this.timestampPos = position(rowType, timestampField, LogicalTypeRoot.DOUBLE);
+        this.errorPos = position(rowType, ERROR_FIELD, LogicalTypeRoot.VARCHAR);
+        this.kafkaTimestampPos = position(rowType, KAFKA_TIMESTAMP_FIELD, LogicalTypeRoot.BIGINT);
+        this.kafkaPartitionPos = position(rowType, KAFKA_PARTITION_FIELD, LogicalTypeRoot.INTEGER);
+        this.kafkaOffsetPos = position(rowType, KAFKA_OFFSET_FIELD, LogicalTypeRoot.BIGINT);
         if (outOfOrdernessMillis < 0) {
             throw new IllegalArgumentException("outOfOrdernessMillis must be >= 0, got " + outOfOrdernessMillis);
         }
         if (idleTimeoutMillis <= 0) {
             throw new IllegalArgumentException("idleTimeoutMillis must be > 0, got " + idleTimeoutMillis);
         }
-        this.timestampField = timestampField;
         this.outOfOrdernessMillis = outOfOrdernessMillis;
         this.idleTimeoutMillis = idleTimeoutMillis;
         this.probeIntervalMillis = probeInterval(idleTimeoutMillis);
         this.clock = clock;
         this.probes = probes;
+    }
+
+    /** The position of {@code field} in {@code rowType}, which must have the type {@code root}. */
+    private static int position(RowType rowType, String field, LogicalTypeRoot root) {
+        int pos = rowType.getFieldIndex(field);
+        if (pos < 0) {
+            throw new IllegalArgumentException("the rows have no field '" + field + "': " + rowType);
+        }
+        LogicalTypeRoot actual = rowType.getTypeAt(pos).getTypeRoot();
+        if (actual != root) {
+            throw new IllegalArgumentException(
+                    "field '" + field + "' must be " + root + ", not " + actual + ": " + rowType);
+        }
+        return pos;
     }
 
     /** About one probe a second, at least five per idle timeout. */
@@ -122,38 +149,34 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
     }
 
     @Override
-    public TimestampAssigner<Row> createTimestampAssigner(TimestampAssignerSupplier.Context context) {
+    public TimestampAssigner<RowData> createTimestampAssigner(TimestampAssignerSupplier.Context context) {
         return (row, recordTimestamp) -> {
             long eventTime = eventTime(row);
             if (eventTime != NO_EVENT_TIME) {
                 return eventTime;
             }
-            Object kafkaTimestamp = row.getField(KAFKA_TIMESTAMP_FIELD);
-            return kafkaTimestamp instanceof Long ms ? ms : recordTimestamp;
+            return row.isNullAt(kafkaTimestampPos) ? recordTimestamp : row.getLong(kafkaTimestampPos);
         };
     }
 
     @Override
-    public WatermarkGenerator<Row> createWatermarkGenerator(WatermarkGeneratorSupplier.Context context) {
+    public WatermarkGenerator<RowData> createWatermarkGenerator(WatermarkGeneratorSupplier.Context context) {
         return new Generator();
     }
 
     private static final long NO_EVENT_TIME = Long.MIN_VALUE;
 
     /** The row's event time in ms, or NO_EVENT_TIME if it is an error row or has no usable time. */
-    private long eventTime(Row row) {
-        if (row.getField(ERROR_FIELD) != null) {
+    private long eventTime(RowData row) {
+        if (!row.isNullAt(errorPos) || row.isNullAt(timestampPos)) {
             return NO_EVENT_TIME;
         }
-        if (!(row.getField(timestampField) instanceof Number seconds)) {
-            return NO_EVENT_TIME;
-        }
-        double s = seconds.doubleValue();
+        double s = row.getDouble(timestampPos);
         return Double.isFinite(s) ? Math.round(s * 1000.0) : NO_EVENT_TIME;
     }
 
     /** Watermarks for one partition. Not thread-safe (Flink calls it from one thread). */
-    final class Generator implements WatermarkGenerator<Row> {
+    final class Generator implements WatermarkGenerator<RowData> {
         private final long createdAt = clock.getAsLong();
         private DrainProbe probe;
         private int partition = -1; // -1: no row yet
@@ -165,12 +188,11 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<Row> {
         private boolean watching;
 
         @Override
-        public void onEvent(Row row, long eventTimestamp, WatermarkOutput output) {
+        public void onEvent(RowData row, long eventTimestamp, WatermarkOutput output) {
             lastRowAt = clock.getAsLong();
-            if (row.getField(KAFKA_PARTITION_FIELD) instanceof Integer p
-                    && row.getField(KAFKA_OFFSET_FIELD) instanceof Long offset) {
-                partition = p;
-                nextOffset = offset + 1;
+            if (!row.isNullAt(kafkaPartitionPos) && !row.isNullAt(kafkaOffsetPos)) {
+                partition = row.getInt(kafkaPartitionPos);
+                nextOffset = row.getLong(kafkaOffsetPos) + 1;
             }
             long eventTime = eventTime(row);
             if (eventTime == NO_EVENT_TIME) {

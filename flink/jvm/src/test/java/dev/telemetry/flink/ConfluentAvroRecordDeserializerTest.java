@@ -26,14 +26,24 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
-import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
-import org.apache.flink.api.java.typeutils.RowTypeInfo;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.types.logical.BigIntType;
+import org.apache.flink.table.types.logical.BooleanType;
+import org.apache.flink.table.types.logical.DoubleType;
+import org.apache.flink.table.types.logical.FloatType;
+import org.apache.flink.table.types.logical.IntType;
+import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.RowType;
+import org.apache.flink.table.types.logical.VarBinaryType;
+import org.apache.flink.table.types.logical.VarCharType;
 import org.apache.flink.types.Row;
+import org.apache.flink.types.RowKind;
+import org.apache.flink.types.RowUtils;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.SimpleUserCodeClassLoader;
 import org.apache.flink.util.UserCodeClassLoader;
@@ -73,20 +83,18 @@ class ConfluentAvroRecordDeserializerTest {
 
     @Test
     void producedTypeIsReaderFieldsThenMetadataColumns() {
-        RowTypeInfo type = deserializer.getProducedType();
+        RowType type = deserializer.rowType();
+        assertEquals(type, deserializer.getProducedType().toRowType());
         assertEquals(List.of("car_id", "speed", "rpm", "gear", "timestamp", "throttle", "brake", "drs", "lap",
                         "schema_id", "error", "payload", "kafka_key", "kafka_partition", "kafka_offset",
                         "kafka_timestamp"),
-                Arrays.asList(type.getFieldNames()));
-        assertEquals(List.of(BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.DOUBLE_TYPE_INFO,
-                        BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.DOUBLE_TYPE_INFO,
-                        BasicTypeInfo.DOUBLE_TYPE_INFO, BasicTypeInfo.DOUBLE_TYPE_INFO,
-                        BasicTypeInfo.BOOLEAN_TYPE_INFO, BasicTypeInfo.INT_TYPE_INFO,
-                        BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.STRING_TYPE_INFO,
-                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO,
-                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO,
-                        BasicTypeInfo.INT_TYPE_INFO, BasicTypeInfo.LONG_TYPE_INFO, BasicTypeInfo.LONG_TYPE_INFO),
-                Arrays.asList(type.getFieldTypes()));
+                type.getFieldNames());
+        LogicalType bytes = new VarBinaryType(VarBinaryType.MAX_LENGTH);
+        assertEquals(List.of(new IntType(), new DoubleType(), new IntType(), new IntType(), new DoubleType(),
+                        new DoubleType(), new DoubleType(), new BooleanType(), new IntType(),
+                        new IntType(), VarCharType.STRING_TYPE, bytes, bytes,
+                        new IntType(), new BigIntType(), new BigIntType()),
+                type.getChildren());
     }
 
     // --- decoding -----------------------------------------------------------------------------
@@ -120,7 +128,7 @@ class ConfluentAvroRecordDeserializerTest {
     @Test
     void decodesManyRecordsReusingTheDecoderAndCachingTheWriterSchema() throws IOException {
         List<Row> rows = new ArrayList<>();
-        Collector<Row> out = collector(rows);
+        Collector<RowData> out = collector(rows);
         for (int i = 0; i < 1000; i++) {
             int id = i % 2 == 0 ? V1_ID : V2_ID;
             byte[] body = id == V1_ID ? encode(v1Record(i)) : encode(v2Record(i, i + 0.5));
@@ -320,11 +328,30 @@ class ConfluentAvroRecordDeserializerTest {
         String schema = "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
                 + "{\"name\":\"a\",\"type\":\"long\"},{\"name\":\"b\",\"type\":\"float\"},"
                 + "{\"name\":\"c\",\"type\":[\"string\",\"null\"]},{\"name\":\"d\",\"type\":[\"null\",\"boolean\"]}]}";
-        RowTypeInfo type = new ConfluentAvroRecordDeserializer(registry.url(), schema).getProducedType();
-        assertEquals(BasicTypeInfo.LONG_TYPE_INFO, type.getTypeAt("a"));
-        assertEquals(BasicTypeInfo.FLOAT_TYPE_INFO, type.getTypeAt("b"));
-        assertEquals(BasicTypeInfo.STRING_TYPE_INFO, type.getTypeAt("c"));
-        assertEquals(BasicTypeInfo.BOOLEAN_TYPE_INFO, type.getTypeAt("d"));
+        RowType type = new ConfluentAvroRecordDeserializer(registry.url(), schema).rowType();
+        assertEquals(new BigIntType(), type.getTypeAt(type.getFieldIndex("a")));
+        assertEquals(new FloatType(), type.getTypeAt(type.getFieldIndex("b")));
+        assertEquals(VarCharType.STRING_TYPE, type.getTypeAt(type.getFieldIndex("c")));
+        assertEquals(new BooleanType(), type.getTypeAt(type.getFieldIndex("d")));
+    }
+
+    @Test
+    void stringFieldsAreCopiedOutOfTheDecodersReusedBuffers() throws IOException {
+        Schema named = new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"Named\",\"fields\":["
+                + "{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"team\",\"type\":[\"null\",\"string\"]}]}");
+        try (FakeRegistry own = new FakeRegistry().register(9, named)) {
+            deserializer = new ConfluentAvroRecordDeserializer(own.url(), named.toString());
+            List<Row> rows = new ArrayList<>();
+            for (String[] values : List.of(new String[] {"Leclerc", "Ferrari"}, new String[] {"Ève", null})) {
+                GenericRecord record = new GenericData.Record(named);
+                record.put("name", values[0]);
+                record.put("team", values[1]);
+                deserializer.deserialize(record(frame(9, encode(record)), 0, rows.size(), 0), collector(rows));
+            }
+            assertEquals(List.of("Leclerc", "Ferrari"), List.of(rows.get(0).getField("name"), rows.get(0).getField("team")));
+            assertEquals("Ève", rows.get(1).getField("name"), "multi-byte UTF-8 survives");
+            assertNull(rows.get(1).getField("team"));
+        }
     }
 
     @Test
@@ -409,11 +436,20 @@ class ConfluentAvroRecordDeserializerTest {
         }
     }
 
-    static Collector<Row> collector(List<Row> rows) {
+    /** Collects the deserializer's rows as named Rows of Java values (String for strings). */
+    Collector<RowData> collector(List<Row> rows) {
+        RowType type = deserializer.rowType();
         return new Collector<>() {
             @Override
-            public void collect(Row row) {
-                rows.add(row);
+            public void collect(RowData data) {
+                Object[] fields = new Object[type.getFieldCount()];
+                Map<String, Integer> positions = new java.util.LinkedHashMap<>();
+                for (int i = 0; i < fields.length; i++) {
+                    Object value = RowData.createFieldGetter(type.getTypeAt(i), i).getFieldOrNull(data);
+                    fields[i] = value instanceof StringData string ? string.toString() : value;
+                    positions.put(type.getFieldNames().get(i), i);
+                }
+                rows.add(RowUtils.createRowWithNamedPositions(RowKind.INSERT, fields, new java.util.LinkedHashMap<>(positions)));
             }
 
             @Override

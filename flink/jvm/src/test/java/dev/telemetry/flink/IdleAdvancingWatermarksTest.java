@@ -17,7 +17,15 @@ import org.apache.flink.api.common.eventtime.TimestampAssigner;
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
-import org.apache.flink.types.Row;
+import org.apache.flink.table.data.GenericRowData;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.types.logical.BigIntType;
+import org.apache.flink.table.types.logical.DoubleType;
+import org.apache.flink.table.types.logical.IntType;
+import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.RowType;
+import org.apache.flink.table.types.logical.VarCharType;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -32,13 +40,18 @@ class IdleAdvancingWatermarksTest {
     static final long PROBE = IdleAdvancingWatermarks.probeInterval(IDLE_TIMEOUT);
     static final long T0 = 1_700_000_000_000L; // event time of the first event, ms
     static final int PARTITION = 3;
+    /** The rows' layout: the fields the strategy reads, in another order than the job's. */
+    static final RowType ROWS = RowType.of(
+            new LogicalType[] {new IntType(), new BigIntType(), new DoubleType(), VarCharType.STRING_TYPE,
+                new IntType(), new BigIntType()},
+            new String[] {"car_id", "kafka_timestamp", "timestamp", "error", "kafka_partition", "kafka_offset"});
 
     static final AtomicLong NOW = new AtomicLong(); // the fake wall clock, ms
     static final FakeProbe PROBES = new FakeProbe();
     final Output output = new Output();
     IdleAdvancingWatermarks strategy;
-    WatermarkGenerator<Row> generator;
-    TimestampAssigner<Row> assigner;
+    WatermarkGenerator<RowData> generator;
+    TimestampAssigner<RowData> assigner;
     long nextOffset;
 
     @BeforeEach
@@ -46,7 +59,7 @@ class IdleAdvancingWatermarksTest {
         NOW.set(5_000_000);
         PROBES.reset();
         strategy = new IdleAdvancingWatermarks(
-                "timestamp", OUT_OF_ORDERNESS, IDLE_TIMEOUT, NOW::get, () -> PROBES);
+                ROWS, "timestamp", OUT_OF_ORDERNESS, IDLE_TIMEOUT, NOW::get, () -> PROBES);
         generator = strategy.createWatermarkGenerator(null);
         assigner = strategy.createTimestampAssigner(null);
         nextOffset = 0;
@@ -200,14 +213,14 @@ class IdleAdvancingWatermarksTest {
 
     @Test
     void errorRowsAndRowsWithoutTimeUseTheKafkaTimestampAndDoNotMoveTheWatermark() {
-        Row error = row(null, "corrupt: x", 42L);
-        Row noTime = row(null, null, 43L);
-        Row errorWithTime = row(T0 / 1000.0 + 500, "incompatible-schema: x", 44L);
+        RowData error = row(null, "corrupt: x", 42L);
+        RowData noTime = row(null, null, 43L);
+        RowData errorWithTime = row(T0 / 1000.0 + 500, "incompatible-schema: x", 44L);
         assertEquals(42L, assigner.extractTimestamp(error, -1));
         assertEquals(43L, assigner.extractTimestamp(noTime, -1));
         assertEquals(44L, assigner.extractTimestamp(errorWithTime, -1));
 
-        for (Row row : List.of(error, noTime, errorWithTime)) {
+        for (RowData row : List.of(error, noTime, errorWithTime)) {
             generator.onEvent(row, assigner.extractTimestamp(row, -1), output);
         }
         quietFor(PROBE);
@@ -219,7 +232,7 @@ class IdleAdvancingWatermarksTest {
 
         nextOffset = 3;
         feed(T0);
-        for (Row row : List.of(error, errorWithTime)) {
+        for (RowData row : List.of(error, errorWithTime)) {
             generator.onEvent(row, assigner.extractTimestamp(row, -1), output);
         }
         generator.onPeriodicEmit(output);
@@ -231,11 +244,11 @@ class IdleAdvancingWatermarksTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Map<String, String> kafka = new HashMap<>(Map.of("bootstrap.servers", "127.0.0.1:1"));
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(new IdleAdvancingWatermarks("timestamp", 1, 2, "t", kafka));
+            out.writeObject(new IdleAdvancingWatermarks(ROWS, "timestamp", 1, 2, "t", kafka));
         }
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
             IdleAdvancingWatermarks copy = (IdleAdvancingWatermarks) in.readObject();
-            WatermarkGenerator<Row> copied = copy.createWatermarkGenerator(null);
+            WatermarkGenerator<RowData> copied = copy.createWatermarkGenerator(null);
             copied.onPeriodicEmit(output); // opens the shared probe; nothing confirmed: no idle
             assertEquals(0, output.idleMarks);
         }
@@ -244,9 +257,18 @@ class IdleAdvancingWatermarksTest {
     @Test
     void refusesNonsenseArguments() {
         Map<String, String> kafka = Map.of();
-        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("", 1, 1, "t", kafka));
-        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("t", -1, 1, "t", kafka));
-        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks("t", 0, 0, "t", kafka));
+        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks(ROWS, "", 1, 1, "t", kafka));
+        assertThrows(IllegalArgumentException.class,
+                () -> new IdleAdvancingWatermarks(ROWS, "timestamp", -1, 1, "t", kafka));
+        assertThrows(IllegalArgumentException.class,
+                () -> new IdleAdvancingWatermarks(ROWS, "timestamp", 0, 0, "t", kafka));
+        IllegalArgumentException noField = assertThrows(IllegalArgumentException.class,
+                () -> new IdleAdvancingWatermarks(ROWS, "event_time", 1, 1, "t", kafka));
+        assertTrue(noField.getMessage().startsWith("the rows have no field 'event_time'"), noField.getMessage());
+        IllegalArgumentException wrongType = assertThrows(IllegalArgumentException.class,
+                () -> new IdleAdvancingWatermarks(ROWS, "car_id", 1, 1, "t", kafka));
+        assertTrue(wrongType.getMessage().startsWith("field 'car_id' must be DOUBLE, not INTEGER"),
+                wrongType.getMessage());
     }
 
     // --- helpers ------------------------------------------------------------------------------
@@ -262,25 +284,25 @@ class IdleAdvancingWatermarksTest {
 
     void feed(long... eventTimesMillis) {
         for (long ms : eventTimesMillis) {
-            Row row = event(ms / 1000.0);
-            row.setField("kafka_partition", PARTITION);
-            row.setField("kafka_offset", nextOffset++);
+            GenericRowData row = event(ms / 1000.0);
+            row.setField(ROWS.getFieldIndex("kafka_partition"), PARTITION);
+            row.setField(ROWS.getFieldIndex("kafka_offset"), nextOffset++);
             generator.onEvent(row, assigner.extractTimestamp(row, -1), output);
         }
     }
 
-    static Row event(double seconds) {
+    static GenericRowData event(double seconds) {
         return row(seconds, null, 0L);
     }
 
-    static Row row(Double seconds, String error, Long kafkaTimestamp) {
-        Row row = Row.withNames();
-        row.setField("car_id", 1);
-        row.setField("timestamp", seconds);
-        row.setField("error", error);
-        row.setField("kafka_timestamp", kafkaTimestamp);
-        row.setField("kafka_partition", PARTITION);
-        row.setField("kafka_offset", kafkaTimestamp == null ? 0L : kafkaTimestamp - 42L);
+    static GenericRowData row(Double seconds, String error, Long kafkaTimestamp) {
+        GenericRowData row = new GenericRowData(ROWS.getFieldCount());
+        row.setField(ROWS.getFieldIndex("car_id"), 1);
+        row.setField(ROWS.getFieldIndex("timestamp"), seconds);
+        row.setField(ROWS.getFieldIndex("error"), error == null ? null : StringData.fromString(error));
+        row.setField(ROWS.getFieldIndex("kafka_timestamp"), kafkaTimestamp);
+        row.setField(ROWS.getFieldIndex("kafka_partition"), PARTITION);
+        row.setField(ROWS.getFieldIndex("kafka_offset"), kafkaTimestamp == null ? 0L : kafkaTimestamp - 42L);
         return row;
     }
 
