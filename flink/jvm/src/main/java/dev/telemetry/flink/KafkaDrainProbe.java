@@ -25,8 +25,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A partition is drained at position {@code next} when its end offset is at most {@code next},
  * or when the only entries in between are transaction markers (checked by reading from {@code
- * next}: nothing is returned and the position moves to the end). Any failure of a round (a broker
- * or leader that does not answer within the timeout, an unknown topic) ends every streak.
+ * next}: nothing is returned and the position moves to the end). That read costs a fetch, so it
+ * is made only for a position that has stood still behind the end for a whole round (a reader
+ * still working through a backlog moves on; a reader stopped before markers is confirmed one
+ * round later), and not again while the end stays where the last read found only markers. Any
+ * failure of a round (a broker or leader that does not answer within the timeout, an unknown
+ * topic) ends every streak.
  *
  * <p>One probe per topic and client configuration per JVM ({@link #shared}), with one daemon
  * thread and one consumer (no group, nothing committed). The thread runs while generators use
@@ -54,6 +58,9 @@ public final class KafkaDrainProbe implements DrainProbe {
     /** Partition -> its current streak, with the position it was confirmed at. */
     private record Confirmed(long nextOffset, Streak streak) {}
 
+    /** A watched position found behind the end offset, and whether only markers lie between. */
+    private record Behind(long nextOffset, long endOffset, boolean onlyMarkers) {}
+
     private final String name;
     private final Supplier<Broker> brokers;
     private final long intervalMillis;
@@ -61,6 +68,7 @@ public final class KafkaDrainProbe implements DrainProbe {
     private final boolean background;
     private final Map<Integer, Long> watched = new ConcurrentHashMap<>();
     private final Map<Integer, Confirmed> drained = new ConcurrentHashMap<>();
+    private final Map<Integer, Behind> behind = new HashMap<>(); // only touched by the probing thread
     private volatile Streak reachable;
     private volatile long lastUsed;
     private Thread thread; // guarded by this
@@ -182,7 +190,7 @@ public final class KafkaDrainProbe implements DrainProbe {
                 int partition = entry.getKey();
                 long next = entry.getValue();
                 Long end = ends.get(partition);
-                boolean isDrained = end != null && (end <= next || broker.onlyMarkers(partition, next, end));
+                boolean isDrained = end != null && (end <= next || onlyMarkersBehind(partition, next, end));
                 if (!isDrained || !Long.valueOf(next).equals(watched.get(partition))) {
                     drained.remove(partition);
                     continue;
@@ -192,12 +200,33 @@ public final class KafkaDrainProbe implements DrainProbe {
                     return new Confirmed(next, extend(before, now, at, maxGap));
                 });
             }
+            behind.keySet().retainAll(watched.keySet());
         } catch (Exception e) {
             reachable = null;
             drained.clear();
+            behind.clear();
             closeBroker(); // a fresh client after a failure: no half-broken state carried over
             logFailure(now, e);
         }
+    }
+
+    /**
+     * Whether only transaction markers lie in [next, end) of the partition; asks the broker only
+     * if the position was already behind at the previous round and the end has moved since the
+     * last answer (see the class comment).
+     */
+    private boolean onlyMarkersBehind(int partition, long next, long end) throws Exception {
+        Behind last = behind.get(partition);
+        if (last == null || last.nextOffset() != next) {
+            behind.put(partition, new Behind(next, end, false)); // maybe still reading: next round
+            return false;
+        }
+        if (last.onlyMarkers() && last.endOffset() == end) {
+            return true; // nothing was written since the broker said so
+        }
+        boolean only = broker.onlyMarkers(partition, next, end);
+        behind.put(partition, new Behind(next, end, only));
+        return only;
     }
 
     /** The streak continued to {@code at}, or a new one from {@code now} if there was a gap. */
@@ -242,6 +271,10 @@ public final class KafkaDrainProbe implements DrainProbe {
             config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
             config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
             config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1");
+            // One batch is enough to tell a record from a marker: fetch little, skip the CRCs.
+            config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, "65536");
+            config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, "65536");
+            config.put(ConsumerConfig.CHECK_CRCS_CONFIG, "false");
             config.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
             config.put(ConsumerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
             config.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeout.toMillis()));

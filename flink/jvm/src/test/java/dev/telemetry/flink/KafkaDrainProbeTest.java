@@ -48,11 +48,41 @@ class KafkaDrainProbeTest {
     }
 
     @Test
-    void onlyTransactionMarkersBeyondThePositionCountAsDrained() {
+    void onlyTransactionMarkersBeyondAPositionThatStoodStillForARoundCountAsDrained() {
         broker.ends.put(0, 11L); // a commit marker at offset 10
         probe.watch(0, 10);
         round();
-        assertEquals(new DrainProbe.Streak(1_001_000, 1_001_000), probe.drained(0, 10));
+        assertNull(probe.drained(0, 10), "the reader may still be moving: look again next round");
+        assertEquals(0, broker.reads);
+        round();
+        assertEquals(new DrainProbe.Streak(1_002_000, 1_002_000), probe.drained(0, 10));
+        round();
+        round();
+        assertEquals(new DrainProbe.Streak(1_002_000, 1_004_000), probe.drained(0, 10));
+        assertEquals(1, broker.reads, "the end has not moved since: no new read");
+
+        broker.ends.put(0, 12L); // an aborted transaction's record, invisible, at offset 11
+        round();
+        assertEquals(2, broker.reads, "the end moved: read again");
+        assertEquals(new DrainProbe.Streak(1_002_000, 1_005_000), probe.drained(0, 10));
+
+        broker.ends.put(0, 13L);
+        broker.records.put(0, true); // a committed record at offset 12
+        round();
+        assertNull(probe.drained(0, 10));
+        assertEquals(3, broker.reads);
+    }
+
+    @Test
+    void aReaderWorkingThroughABacklogIsNeverReadFrom() {
+        broker.ends.put(0, 1_000_000L);
+        broker.records.put(0, true);
+        for (long position = 0; position < 50_000; position += 10_000) {
+            probe.watch(0, position); // quiet for a moment now and then, but moving
+            round();
+            assertNull(probe.drained(0, position));
+        }
+        assertEquals(0, broker.reads);
     }
 
     @Test
@@ -127,6 +157,7 @@ class KafkaDrainProbeTest {
         final Map<Integer, Long> ends = new HashMap<>();
         final Map<Integer, Boolean> records = new HashMap<>();
         boolean down;
+        int reads; // onlyMarkers calls: each is a fetch
 
         @Override
         public Map<Integer, Long> endOffsets() throws Exception {
@@ -138,6 +169,7 @@ class KafkaDrainProbeTest {
 
         @Override
         public boolean onlyMarkers(int partition, long next, long end) {
+            reads++;
             return !records.getOrDefault(partition, false);
         }
 
