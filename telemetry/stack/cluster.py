@@ -351,6 +351,7 @@ cluster.evenly-spread-out-slots: true
         "TM_RPC_PORT": str(rpc_port),
         "TM_SLOTS": str(SLOTS_PER_TASKMANAGER),
         "TM_MEMORY": "1536m",
+        "TM_METASPACE": "256m",
         "DEFAULT_PARALLELISM": str(settings.telemetry_parallelism or 4),
         # S3A (MinIO over TLS) trusts the JVM's trust store: the stack's CA only.
         "EXTRA_JAVA_OPTS": (
