@@ -245,7 +245,9 @@ def main() -> None:
             job.rates = [measured.rate]
             job.note = (
                 f"fixed {measured.fixed_s:.1f} s: running {measured.running_s:.1f} s, "
-                f"tail {measured.tail_s:.1f} s; TM peak {measured.large.peak_rss_mib:,.0f} MiB"
+                f"tail {measured.tail_s:.1f} s; "
+                f"TM {measured.cpu_s_per_million:.1f} CPU-s/M events, "
+                f"peak {measured.large.peak_rss_mib:,.0f} MiB"
             )
     finally:
         _delete(settings, topics)

@@ -6,8 +6,9 @@ Preloads both backlogs with the real producer (fast Avro, 20 cars), then times
 a fresh job on each from `jobs.submit` until every event is counted in
 committed Parquet (bench/jobbench.py says how the two cancel the fixed cost).
 Prints the rate through decode, windows and Parquet, the fixed cost split in
-submit -> RUNNING and last record -> committed, and the TaskManagers' peak
-resident memory. Asserts nothing. Needs the local stack (`make up`).
+submit -> RUNNING and last record -> committed, the TaskManagers' CPU seconds
+per million events and their peak resident memory. Asserts nothing. Needs the
+local stack (`make up`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main() -> None:
     print(f"running   {result.running_s:>12.1f} s  submit -> every task running")
     print(f"tail      {result.tail_s:>12.1f} s  last record -> its window committed")
     print(f"fixed     {result.fixed_s:>12.1f} s  per run")
+    print(f"TM CPU    {result.cpu_s_per_million:>12.2f} s  per million events (TaskManagers)")
     peak = result.large.peak_rss_mib
     print(f"peak RSS  {peak:>12,.0f} MiB  TaskManagers, {args.large:,}-event backlog")
 

@@ -10,6 +10,10 @@ backlog sizes N1 < N2 on topics with the same content:
     rate = (N2 - N1) / ((T2 - running2) - (T1 - running1))
     tail = (T1 - running1) - N1 / rate      (last record -> its window committed)
 
+The TaskManagers' CPU time over each run gives, by the same difference, the
+CPU seconds per million events: less noisy than the rate on a shared machine,
+since time spent waiting for a core does not count.
+
 Used by `make bench` (bench/compare.py) and bench/job_throughput.py.
 """
 
@@ -41,6 +45,7 @@ class Timing:
     running_s: float  # submit -> every task running
     total_s: float  # submit -> every event in committed Parquet
     peak_rss_mib: float  # the TaskManagers' resident memory, at most
+    cpu_s: float  # the TaskManagers' CPU time (user + system) over the run
 
 
 @dataclass
@@ -54,6 +59,11 @@ class JobRate:
     @property
     def fixed_s(self) -> float:
         return self.running_s + self.tail_s
+
+    @property
+    def cpu_s_per_million(self) -> float:
+        """TaskManager CPU seconds per million events, fixed costs cancelled."""
+        return (self.large.cpu_s - self.small.cpu_s) / (self.large.events - self.small.events) * 1e6
 
 
 def preload(settings: Settings, topic: str, events: int, cars: int = 20) -> None:
@@ -76,13 +86,21 @@ def committed_events(settings: Settings, prefix: str) -> int:
     return total
 
 
-def _taskmanager_rss(settings: Settings) -> float:
-    total = 0
+def _taskmanagers(settings: Settings) -> list[psutil.Process]:
+    found = []
     for pid_file in Layout.of(settings).run.glob("taskmanager*.pid"):
         pid = read_pid(pid_file)
         if pid is not None and psutil.pid_exists(pid):
-            total += psutil.Process(pid).memory_info().rss
-    return total / 2**20
+            found.append(psutil.Process(pid))
+    return found
+
+
+def _taskmanager_rss(settings: Settings) -> float:
+    return sum(p.memory_info().rss for p in _taskmanagers(settings)) / 2**20
+
+
+def _taskmanager_cpu(settings: Settings) -> float:
+    return sum(t.user + t.system for t in (p.cpu_times() for p in _taskmanagers(settings)))
 
 
 def time_job(settings: Settings, topic: str, events: int, timeout: float = 900) -> Timing:
@@ -95,6 +113,7 @@ def time_job(settings: Settings, topic: str, events: int, timeout: float = 900) 
         dlq_topic=f"{topic}.dlq",
         output_prefix=prefix,
     )
+    cpu_before = _taskmanager_cpu(settings)
     started = time.monotonic()
     jobs.submit(settings, params, fresh=True, remember=False)
     running = time.monotonic() - started
@@ -107,7 +126,8 @@ def time_job(settings: Settings, topic: str, events: int, timeout: float = 900) 
             if time.monotonic() - started > timeout:
                 raise SystemExit(f"{topic}: not every event committed within {timeout:.0f} s")
             time.sleep(0.5)
-        return Timing(events, running, time.monotonic() - started, peak)
+        total = time.monotonic() - started
+        return Timing(events, running, total, peak, _taskmanager_cpu(settings) - cpu_before)
     finally:
         jobs.cancel(settings, params.name)
 
