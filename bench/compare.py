@@ -244,6 +244,7 @@ def main() -> None:
             measured = job_rate_row(settings, args.job_events, say)
             job.rates = [measured.rate]
             job.note = (
+                f"marginal {measured.marginal_rate:,.0f}/s; "
                 f"fixed {measured.fixed_s:.1f} s: running {measured.running_s:.1f} s, "
                 f"tail {measured.tail_s:.1f} s; "
                 f"TM {measured.cpu_s_per_million:.1f} CPU-s/M events, "

@@ -29,6 +29,7 @@ def main() -> None:
         parser.error("--small must be positive and below --large")
     result = job_rate(load_settings(), args.small, args.large, say=lambda m: print(f"  {m}"))
     print(f"rate      {result.rate:>12,.0f} events/s (decode, windows, Parquet; exactly once)")
+    print(f"marginal  {result.marginal_rate:>12,.0f} events/s (difference of the two backlogs)")
     print(f"running   {result.running_s:>12.1f} s  submit -> every task running")
     print(f"tail      {result.tail_s:>12.1f} s  last record -> its window committed")
     print(f"fixed     {result.fixed_s:>12.1f} s  per run")
