@@ -439,17 +439,19 @@ class ConfluentAvroRecordDeserializerTest {
     /** Collects the deserializer's rows as named Rows of Java values (String for strings). */
     Collector<RowData> collector(List<Row> rows) {
         RowType type = deserializer.rowType();
+        java.util.LinkedHashMap<String, Integer> positions = new java.util.LinkedHashMap<>();
+        for (String name : type.getFieldNames()) {
+            positions.put(name, positions.size());
+        }
         return new Collector<>() {
             @Override
             public void collect(RowData data) {
                 Object[] fields = new Object[type.getFieldCount()];
-                Map<String, Integer> positions = new java.util.LinkedHashMap<>();
                 for (int i = 0; i < fields.length; i++) {
                     Object value = RowData.createFieldGetter(type.getTypeAt(i), i).getFieldOrNull(data);
                     fields[i] = value instanceof StringData string ? string.toString() : value;
-                    positions.put(type.getFieldNames().get(i), i);
                 }
-                rows.add(RowUtils.createRowWithNamedPositions(RowKind.INSERT, fields, new java.util.LinkedHashMap<>(positions)));
+                rows.add(RowUtils.createRowWithNamedPositions(RowKind.INSERT, fields, positions));
             }
 
             @Override
