@@ -6,6 +6,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from support.jobs import JobRun
@@ -13,6 +14,35 @@ from support.jobs import JobRun
 from telemetry import jobs
 from telemetry.config import Settings, load_settings
 from telemetry.kafka import librdkafka_config
+
+LOG_TAIL_LINES = 25
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test on the stack reports the tail of each server's log.
+
+    CI keeps only the test output: a hang or an error inside a server would
+    otherwise leave no trace of what the server was doing at the time.
+    """
+    report = yield
+    if report.failed and "stack" in getattr(item, "fixturenames", ()):
+        for name, tail in _server_log_tails():
+            report.sections.append((f"last lines of {name}.log", tail))
+    return report
+
+
+def _server_log_tails() -> Iterator[tuple[str, str]]:
+    from telemetry.stack.layout import Layout
+    from telemetry.stack.services import SERVICES
+
+    layout = Layout.of(load_settings())
+    for service in SERVICES:
+        path = layout.log_file(service.name)
+        with contextlib.suppress(OSError), path.open("rb") as log:
+            log.seek(max(0, path.stat().st_size - 64 * 1024))
+            lines = log.read().decode(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+            yield service.name, "\n".join(line[:400] for line in lines)
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,8 @@ def test_kafka_admin_creates_topic_and_round_trips_a_message(stack: Settings) ->
 def test_registry_registers_an_avro_schema_and_reads_it_back_by_id(stack: Settings) -> None:
     from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-    client = SchemaRegistryClient({"url": stack.schema_registry_url})
+    # The stock client, given the timeout it lacks by default (it would wait forever).
+    client = SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
     text = json.dumps(
         {
             "type": "record",
@@ -82,7 +83,8 @@ def test_registry_registers_an_avro_schema_and_reads_it_back_by_id(stack: Settin
     )
     subject = f"test-stack-{uuid.uuid4().hex[:8]}-value"
     schema_id = client.register_schema(subject, Schema(text, "AVRO"))
-    fetched = SchemaRegistryClient({"url": stack.schema_registry_url}).get_schema(schema_id)
+    fresh = SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
+    fetched = fresh.get_schema(schema_id)
     assert json.loads(fetched.schema_str) == json.loads(text)
     assert subject in client.get_subjects()
 
@@ -165,15 +167,16 @@ def test_up_twice_is_harmless_and_keeps_the_same_processes(stack: Settings) -> N
 @pytest.mark.slow
 def test_down_then_up_keeps_topics_schemas_and_objects(stack: Settings) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
-    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry import Schema
 
+    from telemetry.registry import connect
     from telemetry.storage.s3 import s3_client
 
     marker = uuid.uuid4().hex[:8]
     topic, subject, key = f"test-keep-{marker}", f"test-keep-{marker}-value", f"tests/keep/{marker}"
     admin = AdminClient(librdkafka_config(stack))
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(15)
-    registry = SchemaRegistryClient({"url": stack.schema_registry_url})
+    registry = connect(stack).client
     schema_id = registry.register_schema(subject, Schema('{"type": "string"}', "AVRO"))
     s3_client(stack).put_object(Bucket=stack.telemetry_bucket, Key=key, Body=b"kept")
 
@@ -184,7 +187,7 @@ def test_down_then_up_keeps_topics_schemas_and_objects(stack: Settings) -> None:
 
     admin = AdminClient(librdkafka_config(stack))
     assert topic in admin.list_topics(timeout=10).topics
-    registry = SchemaRegistryClient({"url": stack.schema_registry_url})
+    registry = connect(stack).client
     assert registry.get_latest_version(subject).schema_id == schema_id
     body = s3_client(stack).get_object(Bucket=stack.telemetry_bucket, Key=key)["Body"].read()
     assert body == b"kept"
