@@ -143,9 +143,13 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
         return pos;
     }
 
-    /** About one probe a second, at least five per idle timeout. */
+    /**
+     * Ten probes per idle timeout, at least two a second: event time follows the clock at most
+     * about two probe intervals after the idle timeout (300 ms each at the default 3 s). A probe
+     * is one end-offsets request per topic and TaskManager.
+     */
     static long probeInterval(long idleTimeoutMillis) {
-        return Math.max(50, Math.min(1000, idleTimeoutMillis / 5));
+        return Math.max(50, Math.min(500, idleTimeoutMillis / 10));
     }
 
     @Override
