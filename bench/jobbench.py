@@ -17,7 +17,8 @@ The fixed cost (running + tail) varies by design from run to run: the last
 windows commit with the next checkpoint, which is 0 to one checkpoint interval
 away (Flink starts a job's checkpoints at a random offset). So it is reported
 as the median, with the range, of every timed run: the two backlogs and
-FIXED_RUNS more jobs on a short backlog (FIXED_BACKLOG events).
+FIXED_RUNS more jobs on short backlogs (FIXED_BACKLOG events each), whose last
+events fall at evenly spread points of their window (see _start_time).
 
 The difference assumes every run pays the same fixed cost. It does not quite:
 a new job's first seconds run slower (the JVM compiles the job's generated
@@ -37,6 +38,7 @@ Used by `make bench` (bench/compare.py) and bench/job_throughput.py.
 from __future__ import annotations
 
 import contextlib
+import logging
 import statistics
 import time
 import uuid
@@ -121,9 +123,18 @@ class JobRate:
         return self.large.cpu_s / self.large.events * 1e6
 
 
-def preload(settings: Settings, topic: str, events: int, cars: int = 20) -> None:
+def preload(
+    settings: Settings, topic: str, events: int, cars: int = 20, start_time: float | None = None
+) -> None:
     request = ProduceRequest(
-        topic=topic, cars=cars, rate=0, count=events, seed=42, progress=False, schema_version=2
+        topic=topic,
+        cars=cars,
+        rate=0,
+        count=events,
+        seed=42,
+        progress=False,
+        schema_version=2,
+        start_time=start_time,
     )
     report = produce(settings, request)
     if report.acknowledged != events:
@@ -214,20 +225,20 @@ def job_rate(
 ) -> JobRate:
     """Preload both backlogs, warm up, time a fresh job on each, derive rate and fixed costs."""
     marker = uuid.uuid4().hex[:6]
-    topics = {n: f"bench_job_{marker}_{n}" for n in (FIXED_BACKLOG, small, large)}
+    runs = [(f"bench_job_{marker}_{n}", n) for n in (small, large)]
+    runs += [(f"bench_job_{marker}_short{k}", FIXED_BACKLOG) for k in range(FIXED_RUNS)]
     try:
-        for events, topic in topics.items():
+        for k, (topic, events) in enumerate(runs):
             say(f"preloading {events:,} events into {topic}")
-            preload(settings, topic, events)
+            preload(settings, topic, events, start_time=_start_time(settings, k - 2))
         # A freshly started TaskManager compiles Flink's runtime as it goes: its
         # first jobs ran 2-5x slower per event. One untimed run on the long
         # backlog first, so that the timed runs see a warm JVM.
-        say(f"warming the TaskManager up on {topics[large]}")
-        time_job(settings, topics[large], large)
-        runs = [small, large] + [FIXED_BACKLOG] * FIXED_RUNS
+        say(f"warming the TaskManager up on {runs[1][0]}")
+        time_job(settings, runs[1][0], large)
         timings: list[Timing] = []
-        for events in runs:
-            t = time_job(settings, topics[events], events)
+        for topic, events in runs:
+            t = time_job(settings, topic, events)
             timings.append(t)
             say(
                 f"job on {events:,}: running after {t.running_s:.1f} s, last record read at "
@@ -240,8 +251,24 @@ def job_rate(
     finally:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient(librdkafka_config(settings))
-        doomed = [t for topic in topics.values() for t in (topic, f"{topic}.dlq")]
+        quiet = logging.getLogger("bench.admin")
+        quiet.setLevel(logging.ERROR)
+        admin = AdminClient(librdkafka_config(settings, logger=quiet))
+        doomed = [t for topic, _ in runs for t in (topic, f"{topic}.dlq")]
         for future in admin.delete_topics(doomed, operation_timeout=30).values():
             with contextlib.suppress(Exception):  # best effort: a leftover topic is harmless
                 future.result(30)
+
+
+def _start_time(settings: Settings, short_run: int) -> float | None:
+    """The event time of the first event of a short backlog (None: now, for the others).
+
+    The last window closes out-of-orderness plus the rest of its window after the
+    last event, so the tail depends on where that event falls in its window. The
+    short backlogs start 1/FIXED_RUNS of a window apart, so their last events
+    sample the whole window instead of one point of it.
+    """
+    if short_run < 0:
+        return None
+    window = settings.telemetry_window_seconds
+    return (time.time() // window) * window + short_run * window / FIXED_RUNS
