@@ -103,5 +103,5 @@ mutate: $(STAMP) ## mutation testing of the modules whose mistakes corrupt data 
 	$(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
 
-bench: register-schemas ## the producer, consumers and the job against Kafka's own perf tools, one table (~15 min)
+bench: register-schemas ## the producer, consumers and the job against Kafka's own perf tools, one table (~5 min)
 	$(BIN)/python bench/compare.py
