@@ -18,7 +18,7 @@ windows commit with the next checkpoint, which is 0 to one checkpoint interval
 away (Flink starts a job's checkpoints at a random offset). So it is reported
 as the median, with the range, of every timed run: the two backlogs and
 FIXED_RUNS more jobs on short backlogs (FIXED_BACKLOG events each), whose last
-events fall at evenly spread points of their window (see _start_time).
+events fall at evenly spread points of their window (see _short_start).
 
 The difference assumes every run pays the same fixed cost. It does not quite:
 a new job's first seconds run slower (the JVM compiles the job's generated
@@ -225,19 +225,23 @@ def job_rate(
 ) -> JobRate:
     """Preload both backlogs, warm up, time a fresh job on each, derive rate and fixed costs."""
     marker = uuid.uuid4().hex[:6]
-    runs = [(f"bench_job_{marker}_{n}", n) for n in (small, large)]
-    runs += [(f"bench_job_{marker}_short{k}", FIXED_BACKLOG) for k in range(FIXED_RUNS)]
+    # (topic, events, event time of the first event: None for now)
+    runs = [(f"bench_job_{marker}_{n}", n, None) for n in (small, large)]
+    runs += [
+        (f"bench_job_{marker}_short{k}", FIXED_BACKLOG, _short_start(settings, k))
+        for k in range(FIXED_RUNS)
+    ]
     try:
-        for k, (topic, events) in enumerate(runs):
+        for topic, events, start_time in runs:
             say(f"preloading {events:,} events into {topic}")
-            preload(settings, topic, events, start_time=_start_time(settings, k - 2))
+            preload(settings, topic, events, start_time=start_time)
         # A freshly started TaskManager compiles Flink's runtime as it goes: its
         # first jobs ran 2-5x slower per event. One untimed run on the long
         # backlog first, so that the timed runs see a warm JVM.
         say(f"warming the TaskManager up on {runs[1][0]}")
         time_job(settings, runs[1][0], large)
         timings: list[Timing] = []
-        for topic, events in runs:
+        for topic, events, _ in runs:
             t = time_job(settings, topic, events)
             timings.append(t)
             say(
@@ -254,21 +258,19 @@ def job_rate(
         quiet = logging.getLogger("bench.admin")
         quiet.setLevel(logging.ERROR)
         admin = AdminClient(librdkafka_config(settings, logger=quiet))
-        doomed = [t for topic, _ in runs for t in (topic, f"{topic}.dlq")]
+        doomed = [t for topic, _, _ in runs for t in (topic, f"{topic}.dlq")]
         for future in admin.delete_topics(doomed, operation_timeout=30).values():
             with contextlib.suppress(Exception):  # best effort: a leftover topic is harmless
                 future.result(30)
 
 
-def _start_time(settings: Settings, short_run: int) -> float | None:
-    """The event time of the first event of a short backlog (None: now, for the others).
+def _short_start(settings: Settings, k: int) -> float:
+    """The event time of the first event of the k-th short backlog.
 
     The last window closes out-of-orderness plus the rest of its window after the
     last event, so the tail depends on where that event falls in its window. The
     short backlogs start 1/FIXED_RUNS of a window apart, so their last events
     sample the whole window instead of one point of it.
     """
-    if short_run < 0:
-        return None
     window = settings.telemetry_window_seconds
-    return (time.time() // window) * window + short_run * window / FIXED_RUNS
+    return (time.time() // window) * window + k * window / FIXED_RUNS
