@@ -29,6 +29,23 @@ from telemetry.storage.windows import read_windows
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+# Longer than any test here takes; see `clear_of_the_hour_end`.
+HOUR_END_MARGIN = timedelta(minutes=2)
+
+
+@pytest.fixture(autouse=True)
+def clear_of_the_hour_end() -> None:
+    """Start each test at least `HOUR_END_MARGIN` before a UTC hour ends.
+
+    Once the topic is drained the job's watermark follows the wall clock, so the hour a test
+    writes into closes and is compacted when the real hour ends. That is right, but it changes
+    the files these tests list and read; a test that would cross the boundary waits it out.
+    """
+    now = datetime.now(UTC)
+    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if next_hour - now < HOUR_END_MARGIN:
+        time.sleep((next_hour - now).total_seconds() + 1)
+
 
 def produce(run: JobRun, record: Path, **kwargs: object) -> None:
     producer = Producing(run, record, **kwargs)
