@@ -4,7 +4,8 @@ Data files are the Parquet files of an hour folder whose names do not start
 with `.` or `_` (telemetry.contract). A closed hour may have been compacted:
 then its `_MANIFEST.json` lists its files, and only those are read, so a
 reader never sees a row twice (old files beside their compacted copy) or
-misses one while a compaction runs. Files written before names got the
+misses one while a compaction runs (`read_windows` lists again when a file it
+listed was deleted before it was read). Files written before names got the
 `.parquet` suffix (no dot in the name) are data too.
 
 Every file is read as the latest schema of its contract (schemas/), so files

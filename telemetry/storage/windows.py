@@ -67,6 +67,8 @@ OUTPUT_FORMATS = ("table", "csv", "jsonl", "parquet")
 TIME_COLUMNS = ("window_start", "event_time")
 
 _ONE_TICK = timedelta(microseconds=1)
+# How often a read lists the files again when one it listed is gone (compacted meanwhile).
+LISTING_ATTEMPTS = 3
 
 
 # Filters ---------------------------------------------------------------------
@@ -274,10 +276,23 @@ def read_windows(
     the first rows after sorting. Raises StorageError, InvalidInputError.
     """
     time_range = TimeRange(start, end)
-    dataset = open_windows(settings, prefix)
     bucket, key = _location(settings, prefix)
-    with _storage_errors(settings, f"s3://{bucket}/{key}"):
-        return scan_windows(dataset, cars=cars, time_range=time_range, columns=columns, limit=limit)
+    url = f"s3://{bucket}/{key}"
+    with _storage_errors(settings, url):
+        for _ in range(LISTING_ATTEMPTS):
+            dataset = open_windows(settings, prefix)
+            try:
+                return scan_windows(
+                    dataset, cars=cars, time_range=time_range, columns=columns, limit=limit
+                )
+            except FileNotFoundError as exc:
+                # A listed file was deleted once its hour's compacted copy replaced it
+                # (telemetry.storage.layout): listing again finds the manifest naming the copy.
+                vanished = exc
+    raise StorageError(
+        f"files under {url} disappeared while being read, {LISTING_ATTEMPTS} times in a row; "
+        "is something besides the job's compaction deleting them?"
+    ) from vanished
 
 
 def scan_windows(

@@ -444,3 +444,86 @@ def test_late_events_filter_on_event_time(seeded: Seeded) -> None:
     table = _run("--prefix", prefix)
     # Read as the late-event contract: the columns this older file lacks come back empty.
     assert table.stdout.splitlines()[0].split() == list(late_table().written)
+
+
+# A read racing the job's compaction of a closed hour ------------------------
+
+
+def _compact_like_the_job(fs, folder: str, names: list[str]) -> None:
+    """CompactClosedPartition's steps: manifest of the old files, the copy, new manifest, delete."""
+    manifest = f"{folder}/_MANIFEST.json"
+    with fs.open_output_stream(manifest) as out:
+        out.write(json.dumps({"files": names}).encode())
+    merged = pa.concat_tables(pq.read_table(f"{folder}/{n}", filesystem=fs) for n in names)
+    compacted = f"compacted-{uuid.uuid4()}.parquet"
+    pq.write_table(merged, f"{folder}/{compacted}", filesystem=fs)
+    with fs.open_output_stream(manifest) as out:
+        out.write(json.dumps({"files": [compacted]}).encode())
+    for name in names:
+        fs.delete_file(f"{folder}/{name}")
+
+
+def test_a_read_that_lists_an_hour_just_before_it_is_compacted_reads_each_row_once(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import telemetry.storage.windows as windows
+
+    fs = s3_filesystem(seeded.settings)
+    prefix = f"{seeded.prefix}-compacting"
+    folder = f"{seeded.settings.telemetry_bucket}/{prefix}/year=2026/month=12/day=31/hour=22"
+    rows = seeded.frame[seeded.frame["window_start"].dt.hour == 22]
+    names = []
+    for task, cars in enumerate(TASKS):
+        part = pa.Table.from_pandas(rows[rows["car_id"].isin(cars)], preserve_index=False)
+        names.append(f"part-{uuid.uuid4()}-{task}-0.parquet")
+        pq.write_table(part.select(_arrow_schema().names), f"{folder}/{names[-1]}", filesystem=fs)
+    listings = []
+    real_open_windows = windows.open_windows
+
+    def listed_then_compacted(*args, **kwargs):
+        dataset = real_open_windows(*args, **kwargs)
+        listings.append(sorted(p.rsplit("/", 1)[1] for p in dataset.files))
+        if len(listings) == 1:
+            _compact_like_the_job(fs, folder, names)  # between the listing and the read
+        return dataset
+
+    monkeypatch.setattr(windows, "open_windows", listed_then_compacted)
+    table = read_windows(seeded.settings, prefix=prefix).to_pandas()
+
+    assert listings[0] == sorted(names)
+    assert len(listings) == 2 and listings[1][0].startswith("compacted-"), listings
+    assert len(table) == len(rows)
+    expected = rows.sort_values(["window_start", "car_id"]).reset_index(drop=True)
+    assert table["car_id"].tolist() == expected["car_id"].tolist()
+    assert table["avg_speed"].tolist() == expected["avg_speed"].tolist()
+
+
+def test_files_that_keep_vanishing_fail_with_one_line_that_says_so(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import telemetry.storage.windows as windows
+    from telemetry.errors import StorageError
+
+    fs = s3_filesystem(seeded.settings)
+    prefix = f"{seeded.prefix}-vanishing"
+    folder = f"{seeded.settings.telemetry_bucket}/{prefix}/year=2026/month=12/day=31/hour=22"
+    real_open_windows = windows.open_windows
+    attempts = []
+
+    def listed_then_deleted(*args, **kwargs):
+        path = f"{folder}/part-{uuid.uuid4()}-0-0.parquet"
+        pq.write_table(pa.table({"car_id": pa.array([7], pa.int32())}), path, filesystem=fs)
+        dataset = real_open_windows(*args, **kwargs)
+        fs.delete_file(path)
+        attempts.append(path)
+        return dataset
+
+    monkeypatch.setattr(windows, "open_windows", listed_then_deleted)
+    with pytest.raises(StorageError) as raised:
+        read_windows(seeded.settings, prefix=prefix)
+    assert len(attempts) == windows.LISTING_ATTEMPTS == 3
+    url = f"s3://{seeded.settings.telemetry_bucket}/{prefix}"
+    assert str(raised.value) == (
+        f"files under {url} disappeared while being read, 3 times in a row; "
+        "is something besides the job's compaction deleting them?"
+    )
