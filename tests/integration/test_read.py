@@ -463,14 +463,19 @@ def _compact_like_the_job(fs, folder: str, names: list[str]) -> None:
         fs.delete_file(f"{folder}/{name}")
 
 
+def _race_prefix(seeded: Seeded, name: str) -> tuple[str, str]:
+    """(prefix, its hour folder 2026-12-31 22:00) of a fresh dataset beside the seeded one."""
+    prefix = f"{seeded.prefix}-{name}"
+    return prefix, f"{seeded.settings.telemetry_bucket}/{prefix}/year=2026/month=12/day=31/hour=22"
+
+
 def test_a_read_that_lists_an_hour_just_before_it_is_compacted_reads_each_row_once(
     seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import telemetry.storage.windows as windows
 
     fs = s3_filesystem(seeded.settings)
-    prefix = f"{seeded.prefix}-compacting"
-    folder = f"{seeded.settings.telemetry_bucket}/{prefix}/year=2026/month=12/day=31/hour=22"
+    prefix, folder = _race_prefix(seeded, "compacting")
     rows = seeded.frame[seeded.frame["window_start"].dt.hour == 22]
     names = []
     for task, cars in enumerate(TASKS):
@@ -505,8 +510,7 @@ def test_files_that_keep_vanishing_fail_with_one_line_that_says_so(
     from telemetry.errors import StorageError
 
     fs = s3_filesystem(seeded.settings)
-    prefix = f"{seeded.prefix}-vanishing"
-    folder = f"{seeded.settings.telemetry_bucket}/{prefix}/year=2026/month=12/day=31/hour=22"
+    prefix, folder = _race_prefix(seeded, "vanishing")
     real_open_windows = windows.open_windows
     attempts = []
 
