@@ -190,7 +190,19 @@ def _read_file(settings: Settings, path: str, columns: list[str]) -> dict[str, l
 def find_commits(
     settings: Settings, expectation: Expectation, landing: Landing, since: datetime
 ) -> Commits:
-    """Which files hold this run's windows and late events, and their commit times."""
+    """Which files hold this run's windows and late events, and their commit times.
+
+    Listed again if an hour is compacted between listing its files and reading them.
+    """
+    from telemetry.storage.layout import relisting
+
+    url = f"s3://{settings.telemetry_bucket}"
+    return relisting(url, lambda: _find_commits(settings, expectation, landing, since))
+
+
+def _find_commits(
+    settings: Settings, expectation: Expectation, landing: Landing, since: datetime
+) -> Commits:
     committed: dict[WindowKey, datetime] = {}
     partitions: set[str] = set()
     files = 0

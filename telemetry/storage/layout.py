@@ -4,8 +4,8 @@ Data files are the Parquet files of an hour folder whose names do not start
 with `.` or `_` (telemetry.contract). A closed hour may have been compacted:
 then its `_MANIFEST.json` lists its files, and only those are read, so a
 reader never sees a row twice (old files beside their compacted copy) or
-misses one while a compaction runs (`read_windows` lists again when a file it
-listed was deleted before it was read). Files written before names got the
+misses one while a compaction runs (`relisting`: a read whose listed file was
+deleted before it was read lists again). Files written before names got the
 `.parquet` suffix (no dot in the name) are data too.
 
 Every file is read as the latest schema of its contract (schemas/), so files
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from telemetry.contract import DATA_SUFFIX, IGNORED_PREFIXES, MANIFEST, PARTITION_FIELDS
 from telemetry.errors import StorageError
@@ -26,7 +27,18 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.fs as pafs
 
-__all__ = ["arrow_schema", "contract_defaults", "data_files", "is_data_file"]
+__all__ = [
+    "LISTING_ATTEMPTS",
+    "arrow_schema",
+    "contract_defaults",
+    "data_files",
+    "is_data_file",
+    "relisting",
+]
+
+T = TypeVar("T")
+# How often a read lists the files again when one it listed is gone (compacted meanwhile).
+LISTING_ATTEMPTS = 3
 
 
 def is_data_file(name: str) -> bool:
@@ -57,6 +69,24 @@ def data_files(
         else:
             files += sorted(f"{folder}/{name}" for name in entries if is_data_file(name))
     return files
+
+
+def relisting(url: str, list_and_read: Callable[[], T]) -> T:
+    """`list_and_read()`, called again when a file it listed was gone by the time it read it.
+
+    Compaction deletes an hour's old files only after the manifest names their compacted
+    copy, so a second listing finds the copy. Vanishing `LISTING_ATTEMPTS` times in a row
+    is a StorageError: something else is deleting files under `url`.
+    """
+    for _ in range(LISTING_ATTEMPTS):
+        try:
+            return list_and_read()
+        except FileNotFoundError as exc:
+            vanished = exc
+    raise StorageError(
+        f"files under {url} disappeared while being read, {LISTING_ATTEMPTS} times in a row; "
+        "is something besides the job's compaction deleting them?"
+    ) from vanished
 
 
 def _manifest(filesystem: pafs.FileSystem, path: str) -> list[str]:

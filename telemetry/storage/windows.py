@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from telemetry.config import Settings
 from telemetry.contract import PARTITION_FIELDS, WINDOWS_PREFIX, hour_path, is_late_location
 from telemetry.errors import InvalidInputError, StorageError
-from telemetry.storage.layout import arrow_schema, data_files
+from telemetry.storage.layout import arrow_schema, data_files, relisting
 from telemetry.storage.query import TimeRange, iso
 
 if TYPE_CHECKING:
@@ -67,8 +67,6 @@ OUTPUT_FORMATS = ("table", "csv", "jsonl", "parquet")
 TIME_COLUMNS = ("window_start", "event_time")
 
 _ONE_TICK = timedelta(microseconds=1)
-# How often a read lists the files again when one it listed is gone (compacted meanwhile).
-LISTING_ATTEMPTS = 3
 
 
 # Filters ---------------------------------------------------------------------
@@ -279,20 +277,16 @@ def read_windows(
     bucket, key = _location(settings, prefix)
     url = f"s3://{bucket}/{key}"
     with _storage_errors(settings, url):
-        for _ in range(LISTING_ATTEMPTS):
-            dataset = open_windows(settings, prefix)
-            try:
-                return scan_windows(
-                    dataset, cars=cars, time_range=time_range, columns=columns, limit=limit
-                )
-            except FileNotFoundError as exc:
-                # A listed file was deleted once its hour's compacted copy replaced it
-                # (telemetry.storage.layout): listing again finds the manifest naming the copy.
-                vanished = exc
-    raise StorageError(
-        f"files under {url} disappeared while being read, {LISTING_ATTEMPTS} times in a row; "
-        "is something besides the job's compaction deleting them?"
-    ) from vanished
+        return relisting(
+            url,
+            lambda: scan_windows(
+                open_windows(settings, prefix),
+                cars=cars,
+                time_range=time_range,
+                columns=columns,
+                limit=limit,
+            ),
+        )
 
 
 def scan_windows(

@@ -508,6 +508,7 @@ def test_files_that_keep_vanishing_fail_with_one_line_that_says_so(
 ) -> None:
     import telemetry.storage.windows as windows
     from telemetry.errors import StorageError
+    from telemetry.storage.layout import LISTING_ATTEMPTS
 
     fs = s3_filesystem(seeded.settings)
     prefix, folder = _race_prefix(seeded, "vanishing")
@@ -525,7 +526,7 @@ def test_files_that_keep_vanishing_fail_with_one_line_that_says_so(
     monkeypatch.setattr(windows, "open_windows", listed_then_deleted)
     with pytest.raises(StorageError) as raised:
         read_windows(seeded.settings, prefix=prefix)
-    assert len(attempts) == windows.LISTING_ATTEMPTS == 3
+    assert len(attempts) == LISTING_ATTEMPTS == 3
     url = f"s3://{seeded.settings.telemetry_bucket}/{prefix}"
     assert str(raised.value) == (
         f"files under {url} disappeared while being read, 3 times in a row; "
