@@ -124,6 +124,7 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
     it did submit would show as a second job of the same name in `job status`.
     """
     from py4j.protocol import Py4JError
+    from pyflink.util.exceptions import JavaException
 
     jar = job_jar()
     if not jar.is_file():
@@ -144,8 +145,8 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
                         savepoint=restore,
                     )
                 )
-        except Py4JError as exc:
-            if attempt == 1 and not _gateway_alive():
+        except (Py4JError, JavaException) as exc:  # PyFlink converts some Java errors
+            if isinstance(exc, Py4JError) and attempt == 1 and not _gateway_alive():
                 continue  # it died while building: once more with a new one
             cause = summarize_trace(str(exc))
             raise ServiceError(f"submitting {params.name} failed: {cause}") from exc
@@ -155,11 +156,12 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
 def warm_up(settings: Settings) -> None:
     """Start the gateway and plan the job once without submitting it (see telemetry.jobs.warm)."""
     from py4j.protocol import Py4JError
+    from pyflink.util.exceptions import JavaException
 
     _prepare_gateway(settings)
     params = JobParams.from_settings(settings, name="warm-up")
     try:
         with _root_log_level_kept():
             _job_module().execute(settings, Path(job_jar()), params, dry_run=True)
-    except Py4JError as exc:
+    except (Py4JError, JavaException) as exc:
         raise ServiceError(f"planning the job failed: {summarize_trace(str(exc))}") from exc

@@ -55,6 +55,11 @@ class Submission:
 # Known root causes -> what to do about them.
 _HINTS = (
     ("UnknownTopicOrPartition", "the topic is missing; `telemetry job submit` creates it"),
+    (
+        "Cannot map checkpoint/savepoint state",
+        "the retained state was written by another version of the job's operators: resume it "
+        "with that version, or start over without it: `telemetry job submit --fresh`",
+    ),
     ("NoResourceAvailable", "no free task slots: start a TaskManager (`make up`) or cancel a job"),
     ("SdkClientException", "is S3 at S3_ENDPOINT_URL up? (`make status`)"),
     ("AmazonS3Exception", "check the bucket and the S3 credentials (`telemetry env`)"),

@@ -104,3 +104,7 @@ def _answer(settings: Settings, mine: str, conn: socket.socket) -> dict[str, obj
         return {"error": str(exc)}
     except (ValueError, TypeError, KeyError) as exc:
         return {"error": f"bad request to the warm job client: {exc}"}
+    except Exception as exc:  # answer and keep serving: a dead server thread hangs clients
+        log.exception("submission through the warm job client failed")
+        first = (str(exc).splitlines() or [""])[0][:300]
+        return {"error": f"the warm job client failed: {type(exc).__name__}: {first}"}

@@ -109,3 +109,14 @@ def test_a_job_that_fails_while_starting_is_cancelled_and_its_root_cause_reporte
     assert "is Kafka at KAFKA_BOOTSTRAP_SERVERS up?" in message
     assert fake.cancelled
     assert cluster["manifests"] == [("lifecycle-test", JOB_ID, None)]
+
+
+def test_state_of_other_operators_is_reported_with_the_way_out() -> None:
+    cause = (
+        "IllegalStateException: Failed to rollback to checkpoint/savepoint s3://x/chk-1. "
+        "Cannot map checkpoint/savepoint state for operator b3a1 to the new program"
+    )
+    assert lifecycle._hint(cause) == (
+        "; the retained state was written by another version of the job's operators: resume "
+        "it with that version, or start over without it: `telemetry job submit --fresh`"
+    )

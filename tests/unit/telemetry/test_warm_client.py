@@ -1,0 +1,50 @@
+"""The warm job client's socket server: every request gets an answer, whatever fails.
+
+The server runs here for real on a Unix socket in a temporary data folder; only
+the job build behind it (PyFlink's gateway) is replaced.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from telemetry.config import load_settings
+from telemetry.errors import ServiceError
+from telemetry.jobs import warm
+from telemetry.jobs.params import JobParams
+
+
+def test_a_submission_that_raises_anything_is_answered_and_the_next_one_is_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)})
+    (tmp_path / "run").mkdir()
+    outcomes: list[object] = [
+        RuntimeError("TableException: Failed to execute sql\n\tat org.apache.flink..."),
+        "6f1c0ffee",
+    ]
+
+    def submit_in_process(_settings: object, _params: object, _restore: object) -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return str(outcome)
+
+    monkeypatch.setattr("telemetry.jobs.client.warm_up", lambda _settings: None)
+    monkeypatch.setattr("telemetry.jobs.client.submit_in_process", submit_in_process)
+    warm.serve(settings)
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "run" / warm.SOCKET_NAME).exists():
+        assert time.monotonic() < deadline, "the warm client never listened"
+        time.sleep(0.05)
+
+    params = JobParams.from_settings(settings)
+    with pytest.raises(ServiceError) as raised:
+        warm.submit_warm(settings, params, None)
+    assert str(raised.value) == (
+        "the warm job client failed: RuntimeError: TableException: Failed to execute sql"
+    )
+    assert warm.submit_warm(settings, params, None) == "6f1c0ffee"
