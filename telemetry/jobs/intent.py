@@ -7,13 +7,16 @@ remembered job that is not running, from its newest retained state.
 
 from __future__ import annotations
 
+import fcntl
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from telemetry.config import Settings
 from telemetry.jobs.params import JobParams
 
-__all__ = ["forget", "remember", "remembered"]
+__all__ = ["forget", "remember", "remembered", "resuming"]
 
 
 def _folder(settings: Settings) -> Path:
@@ -41,3 +44,16 @@ def remembered(settings: Settings) -> list[JobParams]:
         except (OSError, ValueError, TypeError):
             continue  # a damaged file is not a reason to fail `up`
     return params
+
+
+@contextmanager
+def resuming(settings: Settings) -> Iterator[None]:
+    """Hold the lock that makes resumes one at a time (`up` and the supervisor)."""
+    folder = _folder(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".resume.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

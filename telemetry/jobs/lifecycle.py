@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from telemetry.config import Settings
 from telemetry.contract import JOB_NAME
-from telemetry.errors import InvalidInputError, ServiceError
+from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
 from telemetry.jobs import intent
 from telemetry.jobs.params import STATE_KEYS, JobParams
 from telemetry.jobs.rest import (
@@ -25,6 +25,7 @@ from telemetry.jobs.rest import (
     JobInfo,
     active_job,
     job_state,
+    list_jobs,
     rest,
     root_cause,
     summarize_trace,
@@ -231,14 +232,72 @@ def _wait_terminal(settings: Settings, job_id: str, timeout: float) -> None:
     raise ServiceError(f"job {job_id} did not stop within {timeout:.0f} s")
 
 
-def resume_remembered(settings: Settings, say: Say) -> list[Submission]:
-    """Resume every remembered job that is not running (after a crash of the cluster)."""
-    resumed = []
-    for params in intent.remembered(settings):
-        if active_job(settings, params.name) is not None:
-            continue
-        submission = submit(settings, params)
-        where = submission.resumed_from.describe() if submission.resumed_from else "no state"
-        say(f"  resumed job {params.name} ({submission.job.job_id}) from {where}")
-        resumed.append(submission)
+# How long a resume waits for the TaskManagers to drop a lost JobManager's tasks: they
+# do when their heartbeat to it times out (`heartbeat.timeout`, 15 s locally), then
+# cancel the tasks. The bound only keeps a TaskManager that never does from blocking.
+LOST_TASKS_WAIT_S = 60.0
+
+
+def resume_remembered(
+    settings: Settings, say: Say, *, lost_tasks_wait: float = LOST_TASKS_WAIT_S
+) -> list[Submission]:
+    """Resume every remembered job that is not running (after a crash of the cluster).
+
+    One resume at a time (`up` and the supervisor may both try). Every job is
+    tried even if another fails; the failures are one error at the end.
+    """
+    with intent.resuming(settings):
+        wanted = [p for p in intent.remembered(settings) if active_job(settings, p.name) is None]
+        if not wanted:
+            return []
+        wait_for_lost_tasks(settings, say, lost_tasks_wait)
+        resumed, failures = [], []
+        for params in wanted:
+            try:
+                submission = submit(settings, params)
+            except TelemetryError as exc:
+                failures.append(f"{params.name}: {exc}")
+                continue
+            where = submission.resumed_from.describe() if submission.resumed_from else "no state"
+            say(f"  resumed job {params.name} ({submission.job.job_id}) from {where}")
+            resumed.append(submission)
+    if failures:
+        raise ServiceError(f"could not resume {len(failures)} job(s): {'; '.join(failures)}")
     return resumed
+
+
+def wait_for_lost_tasks(settings: Settings, say: Say, timeout: float) -> None:
+    """Wait until no task slot is held while the JobManager knows no active job.
+
+    A JobManager without high availability starts with no jobs, so such slots
+    hold tasks of the one before it, which the TaskManagers cancel only when
+    their heartbeat to it times out. A job resumed before that runs beside its
+    own ghost: two Kafka sinks with one transactional id prefix on one
+    TaskManager, which Flink's sink refuses ("Writable backchannel already
+    exists"), and slots the resumed job may not get.
+    """
+    deadline = time.monotonic() + timeout
+    said = ""
+    while True:
+        overview = rest(settings, "GET", "/overview")
+        held = int(overview.get("slots-total", 0)) - int(overview.get("slots-available", 0))
+        registered = int(overview.get("taskmanagers", 0)) > 0
+        if registered and (held == 0 or any(j.state in ACTIVE_STATES for j in list_jobs(settings))):
+            return
+        if time.monotonic() >= deadline:
+            say(
+                f"  resuming although {held} task slot(s) still hold tasks of a lost JobManager"
+                if registered
+                else "  resuming although no TaskManager has registered yet"
+            )
+            return
+        awaited = (
+            f"  waiting for the TaskManagers to drop {held} task slot(s) of the lost "
+            "JobManager's jobs"
+            if registered
+            else "  waiting for a TaskManager to register"
+        )
+        if awaited != said:
+            say(awaited)
+            said = awaited
+        time.sleep(0.5)

@@ -4,7 +4,8 @@
 `supervisor.log`); `telemetry down` stops it first. Every few seconds it
 restarts a Flink JobManager or TaskManager that died, and after a JobManager
 restart it resumes every remembered job from its newest checkpoint (the local
-cluster has no high availability, so a new JobManager knows no jobs). It also
+cluster has no high availability, so a new JobManager knows no jobs), once the
+TaskManagers have dropped the old JobManager's tasks. It also
 keeps a warm job client, so submissions need no new JVM (telemetry.jobs.warm). Kafka,
 the registry and MinIO are left alone: their outages are for the clients to
 ride out, and an operator to see.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from dataclasses import dataclass
 
 from telemetry.config import Settings, load_settings
 from telemetry.errors import TelemetryError
@@ -24,16 +26,16 @@ from telemetry.stack import process
 from telemetry.stack.layout import Layout
 from telemetry.stack.profiles import services_for
 
-__all__ = ["SUPERVISED", "check_once", "main"]
+__all__ = ["SUPERVISED", "Supervisor", "check_once", "main"]
 
 log = logging.getLogger("telemetry.supervisor")
 SUPERVISED = ("jobmanager", "taskmanager")
 INTERVAL_S = 2.0
+RESUME_ATTEMPTS = 3
 
 
 def check_once(settings: Settings, layout: Layout) -> list[str]:
-    """Restart the supervised services that are down; resume jobs if the JobManager was."""
-    from telemetry.jobs import resume_remembered
+    """Restart the supervised services that are down; return their names."""
     from telemetry.stack.lifecycle import start_service
 
     restarted: list[str] = []
@@ -44,9 +46,37 @@ def check_once(settings: Settings, layout: Layout) -> list[str]:
         with process.locked(layout.lock_file):
             if start_service(service, settings, layout, log.info):
                 restarted.append(service.name)
-    if "jobmanager" in restarted:
-        resume_remembered(settings, log.info)
     return restarted
+
+
+@dataclass
+class Supervisor:
+    """One round every INTERVAL_S: restart what died; after a JobManager, resume the jobs.
+
+    A resume that fails (a job that will not start yet) is tried again in the
+    next rounds, RESUME_ATTEMPTS times in all, then left to a person
+    (`telemetry job status` says how).
+    """
+
+    settings: Settings
+    layout: Layout
+    resumes_left: int = 0
+
+    def round(self) -> None:
+        from telemetry.jobs import resume_remembered
+
+        if "jobmanager" in check_once(self.settings, self.layout):
+            self.resumes_left = RESUME_ATTEMPTS
+        if not self.resumes_left:
+            return
+        self.resumes_left -= 1
+        try:
+            resume_remembered(self.settings, log.info)
+        except TelemetryError as exc:
+            again = f"; trying again ({self.resumes_left} more)" if self.resumes_left else ""
+            log.error("%s%s", exc, again)
+            return
+        self.resumes_left = 0
 
 
 def main() -> int:
@@ -58,9 +88,10 @@ def main() -> int:
     from telemetry.jobs.warm import serve
 
     serve(settings)  # a warm job client for `telemetry job submit` (telemetry.jobs.warm)
+    supervisor = Supervisor(settings, layout)
     while True:
         try:
-            check_once(settings, layout)
+            supervisor.round()
         except TelemetryError as exc:  # e.g. a port still taken: try again next round
             log.error("%s", exc)
         time.sleep(INTERVAL_S)
