@@ -13,6 +13,7 @@ from support.jobs import JobRun
 
 from telemetry import jobs
 from telemetry.config import Settings, load_settings
+from telemetry.jobs import intent
 from telemetry.kafka import librdkafka_config
 
 LOG_TAIL_LINES = 25
@@ -90,6 +91,9 @@ def job_run(registered: Settings) -> Iterator[JobRun]:
     )
     run.submission = jobs.submit(stack, run.params, remember=False)
     yield run
+    # A test may remember the job (as `telemetry job submit` does); a failed one must not
+    # leave it for a later `up` or supervisor round to resume, holding slots for good.
+    intent.forget(stack, run.name)
     if jobs.active_job(stack, run.name) is not None:
         jobs.cancel(stack, run.name)
     admin = AdminClient(librdkafka_config(stack))
