@@ -61,6 +61,11 @@ _HINTS = (
         "the retained state was written by another version of the job's operators: resume it "
         "with that version, or start over without it: `telemetry job submit --fresh`",
     ),
+    (
+        "backchannel already exists",
+        "a TaskManager still runs this job's tasks from a JobManager that is gone (it drops "
+        "them within heartbeat.timeout, 15 s locally): submit again in a few seconds",
+    ),
     ("NoResourceAvailable", "no free task slots: start a TaskManager (`make up`) or cancel a job"),
     ("SdkClientException", "is S3 at S3_ENDPOINT_URL up? (`make status`)"),
     ("AmazonS3Exception", "check the bucket and the S3 credentials (`telemetry env`)"),

@@ -120,3 +120,11 @@ def test_state_of_other_operators_is_reported_with_the_way_out() -> None:
         "; the retained state was written by another version of the job's operators: resume "
         "it with that version, or start over without it: `telemetry job submit --fresh`"
     )
+
+
+def test_a_ghost_of_the_job_on_a_taskmanager_is_explained() -> None:
+    cause = "IllegalStateException: Writable backchannel already exists."
+    assert lifecycle._hint(cause) == (
+        "; a TaskManager still runs this job's tasks from a JobManager that is gone (it drops "
+        "them within heartbeat.timeout, 15 s locally): submit again in a few seconds"
+    )
