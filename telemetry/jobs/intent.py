@@ -7,14 +7,13 @@ remembered job that is not running, from its newest retained state.
 
 from __future__ import annotations
 
-import fcntl
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from telemetry.config import Settings
 from telemetry.jobs.params import JobParams
+from telemetry.stack.process import locked
 
 __all__ = ["forget", "remember", "remembered", "resuming"]
 
@@ -46,14 +45,6 @@ def remembered(settings: Settings) -> list[JobParams]:
     return params
 
 
-@contextmanager
-def resuming(settings: Settings) -> Iterator[None]:
-    """Hold the lock that makes resumes one at a time (`up` and the supervisor)."""
-    folder = _folder(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".resume.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def resuming(settings: Settings) -> AbstractContextManager[None]:
+    """The lock that makes resumes one at a time (`up` and the supervisor)."""
+    return locked(_folder(settings) / ".resume.lock")

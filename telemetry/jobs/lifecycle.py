@@ -243,9 +243,7 @@ def _wait_terminal(settings: Settings, job_id: str, timeout: float) -> None:
 LOST_TASKS_WAIT_S = 60.0
 
 
-def resume_remembered(
-    settings: Settings, say: Say, *, lost_tasks_wait: float = LOST_TASKS_WAIT_S
-) -> list[Submission]:
+def resume_remembered(settings: Settings, say: Say) -> list[Submission]:
     """Resume every remembered job that is not running (after a crash of the cluster).
 
     One resume at a time (`up` and the supervisor may both try). Every job is
@@ -255,7 +253,7 @@ def resume_remembered(
         wanted = [p for p in intent.remembered(settings) if active_job(settings, p.name) is None]
         if not wanted:
             return []
-        wait_for_lost_tasks(settings, say, lost_tasks_wait)
+        wait_for_lost_tasks(settings, say, LOST_TASKS_WAIT_S)
         resumed, failures = [], []
         for params in wanted:
             try:
