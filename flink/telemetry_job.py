@@ -1,4 +1,4 @@
-"""Telemetry windows: Kafka (Confluent Avro) -> per-car event-time windows -> Parquet on S3.
+"""Telemetry windows: Kafka (Confluent Avro) -> per-car event-time windows -> Iceberg tables.
 
     source     Kafka topic, Confluent-framed Avro decoded in the JVM with the
                writer schema the registry gives for each record's id, resolved
@@ -6,10 +6,11 @@
     watermark  bounded out-of-orderness; a partition idle for a while lets
                event time follow the clock, so the last windows still close
     split      undecodable -> dead-letter topic; later than the watermark ->
-               late-data Parquet; the rest -> windows
+               table late_events; the rest -> windows
     window     tumbling, keyed by car_id
-    sink       Parquet (zstd), Hive partitions year/month/day/hour, files
-               committed on checkpoint (exactly once)
+    sink       Iceberg tables <namespace>.windows and .late_events of the catalog
+               `telemetry` (hours(window_start) / hours(event_time)), committed on
+               checkpoints (exactly once) and compacted by Iceberg's maintenance
 
 Submit with `telemetry job submit`, or on any cluster with
 `flink run -py flink/telemetry_job.py --jar telemetry-flink-functions.jar`.
@@ -33,17 +34,13 @@ from pyflink.table import Schema, StreamTableEnvironment
 from pyflink.util.java_utils import add_jars_to_context_class_loader
 
 from telemetry.config import Settings, load_settings
-from telemetry.contract import (
-    checkpoint_prefix,
-    job_jar,
-    late_prefix,
-    savepoint_prefix,
-    state_uri,
-)
+from telemetry.contract import checkpoint_prefix, job_jar, savepoint_prefix, state_uri
 from telemetry.dlq.headers import DLQ_HEADERS
 from telemetry.jobs.params import JobParams
 from telemetry.kafka import java_properties
 from telemetry.lake import LakeTable, late_table, window_table
+from telemetry.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options
+from telemetry.lake.maintenance import MAINTENANCE_OPTIONS
 from telemetry.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, schema_text
 
 SOURCE_UID = "telemetry-kafka-source"
@@ -147,10 +144,6 @@ def watermarks(settings: Settings, args: JobParams, row_type: object) -> Waterma
     )
 
 
-def s3_path(bucket: str, prefix: str) -> str:
-    return f"s3://{bucket}/{prefix.strip('/')}"
-
-
 # Window aggregates: one SQL expression per field of schemas/telemetry_window-value
 # (latest version). All are computed whatever version the files get, so the
 # window state is the same for every output version and a savepoint carries over.
@@ -172,20 +165,34 @@ WINDOW_COLUMNS = {
     "max_lap": "MAX(lap)",
     "min_rpm": "MIN(rpm)",
     "avg_gear": "AVG(CAST(gear AS DOUBLE))",
+    "stddev_speed": "STDDEV_POP(speed)",
 }
 # A late event's columns besides the event's own fields.
 LATE_COLUMNS = {
-    "event_time": "CAST(rowtime AS TIMESTAMP(3))",
-    "watermark_at_arrival": "CAST(wm AS TIMESTAMP(3))",
+    "event_time": "rowtime",
+    "watermark_at_arrival": "wm",
     "kafka_partition": "kafka_partition",
     "kafka_offset": "kafka_offset",
 }
 
 
+def sql_options(options: dict[str, str]) -> str:
+    """`'key' = 'value', ...` with quotes escaped, for WITH clauses and OPTIONS hints."""
+    quote = "'{}'".format
+    return ", ".join(
+        f"{quote(k.replace(chr(39), chr(39) * 2))} = {quote(v.replace(chr(39), chr(39) * 2))}"
+        for k, v in options.items()
+    )
+
+
+def table_path(args: JobParams, table: LakeTable) -> str:
+    return f"`{CATALOG_NAME}`.`{args.namespace}`.`{table.name}`"
+
+
 def create_sinks(
     t_env: StreamTableEnvironment, settings: Settings, args: JobParams
 ) -> tuple[LakeTable, LakeTable]:
-    """The lake's tables (columns from the schema contracts) and the dead-letter topic."""
+    """The lake's tables (created or evolved from the contracts) and the dead-letter topic."""
     windows, late = window_table(args.window_schema_version or None), late_table()
     missing = [c.name for c in windows.columns if c.name not in WINDOW_COLUMNS]
     if missing:
@@ -193,9 +200,11 @@ def create_sinks(
             f"error: {WINDOW_SUBJECT} has fields without an aggregate in {__file__}: "
             f"{', '.join(missing)}; add them to WINDOW_COLUMNS"
         )
-    bucket = settings.telemetry_bucket
-    t_env.execute_sql(windows.ddl(s3_path(bucket, args.output_prefix)))
-    t_env.execute_sql(late.ddl(s3_path(bucket, late_prefix(args.output_prefix))))
+    for table in (windows, late):
+        ensure_table(settings, table, args.namespace)
+    t_env.execute_sql(
+        f"CREATE CATALOG `{CATALOG_NAME}` WITH ({sql_options(flink_catalog_options(settings))})"
+    )
     # Dead letters keep the original key and value bytes; the reason and the
     # source position travel in Kafka Connect's `__connect.errors.*` headers.
     t_env.execute_sql(f"""
@@ -216,6 +225,11 @@ def create_sinks(
             'sink.transactional-id-prefix' = '{args.name}-dlq'
         )""")
     return windows, late
+
+
+def _instant(name: str, expression: str, is_instant: bool) -> str:
+    """Window bounds are UTC wall-clock TIMESTAMPs in SQL; their column is an instant."""
+    return f"CAST({expression} AS TIMESTAMP_LTZ(3)) AS `{name}`" if is_instant else expression
 
 
 def dead_letter_headers(args: JobParams) -> str:
@@ -281,6 +295,8 @@ def execute(
     # operators hand objects over without copying them.
     config.set_string("table.optimizer.agg-phase-strategy", "TWO_PHASE")
     config.set_string("pipeline.object-reuse", "true")
+    # Iceberg's sink v2: commits on checkpoints, then runs the table's maintenance.
+    config.set_string("table.exec.iceberg.use-v2-sink", "true")
     # State per job name, kept when the job is cancelled or fails, so that the
     # next submission finds and resumes it (telemetry.jobs.retained).
     config.set_string(
@@ -331,18 +347,20 @@ def execute(
         SELECT *, CURRENT_WATERMARK(rowtime) AS wm FROM decoded WHERE error IS NULL
         AND CURRENT_WATERMARK(rowtime) IS NOT NULL AND rowtime <= CURRENT_WATERMARK(rowtime)""")
     windows, late = create_sinks(t_env, settings, args)
-    hour_parts = """
-        DATE_FORMAT({ts}, 'yyyy'), DATE_FORMAT({ts}, 'MM'),
-        DATE_FORMAT({ts}, 'dd'), DATE_FORMAT({ts}, 'HH')"""
     statements = t_env.create_statement_set()
+    # One writer a table: windows are a few rows a second, and one file per checkpoint
+    # and hour is what Iceberg's maintenance then merges.
+    sink_options = sql_options({"write-parallelism": "1", **MAINTENANCE_OPTIONS})
 
-    # Window: tumbling event-time windows per car, every column of the contract.
-    aggregates = ",\n            ".join(f"{WINDOW_COLUMNS[c.name]}" for c in windows.columns)
+    # Window: tumbling event-time windows per car, every column of the written version.
+    aggregates = ",\n            ".join(
+        _instant(c.name, WINDOW_COLUMNS[c.name], c.is_instant) for c in windows.columns
+    )
     statements.add_insert_sql(f"""
-        INSERT INTO window_sink
+        INSERT INTO {table_path(args, windows)} /*+ OPTIONS({sink_options}) */
+            ({", ".join(f"`{c}`" for c in windows.column_names)})
         SELECT
-            {aggregates},
-            {hour_parts.format(ts="window_start")}
+            {aggregates}
         FROM TABLE(TUMBLE(
             TABLE on_time, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
         GROUP BY car_id, window_start, window_end""")
@@ -352,10 +370,9 @@ def execute(
         LATE_COLUMNS.get(c.name, f"`{c.name}`") for c in late.columns
     )
     statements.add_insert_sql(f"""
-        INSERT INTO late_sink
+        INSERT INTO {table_path(args, late)} /*+ OPTIONS({sink_options}) */
         SELECT
-            {late_values},
-            {hour_parts.format(ts="CAST(rowtime AS TIMESTAMP(3))")}
+            {late_values}
         FROM late_events""")
 
     # Dead letters: original bytes, reason and source position.

@@ -24,7 +24,15 @@ from urllib.parse import urlsplit
 
 from telemetry.errors import ConfigError
 
-__all__ = ["ENV_VARS", "Secret", "Settings", "ci_annotations", "load_settings", "repo_root"]
+__all__ = [
+    "ENV_VARS",
+    "Secret",
+    "Settings",
+    "ci_annotations",
+    "jdbc_url",
+    "load_settings",
+    "repo_root",
+]
 
 
 def repo_root() -> Path | None:
@@ -109,8 +117,32 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("FLINK_REST_CA_LOCATION", "", "PEM file of the CA of an https Flink REST API"),
     _Var("TELEMETRY_TOPIC", "telemetry_data", "Kafka topic of telemetry events"),
     _Var("TELEMETRY_DLQ_TOPIC", "telemetry_data.dlq", "Kafka topic for undecodable records"),
-    _Var("TELEMETRY_BUCKET", "telemetry-data", "Bucket for the Parquet window aggregates"),
+    _Var("TELEMETRY_BUCKET", "telemetry-data", "Bucket of the lake (the Iceberg warehouse)"),
     _Var("TELEMETRY_CHECKPOINT_BUCKET", "flink-checkpoints", "Bucket for Flink checkpoints"),
+    _Var(
+        "PYICEBERG_CATALOG__TELEMETRY__URI",
+        "",
+        "Iceberg catalog database, as pyiceberg's SQL catalog names it "
+        "(local: sqlite:///<data dir>/iceberg/catalog.db)",
+        secret=True,
+    ),
+    _Var(
+        "PYICEBERG_CATALOG__TELEMETRY__WAREHOUSE",
+        "",
+        "Where the tables' files go (default: s3://<TELEMETRY_BUCKET>/iceberg)",
+    ),
+    _Var(
+        "TELEMETRY_CATALOG_JDBC_URL",
+        "",
+        "The same catalog database for the JVM (Flink's JDBC catalog); default: derived "
+        "from PYICEBERG_CATALOG__TELEMETRY__URI",
+        secret=True,
+    ),
+    _Var(
+        "TELEMETRY_NAMESPACE",
+        "telemetry",
+        "Iceberg namespace of the tables (windows, late_events); tests use private ones",
+    ),
     _Var("TELEMETRY_PARTITIONS", "4", "Partitions of the telemetry topic when it is created"),
     _Var(
         "TELEMETRY_REPLICATION_FACTOR",
@@ -230,6 +262,19 @@ def _bucket(name: str, value: str) -> str:
     return value
 
 
+def _identifier(name: str, value: str) -> str:
+    if (
+        not value
+        or not (value[0].isalpha() or value[0] == "_")
+        or any(not (c.isascii() and (c.isalnum() or c == "_")) for c in value)
+    ):
+        raise ConfigError(
+            f"{name}={value!r} is not an Iceberg namespace we create: letters, digits and _, "
+            "starting with a letter or _"
+        )
+    return value.lower()
+
+
 def _topic(name: str, value: str) -> str:
     if not value or len(value) > 249 or any(not (c.isalnum() or c in "._-") for c in value):
         raise ConfigError(f"{name}={value!r} is not a valid Kafka topic name")
@@ -274,6 +319,10 @@ class Settings:
     telemetry_window_schema_version: int
     minio_console_port: int
     kafka_controller_port: int
+    pyiceberg_catalog__telemetry__uri: Secret = field(repr=False)
+    pyiceberg_catalog__telemetry__warehouse: str
+    telemetry_catalog_jdbc_url: Secret = field(repr=False)
+    telemetry_namespace: str
     telemetry_data_dir: Path
     telemetry_cache_dir: Path
     java_home: str
@@ -356,6 +405,7 @@ _PARSERS = {
     "S3_ENDPOINT_URL": _url,
     "FLINK_REST_URL": _url,
     "TELEMETRY_TOPIC": _topic,
+    "TELEMETRY_NAMESPACE": lambda n, v: _identifier(n, v),
     "TELEMETRY_DLQ_TOPIC": _topic,
     "TELEMETRY_BUCKET": _bucket,
     "TELEMETRY_CHECKPOINT_BUCKET": _bucket,
@@ -421,7 +471,51 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if var.secret:
             value = Secret(raw)
         values[var.name.lower()] = value
+    _derive_catalog(values, data_dir)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _derive_catalog(values: dict[str, object], data_dir: Path) -> None:
+    """Defaults of the Iceberg catalog settings that follow from other settings."""
+    uri = str(values["pyiceberg_catalog__telemetry__uri"]) or (
+        f"sqlite:///{data_dir / 'iceberg' / 'catalog.db'}"
+    )
+    values["pyiceberg_catalog__telemetry__uri"] = Secret(_catalog_uri(uri))
+    if not values["pyiceberg_catalog__telemetry__warehouse"]:
+        values["pyiceberg_catalog__telemetry__warehouse"] = (
+            f"s3://{values['telemetry_bucket']}/iceberg"
+        )
+    jdbc = str(values["telemetry_catalog_jdbc_url"]) or jdbc_url(uri)
+    values["telemetry_catalog_jdbc_url"] = Secret(jdbc)
+
+
+def _catalog_uri(value: str) -> str:
+    name = "PYICEBERG_CATALOG__TELEMETRY__URI"
+    if not value.startswith(("sqlite:///", "postgresql://", "postgresql+")):
+        raise ConfigError(
+            f"{name} must be an SQL catalog URL, sqlite:///PATH or postgresql://USER@HOST/DB, "
+            f"not {urlsplit(value).scheme or value!r}"
+        )
+    return value
+
+
+def jdbc_url(uri: str) -> str:
+    """The JDBC URL of the catalog database an SQLAlchemy URL names (as pyiceberg takes it).
+
+    sqlite:///PATH -> jdbc:sqlite:PATH; postgresql[+driver]://USER[:PW]@HOST[:PORT]/DB?Q ->
+    jdbc:postgresql://HOST[:PORT]/DB?user=USER[&password=PW]&Q (libpq's ssl* names are pgjdbc's).
+    """
+    if uri.startswith("sqlite:///"):
+        return "jdbc:sqlite:" + uri[len("sqlite:///") :].split("?", 1)[0]
+    parts = urlsplit(uri)
+    query = [f"user={parts.username}"] if parts.username else []
+    if parts.password:
+        query.append(f"password={parts.password}")
+    if parts.query:
+        query.append(parts.query)
+    host = parts.hostname or "localhost"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return f"jdbc:postgresql://{netloc}{parts.path}" + ("?" + "&".join(query) if query else "")
 
 
 def ci_annotations(environ: Mapping[str, str] | None = None) -> str | None:

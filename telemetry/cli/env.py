@@ -6,7 +6,8 @@ import argparse
 import shlex
 
 from telemetry.cli.output import emit
-from telemetry.config import ENV_VARS, load_settings
+from telemetry.config import ENV_VARS, Settings, load_settings
+from telemetry.lake.catalog import pyiceberg_env
 
 ENV_FORMATS = ("export", "json")
 JSON_COLUMNS = ("name", "value", "secret", "description")
@@ -19,7 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Print every setting as an `export` line a shell can source: "
             'eval "$(telemetry env)". Values come from the environment, else the local '
-            "defaults. --describe lists each variable with its meaning instead. "
+            "defaults. The export lines end with the rest of pyiceberg's own "
+            "PYICEBERG_CATALOG__TELEMETRY__* variables (derived from the S3 settings), so "
+            "`pyiceberg --catalog telemetry list` works after the eval. "
+            "--describe lists each variable with its meaning instead. "
             "--format json gives a list of {name, value, secret, description}; like the "
             "export lines it shows secrets' values (they are what a shell needs), and "
             "`secret: true` marks them."
@@ -45,4 +49,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<28} {docs[name]}")
         else:
             print(f"export {name}={shlex.quote(value)}")
+    if not args.describe:
+        for name, value in derived_pyiceberg_env(settings).items():
+            print(f"export {name}={shlex.quote(value)}")
     return 0
+
+
+def derived_pyiceberg_env(settings: Settings) -> dict[str, str]:
+    """pyiceberg's catalog variables that are not settings of ours (type, s3.*)."""
+    own = {name for name, _value, _secret in settings.items()}
+    return {k: v for k, v in pyiceberg_env(settings).items() if k not in own}

@@ -1,4 +1,4 @@
-"""`telemetry read`: the window aggregates from Parquet on S3, filtered, printed or plotted."""
+"""`telemetry read`: the window aggregates from the Iceberg lake, filtered, printed or plotted."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from telemetry.cli.completion import file_argument
 from telemetry.cli.output import render_table
 from telemetry.config import Settings, load_settings
 from telemetry.errors import InvalidInputError, TelemetryError
-from telemetry.storage.windows import DEFAULT_PREFIX, OUTPUT_FORMATS  # no pyarrow until used
+from telemetry.lake.tables import LATE_EVENTS, WINDOWS
+from telemetry.storage.windows import OUTPUT_FORMATS  # no pyarrow until used
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,16 +41,19 @@ examples:
   telemetry read --format csv --output windows.csv
   telemetry read --summary
   telemetry read --last 1h --plot speed.png
+  telemetry read --as-of 2026-11-28T03:30Z          # the table as it was then
+  telemetry read --table late_events --last 1h
 exit codes: 0 ok, 1 no matching windows or storage failed, 2 bad input."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "read",
-        help="read the window aggregates (Parquet on S3): filter, print, export, plot",
-        description="Read the per-car window aggregates the Flink job wrote under "
-        "s3://TELEMETRY_BUCKET/PREFIX (Hive partitions year/month/day/hour). Car ids and "
-        "the time range are pushed down: only the hour partitions in range are read.",
+        help="read the window aggregates (Iceberg): filter, print, export, plot",
+        description="Read the per-car window aggregates the Flink job committed to the "
+        "Iceberg table TELEMETRY_NAMESPACE.windows of the catalog `telemetry` (or its late "
+        "events). Car ids and the time range are pushed down as row filters: only the hour "
+        "partitions and files that can match are read, from one snapshot.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -59,7 +63,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--last", metavar="DURATION", help="the DURATION before --end (default now): 90s, 10m, 2h"
     )
-    p.add_argument("--prefix", default=DEFAULT_PREFIX, help="key prefix in the bucket, or s3://b/p")
+    p.add_argument(
+        "--table", choices=(WINDOWS, LATE_EVENTS), default=WINDOWS, help="which table to read"
+    )
+    p.add_argument("--namespace", help="Iceberg namespace (default TELEMETRY_NAMESPACE)")
+    p.add_argument(
+        "--as-of",
+        metavar="TIME|SNAPSHOT",
+        help="read the snapshot current at an ISO time, or a snapshot id (time travel)",
+    )
     p.add_argument("--columns", metavar="NAMES", help="comma-separated columns to output")
     p.add_argument(
         "--summary",
@@ -106,7 +118,11 @@ def _read(args: argparse.Namespace) -> int:
     cars = query.parse_cars(args.cars) if args.cars else None
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
 
+    if (args.summary or args.plot) and args.table != WINDOWS:
+        raise InvalidInputError("--summary and --plot read the windows table only")
+    as_of = _as_of(args.as_of) if args.as_of else None
     settings = load_settings()
+    namespace = args.namespace or settings.telemetry_namespace
     whole = columns is None or args.summary or args.plot  # these need more than --columns
     needed = None if whole else list(dict.fromkeys([*columns, "car_id"]))
     table = windows.read_windows(
@@ -115,14 +131,16 @@ def _read(args: argparse.Namespace) -> int:
         start=time_range.start,
         end=time_range.end,
         columns=needed,
-        prefix=args.prefix,
+        table=args.table,
+        namespace=namespace,
+        as_of=as_of,
     )
-    _check_found(settings, table, cars, time_range, args.prefix)
+    source = f"{namespace}.{args.table}"
+    _check_found(settings, table, cars, time_range, source, args)
 
     if args.plot:
         from telemetry.storage.plot import plot_speed
 
-        source = _url(settings, args.prefix)
         path = plot_speed(table, args.plot, source=source)
         print(f"wrote {path}: {_counts(table)}, {time_range}", file=sys.stderr)
         if args.format is None and args.output is None:
@@ -172,12 +190,19 @@ def _output(
     return 0
 
 
+def _as_of(text: str) -> datetime | int:
+    from telemetry.storage.query import parse_time
+
+    return int(text) if text.strip().isdigit() else parse_time(text, option="--as-of")
+
+
 def _check_found(
     settings: Settings,
     table: pa.Table,
     cars: list[int] | None,
     time_range: TimeRange,
-    prefix: str,
+    source: str,
+    args: argparse.Namespace,
 ) -> None:
     """No rows, or requested cars without rows: say what is there instead."""
     from telemetry.storage import windows
@@ -187,10 +212,14 @@ def _check_found(
     missing = [c for c in cars or () if c not in found]
     if table.num_rows and not missing:
         return
-    url = _url(settings, prefix)
+    url = source
     if cars:
-        present = windows.cars_in_range(
-            settings, start=time_range.start, end=time_range.end, prefix=prefix
+        present = (
+            windows.cars_in_range(
+                settings, start=time_range.start, end=time_range.end, namespace=args.namespace
+            )
+            if args.table == WINDOWS
+            else []
         )
         noun = "car" if len(missing) == 1 else "cars"
         message = (
@@ -202,13 +231,16 @@ def _check_found(
             return
         if present:
             raise TelemetryError(message)
-    hours = windows.partition_hours(windows.open_windows(settings, prefix))
+    column = windows.TIME_COLUMNS[args.table]
+    times = windows.read_windows(
+        settings, columns=[column], table=args.table, namespace=args.namespace
+    ).column(column)
     covers = (
-        f"data covers {hours[0]:%Y-%m-%dT%H}:00Z to {hours[-1]:%Y-%m-%dT%H}:59Z"
-        if hours
-        else "no hour partitions found"
+        f"data covers {windows.iso(times[0].as_py())} to {windows.iso(times[-1].as_py())}"
+        if len(times)
+        else "the table has no rows yet"
     )
-    raise TelemetryError(f"no windows{_during(time_range)} under {url}; {covers}")
+    raise TelemetryError(f"no rows{_during(time_range)} in {url}; {covers}")
 
 
 def _during(time_range: TimeRange) -> str:
@@ -217,12 +249,6 @@ def _during(time_range: TimeRange) -> str:
         return ""
     text = str(time_range)
     return f" in {text}" if text.startswith("[") else f" {text}"
-
-
-def _url(settings: Settings, prefix: str) -> str:
-    if prefix.startswith("s3://"):
-        return prefix.rstrip("/")
-    return f"s3://{settings.telemetry_bucket}/{prefix.strip('/')}"
 
 
 def _counts(table: pa.Table) -> str:

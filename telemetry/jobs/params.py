@@ -17,7 +17,7 @@ __all__ = ["STATE_KEYS", "JobParams"]
 
 # What a restored state depends on: resuming with other values would mix two
 # different jobs' windows (another window length, source or output).
-STATE_KEYS = ("topic", "group_id", "window_seconds", "output_prefix")
+STATE_KEYS = ("topic", "group_id", "window_seconds", "namespace")
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,14 @@ class JobParams:
     name: str
     topic: str
     dlq_topic: str
-    output_prefix: str
+    namespace: str  # the Iceberg namespace of the job's tables
     window_seconds: int
     out_of_orderness_seconds: int
     idle_timeout_seconds: int
     checkpoint_seconds: int
     parallelism: int = 0  # 0: the cluster's default
     group_id: str = ""  # "": the job name
-    window_schema_version: int = 0  # the telemetry_window-value version files get; 0: latest
+    window_schema_version: int = 0  # the telemetry_window-value version written; 0: latest
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> JobParams:
@@ -40,7 +40,7 @@ class JobParams:
             name=JOB_NAME,
             topic=settings.telemetry_topic,
             dlq_topic=settings.telemetry_dlq_topic,
-            output_prefix="telemetry",
+            namespace=settings.telemetry_namespace,
             window_seconds=settings.telemetry_window_seconds,
             out_of_orderness_seconds=settings.telemetry_out_of_orderness_seconds,
             idle_timeout_seconds=settings.telemetry_idle_timeout_seconds,

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from telemetry.contract import WINDOWS_PREFIX, late_prefix
-
 Say = Callable[[str], None]
-LATE_PREFIX = late_prefix(WINDOWS_PREFIX)
 RECORD_NAME = "acknowledged.jsonl"
 POLL_S = 2.0
 PROGRESS_EVERY_S = 5.0

@@ -1,28 +1,28 @@
-"""What landed in S3: windows and late events of a run, and the files that hold them."""
+"""What landed in the lake: a run's windows and late events, and the commits that added them."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from telemetry.config import Settings
-from telemetry.contract import WINDOWS_PREFIX as DEFAULT_PREFIX
-from telemetry.contract import hour_path
 from telemetry.errors import StorageError
-from telemetry.pipeline.common import LATE_PREFIX, POLL_S, PROGRESS_EVERY_S, Say, WindowKey
+from telemetry.lake.tables import LATE_EVENTS, WINDOWS
+from telemetry.pipeline.common import POLL_S, PROGRESS_EVERY_S, Say, WindowKey
 from telemetry.pipeline.expectation import Expectation, _ms, _utc, window_start_ms
 
-# What landed in S3 ---------------------------------------------------------------
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+# What landed in the lake ---------------------------------------------------------
 
 
 @dataclass
 class Landing:
-    """Window event counts and late events of this run found in S3 (one poll)."""
+    """Window event counts and late events of this run found in the tables (one poll)."""
 
     windowed: dict[WindowKey, int] = field(default_factory=dict)
     late: Counter[WindowKey] = field(default_factory=Counter)
@@ -72,9 +72,9 @@ def observe(settings: Settings, expectation: Expectation) -> Landing:
             start=late_start,
             end=late_end,
             columns=["car_id", "timestamp"],
-            prefix=LATE_PREFIX,
+            table=LATE_EVENTS,
         )
-    except StorageError:  # no late file at all yet: the windows read above worked
+    except StorageError:  # no late-events table yet: the windows read above worked
         return landing
     for car, ts in zip(
         late.column("car_id").to_pylist(), late.column("timestamp").to_pylist(), strict=True
@@ -130,118 +130,75 @@ def missing_message(
 
 @dataclass(frozen=True)
 class Commits:
-    """Files of this run in S3 and when each window's file was committed."""
+    """The Iceberg commits that added this run's windows and late events, and when."""
 
-    partitions: list[str]  # year=/month=/day=/hour= directories, windows and late
-    files: int
+    partitions: list[str]  # hour partitions written, e.g. windows/window_start_hour=2026-11-28-04
+    files: int  # data files those commits added to the windows table
     late_files: int
     committed_at: dict[WindowKey, datetime]
-
-
-@contextmanager
-def _listing_errors(settings: Settings, url: str) -> Iterator[None]:
-    try:
-        yield
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise StorageError(
-            f"cannot list {url} at {settings.s3_endpoint_url}: {str(exc).splitlines()[0]}"
-        ) from exc
-
-
-def _hour_dir(settings: Settings, prefix: str, hour: datetime) -> str:
-    return f"{settings.telemetry_bucket}/{hour_path(prefix, hour)}"
-
-
-def _files_since(
-    settings: Settings, prefix: str, hours: Iterable[datetime], since: datetime
-) -> Iterator[tuple[str, datetime]]:
-    """(path, mtime) of the committed files in these hour partitions, modified since `since`."""
-    from telemetry.storage.layout import data_files
-    from telemetry.storage.parquet import s3_filesystem
-
-    fs = s3_filesystem(settings)
-    for hour in hours:
-        directory = _hour_dir(settings, prefix, hour)
-        try:
-            with _listing_errors(settings, f"s3://{directory}"):
-                paths = data_files(directory, fs)
-                infos = fs.get_file_info(paths) if paths else []
-        except FileNotFoundError:
-            continue
-        for info in infos:
-            if info.mtime is not None and info.mtime >= since:
-                yield info.path, info.mtime
-
-
-def _read_file(settings: Settings, path: str, columns: list[str]) -> dict[str, list[Any]]:
-    import pyarrow.parquet as pq
-
-    from telemetry.storage.parquet import s3_filesystem
-    from telemetry.storage.windows import utc_timestamps
-
-    with _listing_errors(settings, f"s3://{path}"):
-        table = pq.read_table(path, columns=columns, filesystem=s3_filesystem(settings))
-    table = utc_timestamps(table)
-    return {c: table.column(c).to_pylist() for c in columns}
 
 
 def find_commits(
     settings: Settings, expectation: Expectation, landing: Landing, since: datetime
 ) -> Commits:
-    """Which files hold this run's windows and late events, and their commit times.
+    """The snapshots since `since` that added this run's rows, read from the files they added.
 
-    Listed again if an hour is compacted between listing its files and reading them.
+    Maintenance may have merged those files since (snapshots live 10 minutes, so the
+    files are still there): a window's commit time is that of its first snapshot.
     """
-    from telemetry.storage.layout import relisting
+    from telemetry.lake.catalog import catalog_errors, load_table
 
-    url = f"s3://{settings.telemetry_bucket}"
-    return relisting(url, lambda: _find_commits(settings, expectation, landing, since))
-
-
-def _find_commits(
-    settings: Settings, expectation: Expectation, landing: Landing, since: datetime
-) -> Commits:
+    windows = load_table(settings, WINDOWS)
     committed: dict[WindowKey, datetime] = {}
     partitions: set[str] = set()
     files = 0
-    for path, mtime in _files_since(settings, DEFAULT_PREFIX, expectation.hours(), since):
-        rows = _read_file(settings, path, ["car_id", "window_start"])
-        keys = {
-            (car, _ms(start))
-            for car, start in zip(rows["car_id"], rows["window_start"], strict=True)
-        }
-        ours = keys & expectation.counts.keys()
-        if ours:
-            files += 1
-            partitions.add(_partition_of(path, DEFAULT_PREFIX))
-            for key in ours:
-                committed[key] = max(committed.get(key, mtime), mtime)
+    with catalog_errors(settings, "telemetry.windows"):
+        for when, path, partition in _added_files(windows, since):
+            rows = _read_file(windows, path, ["car_id", "window_start"])
+            keys = {(car, _ms(start)) for car, start in rows} & expectation.counts.keys()
+            if keys:
+                files += 1
+                partitions.add(f"{WINDOWS}/{partition}")
+                for key in keys:
+                    committed.setdefault(key, when)
     late_files = 0
     if landing.late_events:
-        for path, _mtime in _files_since(
-            settings, LATE_PREFIX, _hours(*expectation.event_range), since
-        ):
-            rows = _read_file(settings, path, ["car_id", "timestamp"])
-            pairs = zip(rows["car_id"], rows["timestamp"], strict=True)
-            if any(pair in expectation.events for pair in pairs):
-                late_files += 1
-                partitions.add(_partition_of(path, LATE_PREFIX))
+        late = load_table(settings, LATE_EVENTS)
+        with catalog_errors(settings, "telemetry.late_events"):
+            for _when, path, partition in _added_files(late, since):
+                if any(
+                    pair in expectation.events
+                    for pair in _read_file(late, path, ["car_id", "timestamp"])
+                ):
+                    late_files += 1
+                    partitions.add(f"{LATE_EVENTS}/{partition}")
     return Commits(sorted(partitions), files, late_files, committed)
 
 
-def _hours(start: datetime, end: datetime) -> list[datetime]:
-    """Every UTC hour from the one holding `start` to the one holding `end`."""
-    hour = start.replace(minute=0, second=0, microsecond=0)
-    hours = []
-    while hour <= end:
-        hours.append(hour)
-        hour += timedelta(hours=1)
-    return hours
+def _added_files(table: Table, since: datetime) -> list[tuple[datetime, str, str]]:
+    """(commit time, file path, partition) of the data files appends since `since` added."""
+    added = []
+    cutoff = since.timestamp() * 1000
+    spec = table.spec()
+    for snapshot in table.snapshots():
+        operation = snapshot.summary.operation.value if snapshot.summary else ""
+        if snapshot.timestamp_ms < cutoff or operation != "append":
+            continue
+        when = datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC)
+        for manifest in snapshot.manifests(table.io):
+            if manifest.added_snapshot_id != snapshot.snapshot_id:
+                continue
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                if entry.snapshot_id == snapshot.snapshot_id:
+                    partition = spec.partition_to_path(entry.data_file.partition, table.schema())
+                    added.append((when, entry.data_file.file_path, partition))
+    return added
 
 
-def _partition_of(path: str, prefix: str) -> str:
-    """`telemetry/year=2026/month=11/day=28/hour=04` of a file path."""
-    directory = path.rsplit("/", 1)[0]
-    return directory[directory.index(f"/{prefix}/") + 1 :]
+def _read_file(table: Table, path: str, columns: list[str]) -> list[tuple[object, object]]:
+    """Two columns of one data file, as (first, second) pairs."""
+    import pyarrow.parquet as pq
+
+    with table.io.new_input(path).open() as stream:
+        data = pq.read_table(stream, columns=columns)
+    return list(zip(*(data.column(c).to_pylist() for c in columns), strict=True))

@@ -1,0 +1,38 @@
+"""Iceberg's own maintenance of the lake's tables, run inside the job after its commits.
+
+The job writes through Iceberg's Flink sink (v2), whose post-commit topology
+runs Iceberg's TableMaintenance tasks, with a lock Flink keeps itself (one
+job writes each table):
+
+    rewrite data files  every 10 commits (with 5 s checkpoints: about a minute), a
+                        partition's small files are merged into one; an hour then
+                        holds about 10 files at most, 1 once it is closed
+    expire snapshots    every 10 commits: snapshots older than 10 minutes go, the
+                        last 10 always stay, with the files only they referenced
+    delete orphan files once an hour: files under the table no snapshot knows and
+                        older than a day (left by commits that failed)
+
+A reader scans one snapshot: a rewrite replaces files in one atomic commit, so
+no reader sees a row twice or misses one. Snapshots live 10 minutes, so a scan
+planned up to then still finds its files.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MAINTENANCE_OPTIONS"]
+
+_PREFIX = "flink-maintenance."
+MAINTENANCE_OPTIONS: dict[str, str] = {
+    f"{_PREFIX}rewrite.enabled": "true",
+    f"{_PREFIX}rewrite.schedule.commit-count": "10",
+    f"{_PREFIX}rewrite.min-input-files": "2",
+    f"{_PREFIX}expire-snapshots.enabled": "true",
+    f"{_PREFIX}expire-snapshots.schedule.commit-count": "10",
+    f"{_PREFIX}expire-snapshots.max-snapshot-age-seconds": "600",
+    f"{_PREFIX}expire-snapshots.retain-last": "10",
+    f"{_PREFIX}delete-orphan-files.enabled": "true",
+    f"{_PREFIX}delete-orphan-files.schedule.interval-second": "3600",
+    f"{_PREFIX}delete-orphan-files.min-age-seconds": "86400",
+    # At most one task a minute per table, whatever triggered it.
+    f"{_PREFIX}rate-limit-seconds": "60",
+}
