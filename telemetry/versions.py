@@ -18,6 +18,10 @@ MINIO = "v0.0.0-20260212201848-7aac2a2c5b7c"
 # whose go.mod accepts the Go 1.26.8 this project builds with (v5.7.x needs 1.26.10).
 COMPOSE = "v5.6.0"
 
+# The cluster profile's catalog database: Debian 12's PostgreSQL (postgresql-15),
+# unpacked from its packages; the major version names its cache and data folders.
+POSTGRES_MAJOR = 15
+
 # Minimum Java feature versions: Kafka 4 and Flink 2 need 17; Apicurio 3.3 is
 # compiled for 21.
 JAVA_MIN = 17

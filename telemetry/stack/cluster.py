@@ -5,6 +5,8 @@
                        mutual TLS between brokers and in the quorum, no plaintext listener;
                        topics with three replicas, two in sync
     Apicurio Registry  on an internal port, behind nginx (TLS + basic auth)
+    PostgreSQL         the Iceberg catalog's database: TLS only, clients by certificate
+                       (telemetry.stack.postgres)
     Flink              a JobManager (REST over TLS) and two TaskManagers of two slots
 
 The same code as the local profile talks to it; only the settings differ
@@ -35,6 +37,7 @@ from string import Template
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
 from telemetry.stack.layout import Layout, infra_dir
+from telemetry.stack.postgres import postgres_service
 from telemetry.stack.secrets import private_dir, stack_secret
 from telemetry.stack.services import (
     Launch,
@@ -419,6 +422,7 @@ SERVICES: tuple[Service, ...] = (
         endpoint=lambda s: s.schema_registry_url,
         prepare=_proxy_prepare,
     ),
+    postgres_service(tls_files),  # before Flink: its jobs' catalog
     Service(
         name="jobmanager",
         title="Flink JobManager (REST over TLS)",

@@ -72,6 +72,11 @@ class Layout:
         return self.minio_cache.parent / "nginx" / "usr" / "sbin" / "nginx"
 
     @property
+    def postgres_dir(self) -> Path:
+        """PostgreSQL and the libraries it links: Debian's packages, unpacked into the cache."""
+        return self.minio_cache.parent / f"postgresql-{versions.POSTGRES_MAJOR}"
+
+    @property
     def minio_admin_bin(self) -> Path:
         """infra/minio/admin built: gives the clients a MinIO user of their own."""
         source = infra_dir() / "minio" / "admin"

@@ -168,7 +168,8 @@ def down(settings: Settings, say: Say = print) -> int:
     process.stop(layout.pid_file(_SUPERVISOR), _supervisor_markers(layout), timeout=5)
     stopped = 0
     for service in reversed(services_for(settings)):
-        if process.stop(layout.pid_file(service.name), service.markers(layout)):
+        pid_file = layout.pid_file(service.name)
+        if process.stop(pid_file, service.markers(layout), sig=service.stop_signal):
             say(f"  stopped {service.title}")
             stopped += 1
     if not stopped:
@@ -209,6 +210,9 @@ def clean(settings: Settings, say: Say = print) -> None:
     """Stop everything and delete the data directory (the download cache stays)."""
     layout = Layout.of(settings)
     down(settings, say=lambda _m: None)
+    for service in services_for(settings):
+        if service.discard is not None:
+            service.discard(layout)
     if layout.data.exists():
         shutil.rmtree(layout.data)
         say(f"removed {layout.data}")

@@ -86,8 +86,13 @@ def exited(pid: int) -> bool:
         return False
 
 
-def stop(pid_file: Path, markers: Sequence[str], timeout: float = 30.0) -> bool:
-    """SIGTERM the process group of the pid in `pid_file`, SIGKILL after `timeout`.
+def stop(
+    pid_file: Path,
+    markers: Sequence[str],
+    timeout: float = 30.0,
+    sig: signal.Signals = signal.SIGTERM,
+) -> bool:
+    """Send `sig` to the process group of the pid in `pid_file`, SIGKILL after `timeout`.
 
     Returns True if a process was stopped. Removes the pid file.
     """
@@ -95,7 +100,7 @@ def stop(pid_file: Path, markers: Sequence[str], timeout: float = 30.0) -> bool:
     if pid is None:
         pid_file.unlink(missing_ok=True)
         return False
-    _signal_group(pid, signal.SIGTERM)
+    _signal_group(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if exited(pid):

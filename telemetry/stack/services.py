@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import urllib.error
 import urllib.request
 import uuid
@@ -47,6 +48,10 @@ class Service:
     prepare: Callable[[Settings, Layout], None] | None = field(default=None)
     # After the service is healthy (e.g. buckets, users): runs on every `up`, idempotent.
     after_start: Callable[[Settings, Layout, Callable[[str], None]], None] | None = None
+    # What `down` sends it (PostgreSQL: SIGINT, its fast shutdown; SIGTERM waits for clients).
+    stop_signal: signal.Signals = signal.SIGTERM
+    # Deletes what the service keeps outside the data folder, for `make clean`.
+    discard: Callable[[Layout], None] | None = None
 
 
 def http_ok(

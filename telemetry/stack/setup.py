@@ -10,7 +10,8 @@ Each long step shows a live line on a terminal (telemetry.stack.steps).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from telemetry import versions
 from telemetry.config import Settings
@@ -102,26 +103,27 @@ def _build_minio(layout: Layout, say: Say) -> None:
 
 
 def _cluster_tools(settings: Settings, layout: Layout, say: Say) -> None:
-    """The cluster profile's two extra tools, fetched the first time it is used."""
+    """The cluster profile's extra tools, fetched the first time it is used."""
     if settings.telemetry_profile != "cluster":
         return
     if not layout.nginx_bin.is_file():
-        folder = layout.nginx_bin.parents[2]
-        folder.mkdir(parents=True, exist_ok=True)
-        _run(
-            "download nginx from Debian's packages (the registry's TLS + basic-auth proxy)",
-            ["apt-get", "download", "nginx"],
-            "nginx.log",
+        _debian_packages(
+            "nginx (the registry's TLS + basic-auth proxy)",
+            ("nginx",),
+            layout.nginx_bin.parents[2],
             layout,
             say,
-            cwd=str(folder),
         )
-        debs = sorted(folder.glob("nginx_*.deb"))
-        if not debs:
-            raise ServiceError(f"`apt-get download nginx` left no .deb in {folder}")
-        _run(
-            "unpack nginx", ["dpkg-deb", "-x", str(debs[-1]), str(folder)], "nginx.log", layout, say
+    ready = layout.postgres_dir / ".complete"
+    if not ready.is_file():
+        _debian_packages(
+            f"PostgreSQL {versions.POSTGRES_MAJOR} (the Iceberg catalog's database)",
+            POSTGRES_PACKAGES,
+            layout.postgres_dir,
+            layout,
+            say,
         )
+        ready.write_text("\n".join(POSTGRES_PACKAGES) + "\n")
     if not layout.minio_admin_bin.is_file():
         layout.minio_admin_bin.parent.mkdir(parents=True, exist_ok=True)
         _run(
@@ -133,6 +135,62 @@ def _cluster_tools(settings: Settings, layout: Layout, say: Say) -> None:
             cwd=str(infra_dir() / "minio" / "admin"),
             env=dict(os.environ, CGO_ENABLED="0"),
         )
+
+
+# postgresql-15 and the libraries its server and initdb link that a minimal Debian 12
+# lacks (ldd, less the base system's); the server finds them through LD_LIBRARY_PATH.
+POSTGRES_PACKAGES = (
+    f"postgresql-{versions.POSTGRES_MAJOR}",
+    "libpq5",
+    "libicu72",
+    "libxml2",
+    "libssl3",
+    "libgssapi-krb5-2",
+    "libkrb5-3",
+    "libk5crypto3",
+    "libkrb5support0",
+    "libkeyutils1",
+    "libldap-2.5-0",
+    "libsasl2-2",
+    "libsasl2-modules-db",
+    "libdb5.3",
+)
+
+
+def _debian_packages(
+    what: str, packages: Sequence[str], folder: Path, layout: Layout, say: Say
+) -> None:
+    """Download Debian's `packages` (apt-get download) and unpack them into `folder`.
+
+    Unpacked, not installed: no system-wide install is used or changed, and a
+    fresh machine only needs its apt sources (`apt-get update` once).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    log = f"{folder.name}.log"
+    _run(
+        f"download {what} from Debian's packages",
+        ["apt-get", "download", *packages],
+        log,
+        layout,
+        say,
+        cwd=str(folder),
+    )
+    for package in packages:
+        debs = sorted(folder.glob(f"{package}_*.deb"))
+        if not debs:
+            raise ServiceError(
+                f"`apt-get download {package}` left no .deb in {folder}; "
+                "run `apt-get update` and `make setup` again"
+            )
+        _run(
+            f"unpack {debs[-1].name}",
+            ["dpkg-deb", "-x", str(debs[-1]), str(folder)],
+            log,
+            layout,
+            lambda _m: None,
+            append=True,
+        )
+    say(f"  unpacked {len(packages)} package(s) into {folder}")
 
 
 def _build_job_jar(layout: Layout, say: Say) -> None:

@@ -14,6 +14,12 @@ Files (in a 0700 folder; keys 0600):
     server.p12                     key + certificate, PKCS#12 (Flink's REST keystore)
     truststore.p12                 the CA only, PKCS#12 without password (JVM trust)
 
+Client certificates (`client_cert`), for servers that authenticate clients by
+certificate (the catalog's PostgreSQL: the CN is the database role):
+
+    client-<CN>.pem, client-<CN>.key     certificate and PKCS#8 key, PEM (libpq, psycopg2)
+    client-<CN>.pk8                      the same key, PKCS#8 DER (the PostgreSQL JDBC driver)
+
 Made with the openssl command line, which every machine of this kind has.
 """
 
@@ -27,7 +33,7 @@ from pathlib import Path
 from telemetry.errors import ServiceError
 from telemetry.stack.secrets import private_dir
 
-__all__ = ["TlsFiles", "ensure_tls"]
+__all__ = ["ClientCert", "TlsFiles", "client_cert", "ensure_tls"]
 
 DAYS = 825
 
@@ -139,3 +145,61 @@ def ensure_tls(data_dir: Path, keystore_password: str) -> TlsFiles:
         path.chmod(0o600)
     files.ca.chmod(0o644)
     return files
+
+
+@dataclass(frozen=True)
+class ClientCert:
+    """A client certificate of the stack's CA whose CN names the client (a database role)."""
+
+    folder: Path
+    cn: str
+
+    @property
+    def cert(self) -> Path:
+        return self.folder / f"client-{self.cn}.pem"
+
+    @property
+    def key(self) -> Path:
+        """PKCS#8, PEM: what libpq reads."""
+        return self.folder / f"client-{self.cn}.key"
+
+    @property
+    def key_der(self) -> Path:
+        """The same key as PKCS#8 DER: the one format every pgjdbc 42.x reads (`.pk8`).
+
+        pgjdbc picks the key's format by the file's extension: PKCS#8 DER
+        (LazyKeyManager) for any name but .p12/.pfx before 42.7.9; PEM for .key
+        and .pem from 42.7.9; from 42.7.13 it sniffs names other than .pem/.der.
+        A DER file named .pk8 is read as DER by all of them.
+        """
+        return self.folder / f"client-{self.cn}.pk8"
+
+
+def client_cert(files: TlsFiles, cn: str) -> ClientCert:
+    """The client certificate for `cn`, signed by the CA of `files`, made once (keys 0600)."""
+    client = ClientCert(files.folder, cn)
+    if client.cert.is_file() and client.key.is_file() and client.key_der.is_file():
+        return client
+    folder = files.folder
+    csr = folder / f"client-{cn}.csr"
+    _openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+        "-keyout", str(client.key), "-out", str(csr),
+    )  # fmt: skip
+    extensions = folder / "client.ext"
+    extensions.write_text(
+        "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n",
+        encoding="utf-8",
+    )
+    _openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(files.ca),
+        "-CAkey", str(folder / "ca.key"), "-CAcreateserial", "-days", str(DAYS),
+        "-extfile", str(extensions), "-out", str(client.cert),
+    )  # fmt: skip
+    _openssl(
+        "pkcs8", "-topk8", "-nocrypt", "-in", str(client.key),
+        "-outform", "DER", "-out", str(client.key_der),
+    )  # fmt: skip
+    for path in (client.cert, client.key, client.key_der, csr, extensions):
+        path.chmod(0o600)
+    return client
