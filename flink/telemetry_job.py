@@ -165,7 +165,9 @@ WINDOW_COLUMNS = {
     "max_lap": "MAX(lap)",
     "min_rpm": "MIN(rpm)",
     "avg_gear": "AVG(CAST(gear AS DOUBLE))",
-    "stddev_speed": "STDDEV_POP(speed)",
+    # Not STDDEV_POP: its sum-of-squares form goes slightly negative for a window of
+    # equal speeds and returns NaN; the variance is clamped at 0 before the root.
+    "stddev_speed": "SQRT(GREATEST(AVG(speed * speed) - AVG(speed) * AVG(speed), 0.0))",
 }
 # A late event's columns besides the event's own fields.
 LATE_COLUMNS = {
@@ -352,18 +354,29 @@ def execute(
     # and hour is what Iceberg's maintenance then merges.
     sink_options = sql_options({"write-parallelism": "1", **MAINTENANCE_OPTIONS})
 
-    # Window: tumbling event-time windows per car, every column of the written version.
-    aggregates = ",\n            ".join(
-        _instant(c.name, WINDOW_COLUMNS[c.name], c.is_instant) for c in windows.columns
+    # Window: tumbling event-time windows per car, every aggregate the job knows, whatever
+    # the table's version: the window state is then the same for every version, so a
+    # savepoint carries over an upgrade. Through a DataStream, so that the planner keeps
+    # the aggregates the table does not take (yet).
+    every = ",\n            ".join(f"{expr} AS `{name}`" for name, expr in WINDOW_COLUMNS.items())
+    aggregated = t_env.sql_query(f"""
+        SELECT
+            {every}
+        FROM TABLE(TUMBLE(
+            TABLE on_time, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
+        GROUP BY car_id, window_start, window_end""")
+    t_env.create_temporary_view(
+        "window_rows", t_env.from_data_stream(t_env.to_data_stream(aggregated))
+    )
+    written = ",\n            ".join(
+        _instant(c.name, f"`{c.name}`", c.is_instant) for c in windows.columns
     )
     statements.add_insert_sql(f"""
         INSERT INTO {table_path(args, windows)} /*+ OPTIONS({sink_options}) */
             ({", ".join(f"`{c}`" for c in windows.column_names)})
         SELECT
-            {aggregates}
-        FROM TABLE(TUMBLE(
-            TABLE on_time, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
-        GROUP BY car_id, window_start, window_end""")
+            {written}
+        FROM window_rows""")
 
     # Late data: kept with the watermark it missed, never dropped.
     late_values = ",\n            ".join(

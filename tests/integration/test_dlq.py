@@ -153,8 +153,8 @@ def check_late_schema_replay(
     landed: list[tuple[int, float]] = []
     while time.monotonic() < deadline:
         windows, late = (
-            read_output(job_run, job_run.prefix),
-            read_output(job_run, job_run.late_prefix),
+            read_output(job_run),
+            read_output(job_run, "late_events"),
         )
         windowed = int(windows["event_count"].sum()) if len(windows) else 0
         landed = [

@@ -21,7 +21,7 @@ from support.jobs import (
     JobRun,
     Producing,
     acknowledged_events,
-    assert_parquet_follows_the_window_schema,
+    assert_table_follows_the_window_schema,
     assert_windows_match,
     read_dead_letters,
     wait_for_output,
@@ -58,7 +58,7 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
     windows, late = wait_for_output(job_run, len(events))
     assert_windows_match(windows, late, events)
     assert len(late) == 0, "events within the out-of-orderness bound must not be late"
-    assert_parquet_follows_the_window_schema(job_run)
+    assert_table_follows_the_window_schema(job_run)
     assert windows["avg_throttle"].isna().any(), "v1-only windows have null v2 averages"
     assert windows["avg_throttle"].notna().any()
 

@@ -38,7 +38,7 @@ class JobRun:
             name=self.name,
             topic=self.topic,
             dlq_topic=self.dlq_topic,
-            output_prefix=self.prefix,
+            namespace=self.namespace,
             window_seconds=WINDOW_S,
             out_of_orderness_seconds=2,
             idle_timeout_seconds=3,
@@ -46,8 +46,9 @@ class JobRun:
         )
 
     @property
-    def late_prefix(self) -> str:
-        return self.prefix + "-late"
+    def namespace(self) -> str:
+        """The run's private Iceberg namespace (its tables windows and late_events)."""
+        return self.prefix.replace("-", "_").replace("/", "_").lower()
 
 
 class Producing(threading.Thread):
@@ -114,19 +115,21 @@ def expected_windows(events: pd.DataFrame) -> pd.DataFrame:
             "max_rpm": grouped["rpm"].max(),
             "avg_throttle": grouped["throttle"].mean(),
             "drs_open_ratio": grouped["drs_open"].mean(),
+            "stddev_speed": grouped["speed"].std(ddof=0),
         }
     ).reset_index()
 
 
-def read_output(run: JobRun, prefix: str) -> pd.DataFrame:
+def read_output(run: JobRun, table: str = "windows") -> pd.DataFrame:
+    """The run's table (`windows` or `late_events`) as committed now; empty before it exists."""
     from telemetry.errors import StorageError
     from telemetry.storage.windows import read_windows
 
     try:
-        table = read_windows(run.settings, prefix=prefix)
+        result = read_windows(run.settings, table=table, namespace=run.namespace)
     except StorageError:
         return pd.DataFrame()
-    return table.to_pandas()
+    return result.to_pandas()
 
 
 def wait_for_output(
@@ -136,11 +139,11 @@ def wait_for_output(
     deadline = time.monotonic() + timeout
     windows = late = pd.DataFrame()
     while time.monotonic() < deadline:
-        windows, late = read_output(run, run.prefix), read_output(run, run.late_prefix)
+        windows, late = read_output(run), read_output(run, "late_events")
         counted = (int(windows["event_count"].sum()) if len(windows) else 0) + len(late)
         if counted >= good_events:
             time.sleep(4)  # one more checkpoint: anything extra would show now
-            return read_output(run, run.prefix), read_output(run, run.late_prefix)
+            return read_output(run), read_output(run, "late_events")
         time.sleep(2)
     got = int(windows["event_count"].sum()) if len(windows) else 0
     pytest.fail(f"only {got} windowed + {len(late)} late of {good_events} events after {timeout}s")
@@ -169,6 +172,14 @@ def assert_windows_match(windows: pd.DataFrame, late: pd.DataFrame, events: pd.D
             actual[column], expected[column], check_names=False, rtol=1e-9, atol=0
         )
     assert (actual["max_rpm"] == expected["max_rpm"]).all()
+    if "stddev_speed" in actual:  # v3; clamped at 0 where the variance cancels out
+        pd.testing.assert_series_equal(
+            actual["stddev_speed"],
+            expected["stddev_speed"],
+            check_names=False,
+            rtol=1e-6,
+            atol=1e-4,
+        )
     # v2 averages: null exactly where no v2 event fell in the window.
     assert (actual["avg_throttle"].isna() == expected["avg_throttle"].isna()).all()
     pd.testing.assert_series_equal(
@@ -217,19 +228,19 @@ def read_dead_letters(run: JobRun, expected: int, timeout: float = 60) -> list[d
     return letters
 
 
-def assert_parquet_follows_the_window_schema(run: JobRun) -> None:
-    """Column names, order, types and nullability of the files = schemas/telemetry_window-value."""
-    import pyarrow as pa
+def assert_table_follows_the_window_schema(run: JobRun) -> None:
+    """Column names, order, types and nullability of the table = schemas/telemetry_window-value."""
+    from pyiceberg import types
 
+    from telemetry.lake.catalog import load_table
     from telemetry.schemas import WINDOW_SUBJECT, schema_text
-    from telemetry.storage.windows import open_windows
 
     avro_types = {
-        "int": pa.int32(),
-        "long": pa.int64(),
-        "double": pa.float64(),
-        "boolean": pa.bool_(),
-        "timestamp-millis": pa.timestamp("ms"),
+        "int": types.IntegerType(),
+        "long": types.LongType(),
+        "double": types.DoubleType(),
+        "boolean": types.BooleanType(),
+        "timestamp-millis": types.TimestamptzType(),
     }
     expected = []
     for field in json.loads(schema_text(WINDOW_SUBJECT))["fields"]:
@@ -240,7 +251,6 @@ def assert_parquet_follows_the_window_schema(run: JobRun) -> None:
         if isinstance(kind, dict):
             kind = kind.get("logicalType", kind["type"])
         expected.append((field["name"], avro_types[kind], nullable))
-    fragment = next(iter(open_windows(run.settings, prefix=run.prefix).get_fragments()))
-    schema = fragment.physical_schema
-    actual = [(f.name, f.type, f.nullable) for f in schema]
+    schema = load_table(run.settings, "windows", run.namespace).schema()
+    actual = [(f.name, f.field_type, not f.required) for f in schema.fields]
     assert actual == expected
