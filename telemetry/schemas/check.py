@@ -1,10 +1,10 @@
-"""`telemetry schemas check`: parse, evolution, immutability, registry agreement.
+"""`telemetry schemas check`: parse, evolution, Iceberg tables, immutability, registry.
 
 Every finding names the subject, the versions, the rule broken, the field path
-and the fix; compatibility findings also the direction and both types, and
-every finding about a file its path and, where known, the line (for CI
-annotations). Exit code of a report: 2 if a file does not parse, 1 for any
-other error, else 0.
+and the fix; compatibility findings also the direction and both types, Iceberg
+findings the table, and every finding about a file its path and, where known,
+the line (for CI annotations). Exit code of a report: 2 if a file does not
+parse, 1 for any other error, else 0.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from telemetry.errors import InvalidInputError, RegistryError
 from telemetry.registry import Registry
 from telemetry.schemas.catalog import SchemaVersion, load_catalog, schemas_dir
 from telemetry.schemas.compatibility import check_evolution, directions, is_transitive
+from telemetry.schemas.iceberg import table_problems
 from telemetry.schemas.immutability import check_immutable
 from telemetry.schemas.locate import declaration_line
 from telemetry.schemas.parse import ParsedSchema, parse_file
@@ -31,9 +32,9 @@ COLUMNS = ("check", "subject", "versions", "direction", "rule", "path", "fix")
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing wrong. `path` is a field path (compatibility) or a file path."""
+    """One thing wrong. `path` is a field path (compatibility, iceberg) or a file path."""
 
-    check: str  # parse | compatibility | immutability | registry
+    check: str  # parse | compatibility | iceberg | immutability | registry
     subject: str
     versions: str
     rule: str
@@ -46,6 +47,7 @@ class Finding:
     writer_type: str | None = None
     file: str = ""  # the file to change, relative to the working directory if inside it
     line: int | None = None
+    table: str = ""  # the Iceberg table (iceberg)
 
     def to_dict(self) -> dict[str, str | int | None]:
         return asdict(self)
@@ -97,6 +99,7 @@ def run_check(
         report.findings += evolution_findings(
             name, catalog[name].compatibility, catalog[name].versions, schemas
         )
+        report.findings += iceberg_findings(name, catalog[name].versions, schemas)
 
     immutability = check_immutable(directory, base)
     if immutability.note:
@@ -157,6 +160,35 @@ def evolution_findings(
                         line=declaration_line(schemas[k].text, problem.path),
                     )
                 )
+    return findings
+
+
+def iceberg_findings(
+    subject: str, versions: Sequence[SchemaVersion], schemas: Sequence[ParsedSchema]
+) -> list[Finding]:
+    """Every field a version brings that the subject's Iceberg table cannot take.
+
+    A finding points at the version's file, on the line declaring the field
+    (the record's name for a dropped one).
+    """
+    findings = []
+    for problem in table_problems(subject, [s.json for s in schemas]):
+        index = problem.version - 1
+        against = f" vs v{problem.against}" if problem.against else ""
+        findings.append(
+            Finding(
+                "iceberg",
+                subject,
+                f"v{problem.version}{against}",
+                problem.rule,
+                problem.path,
+                problem.message,
+                problem.fix,
+                file=display_path(versions[index].path),
+                line=declaration_line(schemas[index].text, problem.path),
+                table=problem.table,
+            )
+        )
     return findings
 
 

@@ -9,12 +9,15 @@ the field; the wording is checked only for carrying the types and no repr.
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from telemetry.cli.main import main
 from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
 from telemetry.schemas.iceberg import (
     ICEBERG_TABLES,
@@ -24,6 +27,7 @@ from telemetry.schemas.iceberg import (
     table_problems,
 )
 
+SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 ADDED, RETYPED, TIGHTENED, DROPPED, UNSUPPORTED = (
     "iceberg_required_column_added",
     "iceberg_type_change",
@@ -436,3 +440,91 @@ def test_one_refused_change_after_allowed_ones_is_found_once_at_its_field(
     problems = table_problems(WINDOW_SUBJECT, versions)
     assert [(p.version, p.path, p.rule) for p in problems] == [(len(versions), name, expected)]
     assert_names_the_field(problems[0])
+
+
+# The command ------------------------------------------------------------------
+
+
+@pytest.fixture
+def schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of schemas/ outside git (so the immutability check is skipped)."""
+    copy = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, copy)
+    monkeypatch.setenv("TELEMETRY_SCHEMAS_DIR", str(copy))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return copy
+
+
+def write_next_window_version_with_a_required_field(schemas: Path) -> tuple[Path, int]:
+    """The next window version adding `stddev_rpm` required with a default: Avro-fine."""
+    folder = schemas / WINDOW_SUBJECT
+    number = len(list(folder.glob("v*.avsc"))) + 1
+    latest = json.loads((folder / f"v{number - 1}.avsc").read_text())
+    latest["fields"].append({"name": "stddev_rpm", "type": "double", "default": 0.0, "doc": "rpm"})
+    path = folder / f"v{number}.avsc"
+    path.write_text(json.dumps(latest, indent=2))
+    return path, number
+
+
+def line_of(path: Path, field: str) -> int:
+    lines = path.read_text().splitlines()
+    return next(i + 1 for i, line in enumerate(lines) if f'"name": "{field}"' in line)
+
+
+def check(*extra: str) -> int:
+    return main(["schemas", "check", "--no-registry", *extra])
+
+
+def test_check_json_reports_the_iceberg_finding_with_path_rule_and_fix(
+    schemas: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, n = write_next_window_version_with_a_required_field(schemas)
+    assert check("--format", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    (finding,) = report["findings"]  # Avro accepts it: the only finding is Iceberg's
+    assert {k: finding[k] for k in ("check", "subject", "versions", "rule", "path", "table")} == {
+        "check": "iceberg",
+        "subject": WINDOW_SUBJECT,
+        "versions": f"v{n} vs v{n - 1}",
+        "rule": ADDED,
+        "path": "stddev_rpm",
+        "table": "telemetry.windows",
+    }
+    assert finding["fix"] == (
+        f'declare `stddev_rpm` optional in v{n}: ["null", "double"] with "default": null'
+    )
+    assert finding["direction"] == ""
+    assert (finding["file"], finding["line"]) == (
+        f"schemas/{WINDOW_SUBJECT}/v{n}.avsc",
+        line_of(path, "stddev_rpm"),
+    )
+
+
+def test_check_text_and_annotations_carry_the_iceberg_finding(
+    schemas: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, n = write_next_window_version_with_a_required_field(schemas)
+    assert check() == 1
+    out, err = capsys.readouterr()
+    assert "iceberg" in out and ADDED in out and "stddev_rpm" in out
+    assert err.startswith(f"error: {WINDOW_SUBJECT} v{n} vs v{n - 1}: `stddev_rpm` is new in v{n}")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert check() == 1
+    (annotation,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("::error ")]
+    assert annotation.startswith(
+        f"::error file=schemas/{WINDOW_SUBJECT}/v{n}.avsc,line={line_of(path, 'stddev_rpm')}::"
+        f"{WINDOW_SUBJECT} v{n} vs v{n - 1}: stddev_rpm: {ADDED}: `stddev_rpm` is new"
+    )
+    assert annotation.endswith(
+        f'Fix: declare `stddev_rpm` optional in v{n}: ["null", "double"] with "default": null'
+    )
+
+
+def test_check_passes_the_released_schemas(
+    schemas: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check() == 0
+    assert "every Iceberg table takes every version" in capsys.readouterr().out
