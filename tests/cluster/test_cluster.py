@@ -203,3 +203,88 @@ def readable_by_others(path: Path, top: Path) -> bool:
             break
         folder = folder.parent
     return bool(path.stat().st_mode & 0o004)
+
+
+# The Iceberg catalog's PostgreSQL --------------------------------------------------------
+
+
+def test_the_catalog_database_answers_over_tls_to_the_client_certificate(stack: Settings) -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(stack.pyiceberg_catalog__telemetry__uri.reveal())
+    try:
+        with engine.connect() as db:
+            row = db.exec_driver_sql(
+                "SELECT current_user, current_database(), ssl FROM pg_stat_ssl"
+                " WHERE pid = pg_backend_pid()"
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == ("telemetry", "iceberg", True)
+
+
+def test_the_catalog_database_refuses_plaintext_and_clients_without_a_certificate(
+    stack: Settings, tmp_path: Path
+) -> None:
+    import psycopg2
+
+    from telemetry.stack import postgres
+
+    base = {
+        "host": "127.0.0.1",
+        "port": postgres.PORT,
+        "dbname": postgres.DATABASE,
+        "user": postgres.ROLE,
+        "sslrootcert": str(stack.telemetry_data_dir / "tls" / "ca.pem"),
+        "connect_timeout": 5,
+    }
+    with pytest.raises(psycopg2.OperationalError, match="no encryption"):
+        psycopg2.connect(**base, sslmode="disable")
+    with pytest.raises(psycopg2.OperationalError, match="requires a valid client certificate"):
+        psycopg2.connect(
+            **base,
+            sslmode="verify-full",
+            sslcert=str(tmp_path / "none.pem"),
+            sslkey=str(tmp_path / "none.key"),
+        )
+    with pytest.raises(psycopg2.OperationalError, match="certificate authentication failed"):
+        postgres.connect(stack, role=postgres.ROLE, user="postgres")  # another role's name
+
+
+def test_the_catalog_database_does_not_run_as_root(stack: Settings) -> None:
+    import psutil
+
+    pid = read_pid(Layout.of(stack).pid_file("postgres"))
+    assert pid is not None, "postgres is not running"
+    server = psutil.Process(pid)
+    for process in [server, *server.children(recursive=True)]:
+        assert 0 not in process.uids(), f"{process.name()} runs as root"
+
+
+def test_flinks_jdbc_url_reaches_the_catalog_database(stack: Settings, tmp_path: Path) -> None:
+    """The JDBC default (with the .pk8 key) as Flink's catalog uses it, with Flink's driver."""
+    import subprocess
+
+    from telemetry import versions
+    from telemetry.stack.java import find_java
+
+    jars = sorted((Layout.of(stack).flink_home / "lib").glob("postgresql-*.jar"))
+    assert jars, "the PostgreSQL JDBC driver is not in Flink's lib/"
+    probe = tmp_path / "Probe.java"
+    probe.write_text(
+        "public class Probe { public static void main(String[] a) throws Exception {"
+        ' try (var c = java.sql.DriverManager.getConnection(System.getenv("JDBC_URL"));'
+        ' var r = c.createStatement().executeQuery("SELECT current_user, ssl FROM pg_stat_ssl'
+        ' WHERE pid = pg_backend_pid()")) {'
+        ' r.next(); System.out.println(r.getString(1) + " " + r.getBoolean(2)); } } }'
+    )
+    java = find_java(versions.JAVA_MIN, stack.java_home, "the JDBC probe")
+    result = subprocess.run(
+        [str(java), "-cp", str(jars[-1]), str(probe)],
+        env={**os.environ, "JDBC_URL": stack.telemetry_catalog_jdbc_url.reveal()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout.split() == ["telemetry", "true"], result.stderr[-2000:]
