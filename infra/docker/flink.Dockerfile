@@ -22,6 +22,7 @@ ARG KAFKA_CONNECTOR=5.0.0-2.2
 ARG KAFKA_CLIENTS=4.2.0
 ARG HADOOP=3.4.2
 ARG PARQUET=1.15.2
+ARG PGJDBC=42.7.14
 
 RUN set -eux; \
     apt-get update; apt-get install -y --no-install-recommends python3 python3-pip python3-venv curl openssl; \
@@ -43,6 +44,7 @@ RUN set -eux; \
       org/apache/hadoop/hadoop-client-api/${HADOOP}/hadoop-client-api-${HADOOP}.jar \
       org/apache/hadoop/hadoop-client-runtime/${HADOOP}/hadoop-client-runtime-${HADOOP}.jar \
       commons-logging/commons-logging/1.3.5/commons-logging-1.3.5.jar \
+      org/postgresql/postgresql/${PGJDBC}/postgresql-${PGJDBC}.jar \
     ; do curl -fsSLO "${MAVEN}/${jar}"; done; \
     mkdir -p /opt/flink/plugins/s3-fs-hadoop; \
     cp /opt/flink/opt/flink-s3-fs-hadoop-*.jar /opt/flink/plugins/s3-fs-hadoop/

@@ -104,7 +104,7 @@ def test_docker_compose_rejects_the_file_without_a_required_secret(
     manifest_tools: ManifestTools, tmp_path: Path
 ) -> None:
     partial = tmp_path / "partial.env"
-    partial.write_text("AWS_ACCESS_KEY_ID=someone\n")
+    partial.write_text("AWS_ACCESS_KEY_ID=someone\nPOSTGRES_PASSWORD=something\n")
     result = _compose_config(manifest_tools, tmp_path, env_file=partial)
     assert result.returncode != 0
     assert "required variable AWS_SECRET_ACCESS_KEY is missing a value" in result.stderr
@@ -157,14 +157,18 @@ def _flink_properties() -> dict[str, str]:
 
 def test_secrets_are_required_variables_never_flink_configuration() -> None:
     text = COMPOSE.read_text()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "POSTGRES_PASSWORD"):
         # Only as required interpolations (or the shell's own $$VAR): no default value.
         assert not re.search(rf"\$\{{{name}:?-", text), name
         assert f"${{{name}:?" in text
     properties = _flink_properties()
     assert not {"s3.access-key", "s3.secret-key"} & set(properties)
     assert properties["web.submit.enable"] == "false"
-    assert set(_env_file(LOCAL_SECRETS)) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert set(_env_file(LOCAL_SECRETS)) == {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "POSTGRES_PASSWORD",
+    }
 
 
 def test_both_flink_containers_get_the_secrets_as_environment() -> None:
@@ -235,3 +239,16 @@ def test_compose_env_uses_only_known_variable_names_and_local_values() -> None:
             assert value == local.registry_base_url
         else:
             assert value == dict((n, v) for n, v, _ in local.items())[name], name
+
+
+def test_the_flink_containers_get_the_catalog_password_only_as_a_pgpass_file() -> None:
+    services = _compose()["services"]
+    for name in ("flink-jobmanager", "flink-taskmanager"):
+        env = services[name]["environment"]
+        uri = load_settings({"PYICEBERG_CATALOG__TELEMETRY__URI": env[
+            "PYICEBERG_CATALOG__TELEMETRY__URI"
+        ]}).pyiceberg_catalog__telemetry__uri.reveal()  # fmt: skip
+        assert "POSTGRES_PASSWORD" not in str(env) and "@postgres:5432/" in uri, name
+        pgpass = Path(env["PGPASSFILE"]).parent
+        assert f"postgres-pgpass:{pgpass}:ro" in services[name]["volumes"], name
+    assert "/pgpass/pgpass" in " ".join(services["postgres-pgpass"]["entrypoint"])

@@ -37,6 +37,9 @@ SECRET_SETTINGS = {
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    # The catalog database's URLs: secret settings, as they may hold credentials.
+    "PYICEBERG_CATALOG__TELEMETRY__URI",
+    "TELEMETRY_CATALOG_JDBC_URL",
 }
 
 
@@ -337,3 +340,21 @@ def test_every_object_names_its_namespace(path: Path) -> None:
     for doc in _docs(path):
         if doc["kind"] != "Namespace":
             assert doc["metadata"].get("namespace") == "telemetry", doc["kind"]
+
+
+def test_the_catalog_urls_hold_no_password_and_name_the_mounted_client_certificate() -> None:
+    secret = _one("Secret")["stringData"]
+    names = ("PYICEBERG_CATALOG__TELEMETRY__URI", "TELEMETRY_CATALOG_JDBC_URL")
+    settings = load_settings({name: secret[name] for name in names})
+    uri = settings.pyiceberg_catalog__telemetry__uri.reveal()
+    jdbc = settings.telemetry_catalog_jdbc_url.reveal()
+    assert uri.startswith("postgresql+psycopg2://") and jdbc.startswith("jdbc:postgresql://")
+    assert "password" not in uri + jdbc and ":change-me@" not in uri
+    main = _one("FlinkDeployment")["spec"]["podTemplate"]["spec"]["containers"][0]
+    mounts = [Path(m["mountPath"]) for m in main["volumeMounts"]]
+    for url in (uri, jdbc):
+        files = [v for k, v in (p.split("=", 1) for p in url.split("?", 1)[1].split("&"))
+                 if k in ("sslrootcert", "sslcert", "sslkey")]  # fmt: skip
+        assert len(files) == 3, url
+        assert all(any(Path(f).parent == m for m in mounts) for f in files), files
+    assert jdbc.endswith(".pk8"), "the JDBC driver's key: PKCS#8 DER"
