@@ -40,10 +40,11 @@ from telemetry.jobs.params import JobParams
 from telemetry.kafka import java_properties
 from telemetry.lake import LakeTable, late_table, window_table
 from telemetry.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options
-from telemetry.lake.maintenance import MAINTENANCE_OPTIONS
+from telemetry.lake.maintenance import maintenance_options
 from telemetry.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, schema_text
 
 SOURCE_UID = "telemetry-kafka-source"
+SIGNAL_UID = "telemetry-committed-watermark"
 
 
 def parse_args(argv: list[str] | None, settings: Settings) -> tuple[Path, JobParams]:
@@ -229,6 +230,22 @@ def create_sinks(
     return windows, late
 
 
+def committed_watermark(
+    settings: Settings, args: JobParams, table: LakeTable, windows: object
+) -> None:
+    """Keep the table's `telemetry.committed-before` at the watermark of its newest commit
+    (dev.telemetry.flink.CommittedWatermark): the signal for schedulers."""
+    jvm = get_gateway().jvm
+    operator = jvm.dev.telemetry.flink.CommittedWatermark(
+        CATALOG_NAME, java_map(flink_catalog_options(settings)), args.namespace, table.name
+    )
+    void = jvm.org.apache.flink.api.common.typeinfo.Types.VOID
+    signal = windows._j_data_stream.transform(  # type: ignore[attr-defined]
+        f"committed watermark: {table.name}", void, operator
+    )
+    signal.uid(SIGNAL_UID).setParallelism(1).setMaxParallelism(1)
+
+
 def _instant(name: str, expression: str, is_instant: bool) -> str:
     """Window bounds are UTC wall-clock TIMESTAMPs in SQL; their column is an instant."""
     return f"CAST({expression} AS TIMESTAMP_LTZ(3)) AS `{name}`" if is_instant else expression
@@ -352,7 +369,7 @@ def execute(
     statements = t_env.create_statement_set()
     # One writer a table: windows are a few rows a second, and one file per checkpoint
     # and hour is what Iceberg's maintenance then merges.
-    sink_options = sql_options({"write-parallelism": "1", **MAINTENANCE_OPTIONS})
+    sink_options = sql_options({"write-parallelism": "1", **maintenance_options(settings)})
 
     # Window: tumbling event-time windows per car, every aggregate the job knows, whatever
     # the table's version: the window state is then the same for every version, so a
@@ -365,9 +382,8 @@ def execute(
         FROM TABLE(TUMBLE(
             TABLE on_time, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
         GROUP BY car_id, window_start, window_end""")
-    t_env.create_temporary_view(
-        "window_rows", t_env.from_data_stream(t_env.to_data_stream(aggregated))
-    )
+    window_stream = t_env.to_data_stream(aggregated)
+    t_env.create_temporary_view("window_rows", t_env.from_data_stream(window_stream))
     written = ",\n            ".join(
         _instant(c.name, f"`{c.name}`", c.is_instant) for c in windows.columns
     )
@@ -394,12 +410,16 @@ def execute(
         SELECT kafka_key, payload, {dead_letter_headers(args)}
         FROM decoded WHERE error IS NOT NULL""")
 
+    # Signal: the windows table's `telemetry.committed-before` follows its commits.
+    committed_watermark(settings, args, windows, window_stream)
+
     if dry_run:
         statements.explain()
         return ""
 
-    # Execute: submitted to the cluster, returns at once.
-    job_client = statements.execute().get_job_client()
+    # Execute: the statements and the signal as one job, submitted; returns at once.
+    statements.attach_as_datastream()
+    job_client = env.execute_async(args.name)
     if job_client is None:
         raise RuntimeError("the cluster returned no job for the statement set")
     return str(job_client.get_job_id())

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from telemetry.errors import ConfigError
 
@@ -308,6 +308,10 @@ class Settings:
     telemetry_dlq_topic: str
     telemetry_bucket: str
     telemetry_checkpoint_bucket: str
+    pyiceberg_catalog__telemetry__uri: Secret = field(repr=False)
+    pyiceberg_catalog__telemetry__warehouse: str
+    telemetry_catalog_jdbc_url: Secret = field(repr=False)
+    telemetry_namespace: str
     telemetry_partitions: int
     telemetry_replication_factor: int
     telemetry_min_insync_replicas: int
@@ -319,10 +323,6 @@ class Settings:
     telemetry_window_schema_version: int
     minio_console_port: int
     kafka_controller_port: int
-    pyiceberg_catalog__telemetry__uri: Secret = field(repr=False)
-    pyiceberg_catalog__telemetry__warehouse: str
-    telemetry_catalog_jdbc_url: Secret = field(repr=False)
-    telemetry_namespace: str
     telemetry_data_dir: Path
     telemetry_cache_dir: Path
     java_home: str
@@ -477,16 +477,33 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _derive_catalog(values: dict[str, object], data_dir: Path) -> None:
     """Defaults of the Iceberg catalog settings that follow from other settings."""
+    cluster = _cluster_catalog(data_dir) if values["telemetry_profile"] == "cluster" else None
     uri = str(values["pyiceberg_catalog__telemetry__uri"]) or (
-        f"sqlite:///{data_dir / 'iceberg' / 'catalog.db'}"
+        cluster[0] if cluster else f"sqlite:///{data_dir / 'iceberg' / 'catalog.db'}"
     )
     values["pyiceberg_catalog__telemetry__uri"] = Secret(_catalog_uri(uri))
     if not values["pyiceberg_catalog__telemetry__warehouse"]:
         values["pyiceberg_catalog__telemetry__warehouse"] = (
             f"s3://{values['telemetry_bucket']}/iceberg"
         )
-    jdbc = str(values["telemetry_catalog_jdbc_url"]) or jdbc_url(uri)
+    jdbc = str(values["telemetry_catalog_jdbc_url"]) or (
+        cluster[1] if cluster and uri == cluster[0] else jdbc_url(uri)
+    )
     values["telemetry_catalog_jdbc_url"] = Secret(jdbc)
+
+
+def _cluster_catalog(data_dir: Path) -> tuple[str, str]:
+    """The cluster profile's catalog URLs (SQLAlchemy, JDBC): its PostgreSQL on 15432
+    (telemetry.stack.postgres), by the client certificate in <data>/tls: libpq reads
+    the PEM key, the JDBC driver the same key as PKCS#8 DER (.pk8)."""
+    tls = {n: quote(str(data_dir / "tls" / n), safe="/") for n in ("ca.pem", "client-telemetry")}
+    ssl = f"sslmode=verify-full&sslrootcert={tls['ca.pem']}&sslcert={tls['client-telemetry']}.pem"
+    where = "telemetry@127.0.0.1:15432/iceberg"
+    return (
+        f"postgresql+psycopg2://{where}?{ssl}&sslkey={tls['client-telemetry']}.key",
+        f"jdbc:postgresql://{where.split('@')[1]}?user=telemetry&{ssl}"
+        f"&sslkey={tls['client-telemetry']}.pk8",
+    )
 
 
 def _catalog_uri(value: str) -> str:

@@ -1,8 +1,11 @@
 """Iceberg's own maintenance of the lake's tables, run inside the job after its commits.
 
 The job writes through Iceberg's Flink sink (v2), whose post-commit topology
-runs Iceberg's TableMaintenance tasks, with a lock Flink keeps itself (one
-job writes each table):
+runs Iceberg's TableMaintenance tasks. The tasks of a table take a lock in the
+catalog database (Iceberg's JDBC lock, one row per table): the lock Flink would
+keep itself lives in static fields of the JobManager, shared by every job and
+table there, and fails jobs with a ConcurrentModificationException once two
+tables are maintained (Iceberg 1.11, BaseCoordinator.registerLock).
 
     rewrite data files  every 10 commits (with 5 s checkpoints: about a minute), a
                         partition's small files are merged into one; an hour then
@@ -19,7 +22,10 @@ planned up to then still finds its files.
 
 from __future__ import annotations
 
-__all__ = ["MAINTENANCE_OPTIONS"]
+from telemetry.config import Settings
+from telemetry.lake.catalog import SQLITE_BUSY_TIMEOUT_MS
+
+__all__ = ["MAINTENANCE_OPTIONS", "maintenance_options"]
 
 _PREFIX = "flink-maintenance."
 MAINTENANCE_OPTIONS: dict[str, str] = {
@@ -36,3 +42,16 @@ MAINTENANCE_OPTIONS: dict[str, str] = {
     # At most one task a minute per table, whatever triggered it.
     f"{_PREFIX}rate-limit-seconds": "60",
 }
+
+
+def maintenance_options(settings: Settings) -> dict[str, str]:
+    """The sink options of every table: the schedule above and the lock in the catalog."""
+    jdbc = settings.telemetry_catalog_jdbc_url.reveal()
+    lock = {
+        f"{_PREFIX}lock.type": "jdbc",
+        f"{_PREFIX}lock.jdbc.uri": jdbc,
+        f"{_PREFIX}lock.jdbc.init-lock-table": "true",
+    }
+    if jdbc.startswith("jdbc:sqlite:"):
+        lock[f"{_PREFIX}lock.jdbc.busy_timeout"] = str(SQLITE_BUSY_TIMEOUT_MS)
+    return {**MAINTENANCE_OPTIONS, **lock}

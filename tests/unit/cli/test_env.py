@@ -45,4 +45,38 @@ def test_json_and_export_lines_give_the_same_values(capsys: pytest.CaptureFixtur
         assert word == "export"
         name, _, value = assignment.partition("=")
         exported[name] = value
-    assert exported == from_json
+    pyiceberg_only = {k: v for k, v in exported.items() if k not in from_json}
+    assert {k: v for k, v in exported.items() if k in from_json} == from_json
+    assert set(pyiceberg_only) == {
+        "PYICEBERG_CATALOG__TELEMETRY__TYPE",
+        "PYICEBERG_CATALOG__TELEMETRY__S3__ENDPOINT",
+        "PYICEBERG_CATALOG__TELEMETRY__S3__REGION",
+        "PYICEBERG_CATALOG__TELEMETRY__S3__ACCESS_KEY_ID",
+        "PYICEBERG_CATALOG__TELEMETRY__S3__SECRET_ACCESS_KEY",
+    }
+    assert pyiceberg_only["PYICEBERG_CATALOG__TELEMETRY__S3__ENDPOINT"] == (
+        from_json["S3_ENDPOINT_URL"]
+    )
+    assert pyiceberg_only["PYICEBERG_CATALOG__TELEMETRY__S3__SECRET_ACCESS_KEY"] == (
+        from_json["AWS_SECRET_ACCESS_KEY"]
+    )
+
+
+def test_the_exports_configure_pyiceberg_itself(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `eval "$(telemetry env)"`, pyiceberg's own configuration names our catalog."""
+    from pyiceberg.utils.config import Config
+
+    assert main(["env"]) == 0
+    for line in capsys.readouterr().out.splitlines():
+        name, _, value = shlex.split(line)[1].partition("=")
+        if name.startswith("PYICEBERG_"):
+            monkeypatch.setenv(name, value)
+    catalog = Config().get_catalog_config("telemetry")
+    assert catalog is not None
+    assert catalog["type"] == "sql"
+    assert catalog["uri"].startswith("sqlite:///")
+    assert catalog["warehouse"] == "s3://telemetry-data/iceberg"
+    assert catalog["s3.endpoint"] == "http://127.0.0.1:9000"
+    assert catalog["s3.secret-access-key"] == "not minioadmin"

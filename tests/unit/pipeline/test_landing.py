@@ -18,7 +18,6 @@ import pytest
 from producer.record import Recorder
 from telemetry.config import load_settings
 from telemetry.errors import StorageError
-from telemetry.pipeline.common import LATE_PREFIX
 from telemetry.pipeline.expectation import Expectation, load_expectation
 from telemetry.pipeline.landing import Landing, missing_message, observe
 
@@ -59,7 +58,7 @@ def _serve(monkeypatch: pytest.MonkeyPatch, windows: Any, late: Any) -> list[dic
 
     def read_windows(settings: object, **kwargs: Any) -> pa.Table:
         calls.append({"settings": settings, **kwargs})
-        table = late if kwargs.get("prefix") == LATE_PREFIX else windows
+        table = late if kwargs.get("table") == "late_events" else windows
         if isinstance(table, Exception):
             raise table
         return table
@@ -145,51 +144,4 @@ def test_a_storage_error_is_kept_and_reported(
     assert message.endswith(
         "; last storage error: S3 is down. Is the job running? See the Flink UI at "
         "http://127.0.0.1:8081 and `make logs` (SERVICE=taskmanager)"
-    )
-
-
-def test_commits_are_found_again_when_an_hour_is_compacted_between_listing_and_reading(
-    monkeypatch: pytest.MonkeyPatch, expectation: Expectation
-) -> None:
-    import telemetry.pipeline.landing as landing
-
-    committed = datetime(2026, 1, 1, 0, 0, 9, tzinfo=UTC)
-    hour = "telemetry-data/telemetry/year=2026/month=01/day=01/hour=00"
-    listings = [[f"{hour}/part-0.parquet"], [f"{hour}/compacted-1.parquet"]]
-    read: list[str] = []
-
-    def files_since(settings: object, prefix: str, hours: object, since: object):
-        return iter([(path, committed) for path in listings.pop(0)])
-
-    def read_file(settings: object, path: str, columns: list[str]) -> dict[str, list[Any]]:
-        read.append(path)
-        if "part-" in path:  # deleted by the compaction that made compacted-1
-            raise FileNotFoundError(path)
-        return {"car_id": [7, 9], "window_start": [HOUR, HOUR]}
-
-    monkeypatch.setattr(landing, "_files_since", files_since)
-    monkeypatch.setattr(landing, "_read_file", read_file)
-    commits = landing.find_commits(load_settings({}), expectation, Landing(), HOUR)
-
-    assert read == [f"{hour}/part-0.parquet", f"{hour}/compacted-1.parquet"]
-    assert commits.files == 1
-    assert commits.partitions == ["telemetry/year=2026/month=01/day=01/hour=00"]
-    assert commits.committed_at == {(7, START): committed, (9, START): committed}
-
-
-def test_files_that_keep_vanishing_while_commits_are_found_fail_with_one_line(
-    monkeypatch: pytest.MonkeyPatch, expectation: Expectation
-) -> None:
-    import telemetry.pipeline.landing as landing
-
-    def read_file(settings: object, path: str, columns: list[str]) -> dict[str, list[Any]]:
-        raise FileNotFoundError(path)
-
-    monkeypatch.setattr(landing, "_files_since", lambda *_: iter([("hour/part-0.parquet", HOUR)]))
-    monkeypatch.setattr(landing, "_read_file", read_file)
-    with pytest.raises(StorageError) as raised:
-        landing.find_commits(load_settings({}), expectation, Landing(), HOUR)
-    assert str(raised.value) == (
-        "files under s3://telemetry-data disappeared while being read, 3 times in a row; "
-        "is something besides the job's compaction deleting them?"
     )
