@@ -51,7 +51,6 @@ from producer.produce import ProduceRequest
 from producer.produce import run as produce
 from telemetry import jobs
 from telemetry.config import Settings
-from telemetry.contract import late_prefix
 from telemetry.errors import StorageError
 from telemetry.jobs.rest import rest
 from telemetry.kafka import librdkafka_config
@@ -141,14 +140,15 @@ def preload(
         raise SystemExit(f"preloading {topic}: {report.acknowledged} of {events} acknowledged")
 
 
-def committed_events(settings: Settings, prefix: str) -> int:
+def committed_events(settings: Settings, namespace: str) -> int:
+    """Events counted in the namespace's committed windows plus its late events."""
     total = 0
-    for path, column in ((prefix, "event_count"), (late_prefix(prefix), None)):
+    for name, column in (("windows", "event_count"), ("late_events", "car_id")):
         try:
-            table = read_windows(settings, prefix=path, columns=[column] if column else None)
+            table = read_windows(settings, table=name, namespace=namespace, columns=[column])
         except StorageError:
             continue
-        total += int(table.column(column).to_numpy().sum()) if column else table.num_rows
+        total += int(table.column(column).to_numpy().sum()) if name == "windows" else len(table)
     return total
 
 
@@ -171,13 +171,13 @@ def _taskmanager_cpu(settings: Settings) -> float:
 
 def time_job(settings: Settings, topic: str, events: int, timeout: float = 900) -> Timing:
     marker = uuid.uuid4().hex[:8]
-    prefix = f"bench/{marker}/telemetry"
+    namespace = f"bench_{marker}"
     params = jobs.JobParams.from_settings(
         settings,
         name=f"bench-job-{marker}",
         topic=topic,
         dlq_topic=f"{topic}.dlq",
-        output_prefix=prefix,
+        namespace=namespace,
     )
     cpu_before = _taskmanager_cpu(settings)
     started, started_epoch = time.monotonic(), time.time()
@@ -191,7 +191,7 @@ def time_job(settings: Settings, topic: str, events: int, timeout: float = 900) 
             peak = max(peak, _taskmanager_rss(settings))
             if read is None and _records_read(settings, job_id, source) >= events:
                 read = time.monotonic() - started
-            if read is not None and committed_events(settings, prefix) >= events:
+            if read is not None and committed_events(settings, namespace) >= events:
                 break
             if time.monotonic() - started > timeout:
                 raise SystemExit(f"{topic}: not every event committed within {timeout:.0f} s")

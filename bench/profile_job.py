@@ -85,7 +85,7 @@ def main() -> None:
         name=f"profile-{marker}",
         topic=topic,
         dlq_topic=f"{topic}.dlq",
-        output_prefix=f"bench/profile-{marker}/telemetry",
+        namespace=f"bench_profile_{marker}",
     )
     jobs.submit(settings, params, fresh=True, remember=False)
     try:

@@ -69,7 +69,8 @@ def snapshot_id(table: Table, as_of: datetime | int | None) -> int | None:
         if table.snapshot_by_id(as_of) is None:
             known = ", ".join(str(s.snapshot_id) for s in table.snapshots()[-5:])
             raise InvalidInputError(
-                f"snapshot {as_of} is not in table {table.name()}; newest ones: {known or 'none'}"
+                f"snapshot {as_of} is not in table {'.'.join(table.name())}; "
+                f"newest ones: {known or 'none'}"
             )
         return as_of
     moment = TimeRange(as_of).start
@@ -81,7 +82,7 @@ def snapshot_id(table: Table, as_of: datetime | int | None) -> int | None:
             chosen = entry.snapshot_id
     if chosen is None:
         raise InvalidInputError(
-            f"table {'.'.join(table.name()[1:])} has no snapshot at or before {iso(moment)}"
+            f"table {'.'.join(table.name())} has no snapshot at or before {iso(moment)}"
         )
     return chosen
 
@@ -118,7 +119,7 @@ def read_windows(
         raise InvalidInputError(f"unknown column {', '.join(unknown)}; columns: {', '.join(names)}")
     sort_keys = [c for c in (time_column, "car_id") if c in names]
     read = list(dict.fromkeys([*wanted, *sort_keys]))
-    with catalog_errors(settings, ".".join(iceberg.name()[1:])):
+    with catalog_errors(settings, ".".join(iceberg.name())):
         scan = iceberg.scan(
             row_filter=row_filter(cars, TimeRange(start, end), time_column),
             selected_fields=tuple(read),
