@@ -106,8 +106,14 @@ def main() -> None:
             [(when.timestamp() * 1000 - end) / 1000 for (_car, end), when in commits.items()]
         )
         table = load_table(settings, "windows", params.namespace)
-        files = table.inspect.files().to_pydict()
-        per_hour = Counter(p["window_start_hour"] for p in files["partition"])
+        partitions = table.inspect.partitions().to_pydict()
+        per_hour = dict(
+            zip(
+                (p["window_start_hour"] for p in partitions["partition"]),
+                partitions["file_count"],
+                strict=True,
+            )
+        )
         appended = len(added_files(table, started))
         seconds = (stopped - started).total_seconds()
         print(f"produced {report.acknowledged:,} events in {seconds:.0f} s")

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "telemetry.cli.job",
     "telemetry.cli.dlq",
     "telemetry.cli.read",
+    "telemetry.cli.lake",
     "telemetry.cli.pipeline",
 )
 
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="telemetry",
         description=(
             "Motorsport telemetry pipeline: Avro under a schema registry, Kafka, "
-            "PyFlink windows, Parquet on MinIO. Configuration comes from the "
+            "PyFlink windows, Iceberg tables on MinIO. Configuration comes from the "
             "environment: see `telemetry env`."
         ),
         epilog="Exit codes: 0 ok, 1 failed, 2 bad input, 130 interrupted.",

@@ -153,8 +153,8 @@ def find_commits(
     partitions: set[str] = set()
     files = 0
     with catalog_errors(settings, "telemetry.windows"):
-        for when, path, partition in _added_files(windows, since):
-            rows = _read_file(windows, path, ["car_id", "window_start"])
+        for when, path, partition in added_files(windows, since):
+            rows = read_pairs(windows, path, ["car_id", "window_start"])
             keys = {(car, _ms(start)) for car, start in rows} & expectation.counts.keys()
             if keys:
                 files += 1
@@ -165,17 +165,17 @@ def find_commits(
     if landing.late_events:
         late = load_table(settings, LATE_EVENTS)
         with catalog_errors(settings, "telemetry.late_events"):
-            for _when, path, partition in _added_files(late, since):
+            for _when, path, partition in added_files(late, since):
                 if any(
                     pair in expectation.events
-                    for pair in _read_file(late, path, ["car_id", "timestamp"])
+                    for pair in read_pairs(late, path, ["car_id", "timestamp"])
                 ):
                     late_files += 1
                     partitions.add(f"{LATE_EVENTS}/{partition}")
     return Commits(sorted(partitions), files, late_files, committed)
 
 
-def _added_files(table: Table, since: datetime) -> list[tuple[datetime, str, str]]:
+def added_files(table: Table, since: datetime) -> list[tuple[datetime, str, str]]:
     """(commit time, file path, partition) of the data files appends since `since` added."""
     added = []
     cutoff = since.timestamp() * 1000
@@ -195,7 +195,7 @@ def _added_files(table: Table, since: datetime) -> list[tuple[datetime, str, str
     return added
 
 
-def _read_file(table: Table, path: str, columns: list[str]) -> list[tuple[object, object]]:
+def read_pairs(table: Table, path: str, columns: list[str]) -> list[tuple[object, object]]:
     """Two columns of one data file, as (first, second) pairs."""
     import pyarrow.parquet as pq
 
