@@ -20,12 +20,12 @@ CAR_COLUMNS = ("car_id", "windows", "events", "avg_speed", "top_speed", "avg_rpm
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run-pipeline",
-        help="stack, schemas, topics, job, producer, then a summary read back from MinIO",
+        help="stack, schemas, topics, job, producer, then a summary read back from the lake",
         description=(
             "Start the local stack (setup if needed), register the schemas, create the topics, "
             "submit the Flink job (or reuse the running one), produce simulated telemetry for "
-            "DURATION seconds, wait until every acknowledged event is in a committed Parquet "
-            "window, and print a summary read back from S3. Safe to run again: each run has its "
+            "DURATION seconds, wait until every acknowledged event is in a window committed to "
+            "the Iceberg table, and print a summary read back from it. Safe to run again: each run has its "
             "own folder under TELEMETRY_DATA_DIR/runs/ and checks only its own events. The "
             "stack stays up; `make down` stops it."
         ),
@@ -98,10 +98,10 @@ def _print_summary(s: PipelineSummary) -> None:
         f"{start:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} UTC\n"
         f"  rows               {s.rows}\n"
         f"  late events        {s.late_events}\n"
-        f"  files              {s.files} Parquet files{late_files} in "
+        f"  files              {s.files} data files{late_files} committed to "
         f"{len(s.partitions)} partitions: {', '.join(s.partitions)}\n"
-        f"  end-to-end delay   window end -> committed file: p50 {_seconds(s.delay_p50_s)}, "
-        f"max {_seconds(s.delay_max_s)}; last event -> its file: "
+        f"  end-to-end delay   window end -> committed row: p50 {_seconds(s.delay_p50_s)}, "
+        f"max {_seconds(s.delay_max_s)}; last event -> its commit: "
         f"{_seconds(s.last_event_delay_s)}\n"
         f"  record             {s.record}\n"
     )

@@ -33,7 +33,6 @@ __all__ = ["submit_in_process", "warm_up"]
 
 log = logging.getLogger("telemetry.jobs.client")
 _job: ModuleType | None = None
-_job_mtime = 0.0
 
 
 def _prepare_gateway(settings: Settings) -> None:
@@ -62,11 +61,9 @@ def _root_log_level_kept() -> Iterator[None]:
 
 
 def _job_module() -> ModuleType:
-    """The job script, loaded once per process and again when the file changed."""
-    global _job, _job_mtime
-    mtime = job_script().stat().st_mtime
-    if _job is None or mtime != _job_mtime:
-        _job_mtime = mtime
+    """The job script, loaded once per process (with the library it imports, as it was)."""
+    global _job
+    if _job is None:
         spec = importlib.util.spec_from_file_location("telemetry_job", job_script())
         if spec is None or spec.loader is None:
             raise ServiceError(f"cannot load the job from {job_script()}")

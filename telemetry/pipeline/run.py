@@ -3,7 +3,7 @@
     stack up -> register schemas -> ensure topics -> submit the job (or reuse
     it) -> produce for a bounded time, recording what the broker acknowledged
     -> wait until every window of those events is committed as Parquet ->
-    a summary read back from S3.
+    a summary read back from the Iceberg tables.
 
 Each run gets its own folder `<TELEMETRY_DATA_DIR>/runs/<UTC time>/` with the
 producer's record (`acknowledged.jsonl`). The expectation is computed from
@@ -138,7 +138,7 @@ def run_pipeline(
     missing = missing_message(settings, expectation, landing, waited) if pending else None
     say(f"  all windows committed after {waited:.1f} s" if not pending else f"  {missing}")
 
-    # Summary, read back from S3.
+    # Summary, read back from the Iceberg tables.
     commits = find_commits(settings, expectation, landing, started - timedelta(seconds=1))
     rows, car_rows = _summarize(settings, expectation)
     p50, worst, last = _delays(expectation, commits)

@@ -1,4 +1,4 @@
-"""The run summary: per-car figures and end-to-end delays, read back from S3."""
+"""The run summary: per-car figures and end-to-end delays, read back from the Iceberg tables."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class CarSummary:
 
 @dataclass(frozen=True)
 class PipelineSummary:
-    """What one run did, read back from S3. `complete` is False if windows did not all land."""
+    """What one run did, read back from the Iceberg tables. `complete` is False if windows did not all land."""
 
     complete: bool
     missing: str | None

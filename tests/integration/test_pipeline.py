@@ -98,7 +98,7 @@ def test_per_car_table_matches_an_independent_computation(
 def test_files_partitions_and_delays_are_reported(summary: PipelineSummary) -> None:
     assert summary.files >= 1
     assert summary.partitions
-    assert all(p.startswith("telemetry/year=") and "/hour=" in p for p in summary.partitions)
+    assert all(p.startswith("windows/window_start_hour=") for p in summary.partitions)
     assert summary.kafka_partitions
     assert summary.delay_p50_s is not None and summary.delay_max_s is not None
     # A window closes after the watermark delay at the earliest and is committed by a
