@@ -40,7 +40,7 @@ from telemetry.jobs.params import JobParams
 from telemetry.kafka import java_properties
 from telemetry.lake import LakeTable, late_table, window_table
 from telemetry.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options
-from telemetry.lake.maintenance import maintenance_options
+from telemetry.lake.maintenance import ensure_lock_table, maintenance_options
 from telemetry.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, schema_text
 
 SOURCE_UID = "telemetry-kafka-source"
@@ -205,6 +205,7 @@ def create_sinks(
         )
     for table in (windows, late):
         ensure_table(settings, table, args.namespace)
+    ensure_lock_table(settings)  # before the tasks, which would race to create it
     t_env.execute_sql(
         f"CREATE CATALOG `{CATALOG_NAME}` WITH ({sql_options(flink_catalog_options(settings))})"
     )

@@ -18,14 +18,27 @@ tables are maintained (Iceberg 1.11, BaseCoordinator.registerLock).
 A reader scans one snapshot: a rewrite replaces files in one atomic commit, so
 no reader sees a row twice or misses one. Snapshots live 10 minutes, so a scan
 planned up to then still finds its files.
+
+The lock table is created at submission (`ensure_lock_table`), not by the tasks:
+each table's lock users open it at once and, on a catalog database that lacks
+it, all find it missing and all CREATE it; on PostgreSQL all but one then fail
+the job ("relation flink_maintenance_lock already exists").
 """
 
 from __future__ import annotations
 
 from telemetry.config import Settings
-from telemetry.lake.catalog import SQLITE_BUSY_TIMEOUT_MS
+from telemetry.lake.catalog import SQLITE_BUSY_TIMEOUT_MS, catalog_errors, load
 
-__all__ = ["MAINTENANCE_OPTIONS", "maintenance_options"]
+__all__ = ["LOCK_TABLE", "MAINTENANCE_OPTIONS", "ensure_lock_table", "maintenance_options"]
+
+# Iceberg's JdbcLockFactory: its table, created as Iceberg 1.11 would (columns and key).
+LOCK_TABLE = "flink_maintenance_lock"
+_CREATE_LOCK_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {LOCK_TABLE} (LOCK_TYPE CHAR(1) NOT NULL, "
+    "LOCK_ID VARCHAR(100) NOT NULL, INSTANCE_ID CHAR(36) NOT NULL, "
+    "PRIMARY KEY (LOCK_TYPE, LOCK_ID))"
+)
 
 _PREFIX = "flink-maintenance."
 MAINTENANCE_OPTIONS: dict[str, str] = {
@@ -55,3 +68,17 @@ def maintenance_options(settings: Settings) -> dict[str, str]:
     if jdbc.startswith("jdbc:sqlite:"):
         lock[f"{_PREFIX}lock.jdbc.busy_timeout"] = str(SQLITE_BUSY_TIMEOUT_MS)
     return {**MAINTENANCE_OPTIONS, **lock}
+
+
+def ensure_lock_table(settings: Settings) -> None:
+    """Create the maintenance's lock table in the catalog database if it is missing."""
+    import sqlalchemy
+
+    engine = load(settings).engine
+    with catalog_errors(settings, f"the maintenance lock table {LOCK_TABLE}"):
+        try:
+            with engine.begin() as db:
+                db.exec_driver_sql(_CREATE_LOCK_TABLE)
+        except sqlalchemy.exc.DBAPIError:  # another submission created it meanwhile
+            if not sqlalchemy.inspect(engine).has_table(LOCK_TABLE):
+                raise
