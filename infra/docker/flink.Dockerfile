@@ -1,9 +1,12 @@
-# Flink with the same jars and plugins as the local stack (versions from
-# infra/maven/pom.xml), plus the project installed into the image's Python
-# (PyFlink and telemetry.*), the job script and schemas, and the job's JVM
-# functions (flink/jvm) built from source. The same image runs the
-# application-mode JobManager and the TaskManagers on Kubernetes
-# (infra/k8s/flink-deployment.yaml) and in Docker compose:
+# Flink with the same jars and plugins as the local stack (the dependencies of
+# infra/maven/flink/pom.xml, versions from infra/maven/pom.xml; a unit test
+# checks both): Kafka, the registry's Avro format, and the lake's Iceberg
+# runtime with S3FileIO and the catalog's JDBC drivers (SQLite, PostgreSQL).
+# Plus the project installed into the image's Python (PyFlink and telemetry.*),
+# the job script and schemas, and the job's JVM functions (flink/jvm) built
+# from source. The same image runs the application-mode JobManager and the
+# TaskManagers on Kubernetes (infra/k8s/flink-deployment.yaml) and in Docker
+# compose:
 #
 #   /opt/telemetry                 the project (editable install: the job finds
 #                                  schemas/ and its jar beside its package)
@@ -21,7 +24,8 @@ ARG FLINK=2.2.0
 ARG KAFKA_CONNECTOR=5.0.0-2.2
 ARG KAFKA_CLIENTS=4.2.0
 ARG HADOOP=3.4.2
-ARG PARQUET=1.15.2
+ARG ICEBERG=1.11.0
+ARG SQLITE_JDBC=3.54.1.0
 ARG PGJDBC=42.7.14
 
 RUN set -eux; \
@@ -34,13 +38,9 @@ RUN set -eux; \
       org/apache/flink/flink-connector-kafka/${KAFKA_CONNECTOR}/flink-connector-kafka-${KAFKA_CONNECTOR}.jar \
       org/apache/kafka/kafka-clients/${KAFKA_CLIENTS}/kafka-clients-${KAFKA_CLIENTS}.jar \
       org/apache/flink/flink-sql-avro-confluent-registry/${FLINK}/flink-sql-avro-confluent-registry-${FLINK}.jar \
-      org/apache/flink/flink-parquet/${FLINK}/flink-parquet-${FLINK}.jar \
-      org/apache/parquet/parquet-hadoop/${PARQUET}/parquet-hadoop-${PARQUET}.jar \
-      org/apache/parquet/parquet-column/${PARQUET}/parquet-column-${PARQUET}.jar \
-      org/apache/parquet/parquet-common/${PARQUET}/parquet-common-${PARQUET}.jar \
-      org/apache/parquet/parquet-encoding/${PARQUET}/parquet-encoding-${PARQUET}.jar \
-      org/apache/parquet/parquet-format-structures/${PARQUET}/parquet-format-structures-${PARQUET}.jar \
-      org/apache/parquet/parquet-jackson/${PARQUET}/parquet-jackson-${PARQUET}.jar \
+      org/apache/iceberg/iceberg-flink-runtime-2.1/${ICEBERG}/iceberg-flink-runtime-2.1-${ICEBERG}.jar \
+      org/apache/iceberg/iceberg-aws-bundle/${ICEBERG}/iceberg-aws-bundle-${ICEBERG}.jar \
+      org/xerial/sqlite-jdbc/${SQLITE_JDBC}/sqlite-jdbc-${SQLITE_JDBC}.jar \
       org/apache/hadoop/hadoop-client-api/${HADOOP}/hadoop-client-api-${HADOOP}.jar \
       org/apache/hadoop/hadoop-client-runtime/${HADOOP}/hadoop-client-runtime-${HADOOP}.jar \
       commons-logging/commons-logging/1.3.5/commons-logging-1.3.5.jar \

@@ -237,6 +237,9 @@ def test_compose_env_uses_only_known_variable_names_and_local_values() -> None:
     for name, value in env.items():
         if name == "SCHEMA_REGISTRY_URL":  # Confluent serves its API at the root
             assert value == local.registry_base_url
+        elif name == "PYICEBERG_CATALOG__TELEMETRY__URI":  # compose's PostgreSQL, not SQLite
+            assert value == "postgresql+psycopg2://telemetry@127.0.0.1:5432/iceberg"
+            assert "5432" in " ".join(_compose()["services"]["postgres"]["ports"])
         else:
             assert value == dict((n, v) for n, v, _ in local.items())[name], name
 
