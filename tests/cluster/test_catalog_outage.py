@@ -1,0 +1,91 @@
+"""The fault matrix of the cluster profile: the Iceberg catalog's PostgreSQL goes away.
+
+Checked like tests/integration/test_faults.py, against the producer's `--record`:
+no window missing, duplicated or wrong, and no event late.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from support.jobs import (
+    RIDE_OUT,
+    JobRun,
+    Producing,
+    acknowledged_events,
+    assert_windows_match,
+    wait_for_output,
+)
+
+from telemetry import jobs
+from telemetry.config import Settings
+from telemetry.stack.layout import Layout
+from telemetry.stack.process import read_pid
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.cluster, pytest.mark.faults]
+
+OUTAGE_S = 30
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster_profile() -> None:
+    assert os.environ.get("TELEMETRY_PROFILE") == "cluster", (
+        "run these with TELEMETRY_PROFILE=cluster (make test-cluster)"
+    )
+
+
+def postgres_pid(settings: Settings) -> int:
+    pid = read_pid(Layout.of(settings).pid_file("postgres"))
+    assert pid is not None, "postgres is not running"
+    return pid
+
+
+def restart_stack(settings: Settings) -> None:
+    from telemetry.stack import up
+
+    up(settings, say=lambda _m: None)
+
+
+def test_catalog_database_down_30_s_loses_and_duplicates_nothing(
+    job_run: JobRun, tmp_path: Path
+) -> None:
+    """The commit of the next checkpoint fails once PostgreSQL is gone, and so does
+    every restart while it is away (the sink and maintenance load their tables when
+    they open): Flink restarts the job from its last checkpoint, with backoff, until
+    the catalog answers, and that checkpoint's files are committed once. A restart
+    during the outage can take a TaskManager down (Iceberg 1.11's maintenance
+    operators fail to close when they never opened, which Flink treats as fatal);
+    the stack's supervisor starts it again."""
+    from telemetry.stack import status
+
+    settings = job_run.settings
+    before = jobs.active_job(settings, job_run.name)
+    assert before is not None
+    record = tmp_path / "acked.jsonl"
+    producer = Producing(
+        job_run, record, cars=6, rate=400, duration=40, seed=16, producer_overrides=RIDE_OUT
+    )
+    producer.start()
+    try:
+        time.sleep(10)
+        killed = postgres_pid(settings)
+        os.kill(killed, signal.SIGKILL)
+        time.sleep(OUTAGE_S)
+        restart_stack(settings)  # `telemetry up` restarts what is missing: PostgreSQL
+    finally:
+        producer.join()
+    catalog = next(s for s in status(settings) if s.name == "postgres")
+    assert catalog.pid not in (None, killed), "`telemetry up` did not restart PostgreSQL"
+    assert catalog.healthy, "PostgreSQL is back but does not answer"
+
+    events = acknowledged_events(record)
+    windows, late = wait_for_output(job_run, len(events), timeout=360)
+    assert len(late) == 0, f"{len(late)} of {len(events)} events were late"
+    assert_windows_match(windows, late, events)
+    after = jobs.active_job(settings, job_run.name)
+    assert after is not None and after.job_id == before.job_id, "the same job, not resubmitted"
+    assert after.state == "RUNNING"
