@@ -64,6 +64,7 @@ ROLE = "telemetry"  # the catalog's clients: the CN of their certificate
 SUPERUSER = "postgres"  # the stack's administration, by certificate as well
 SYSTEM_USER = "telemetry-pg"
 SYSTEM_ROOT = Path("/var/lib/telemetry-pipeline")
+MAX_CONNECTIONS = 200  # Iceberg's catalogs per operator: see postgresql_conf
 
 Say = Callable[[str], None]
 
@@ -152,12 +153,19 @@ def as_owner(who: Owner | None, command: list[str]) -> list[str]:
 
 
 def postgresql_conf(home: Home, port: int = PORT) -> str:
-    """The whole postgresql.conf: loopback TCP with TLS only, no Unix socket, small memory."""
+    """The whole postgresql.conf: loopback TCP with TLS only, no Unix socket, small memory.
+
+    Connections: every Iceberg operator of a job opens a catalog of its own (a JDBC
+    pool), about 23 for a running job's two tables, and a cancelled job's are closed
+    only when its TaskManager's garbage collector finds them: the cluster tests peak
+    at 60, where the old limit refused a job ("remaining connection slots are
+    reserved for non-replication superuser connections").
+    """
     return f"""# Written by `telemetry up` at every start (telemetry/stack/postgres.py).
 listen_addresses = '127.0.0.1'
 port = {port}
 unix_socket_directories = ''
-max_connections = 60
+max_connections = {MAX_CONNECTIONS}
 shared_buffers = 32MB
 dynamic_shared_memory_type = posix
 ssl = on
