@@ -25,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Start the local stack (setup if needed), register the schemas, create the topics, "
             "submit the Flink job (or reuse the running one), produce simulated telemetry for "
             "DURATION seconds, wait until every acknowledged event is in a window committed to "
-            "the Iceberg table, and print a summary read back from it. Safe to run again: each run has its "
-            "own folder under TELEMETRY_DATA_DIR/runs/ and checks only its own events. The "
+            "the Iceberg table, and print a summary read back from it. Safe to run again: each "
+            "run has its own folder under TELEMETRY_DATA_DIR/runs/ and checks only its own "
+            "events. The "
             "stack stays up; `make down` stops it."
         ),
         epilog="Exit codes: 0 all windows landed, 1 windows missing or a service failed, "

@@ -28,7 +28,7 @@ class CarSummary:
 
 @dataclass(frozen=True)
 class PipelineSummary:
-    """What one run did, read back from the Iceberg tables. `complete` is False if windows did not all land."""
+    """What one run did, read back from the tables; `complete` is False if windows are missing."""
 
     complete: bool
     missing: str | None

@@ -6,6 +6,7 @@ Expectations come from the producer's `--record`, as in the job tests.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -176,23 +177,25 @@ def test_upgrade_from_the_v1_job_by_savepoint_loses_nothing_and_adds_the_columns
 ) -> None:
     settings = job_run.settings
     jobs.cancel(settings, job_run.name)  # the fixture's job writes the latest; start as v1
-    v1_params = job_run.params.__class__(**{**job_run.params.as_dict(), "window_schema_version": 1})
+    # Tables of their own: the fixture's job made its tables at the latest version already.
+    run = dataclasses.replace(job_run, prefix=f"{job_run.prefix}-upgrade")
+    v1_params = dataclasses.replace(run.params, window_schema_version=1)
     jobs.submit(settings, v1_params, fresh=True, remember=False)
-    assert "min_rpm" not in load_table(settings, "windows", job_run.namespace).schema().column_names
+    assert "min_rpm" not in load_table(settings, "windows", run.namespace).schema().column_names
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
-    producer = Producing(job_run, first, cars=4, rate=300, duration=20, seed=34)
+    producer = Producing(run, first, cars=4, rate=300, duration=20, seed=34)
     producer.start()
     time.sleep(14)  # long enough for the v1 job to close and commit windows
-    savepoint = jobs.stop_with_savepoint(settings, job_run.name)
+    savepoint = jobs.stop_with_savepoint(settings, run.name)
     producer.join()  # traffic flows through the upgrade
-    jobs.submit(settings, job_run.params, savepoint=savepoint, remember=False)  # the latest
-    produce(job_run, second, cars=4, rate=300, duration=6, seed=35)
+    jobs.submit(settings, run.params, savepoint=savepoint, remember=False)  # the latest
+    produce(run, second, cars=4, rate=300, duration=6, seed=35)
 
     events = acknowledged_events(first, second)
-    windows, late = wait_for_output(job_run, len(events))
+    windows, late = wait_for_output(run, len(events))
     assert_windows_match(windows, late, events)
 
-    table = read_windows(settings, namespace=job_run.namespace).to_pandas()
+    table = read_windows(settings, namespace=run.namespace).to_pandas()
     assert table["min_rpm"].isna().any(), "windows written by the v1 job read back as null"
     assert table["min_rpm"].notna().any(), "windows written by the new job have it"
     with_rpm = table[table["min_rpm"].notna()]

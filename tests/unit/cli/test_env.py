@@ -54,11 +54,13 @@ def test_json_and_export_lines_give_the_same_values(capsys: pytest.CaptureFixtur
         "PYICEBERG_CATALOG__TELEMETRY__S3__ACCESS_KEY_ID",
         "PYICEBERG_CATALOG__TELEMETRY__S3__SECRET_ACCESS_KEY",
     }
-    assert pyiceberg_only["PYICEBERG_CATALOG__TELEMETRY__S3__ENDPOINT"] == (
-        from_json["S3_ENDPOINT_URL"]
+    assert (
+        pyiceberg_only["PYICEBERG_CATALOG__TELEMETRY__S3__ENDPOINT"]
+        == (from_json["S3_ENDPOINT_URL"])
     )
-    assert pyiceberg_only["PYICEBERG_CATALOG__TELEMETRY__S3__SECRET_ACCESS_KEY"] == (
-        from_json["AWS_SECRET_ACCESS_KEY"]
+    assert (
+        pyiceberg_only["PYICEBERG_CATALOG__TELEMETRY__S3__SECRET_ACCESS_KEY"]
+        == (from_json["AWS_SECRET_ACCESS_KEY"])
     )
 
 
