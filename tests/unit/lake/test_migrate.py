@@ -13,8 +13,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from telemetry.config import Settings, load_settings
-from telemetry.lake.migrate import legacy_files, migrate
+from telemetry.config import Settings
+from telemetry.lake.migrate import Migration, legacy_files, migrate
 from telemetry.storage.windows import read_windows
 
 HOUR = datetime(2026, 11, 28, 3, tzinfo=UTC)
@@ -22,14 +22,8 @@ NS = "migrated"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(
-        {
-            "TELEMETRY_DATA_DIR": str(tmp_path / "data"),
-            "PYICEBERG_CATALOG__TELEMETRY__URI": f"sqlite:///{tmp_path / 'catalog.db'}",
-            "PYICEBERG_CATALOG__TELEMETRY__WAREHOUSE": f"file://{tmp_path / 'warehouse'}",
-        }
-    )
+def settings(local_lake: Settings) -> Settings:
+    return local_lake
 
 
 def old_windows(cars: list[int], start: datetime, *, v2: bool) -> pa.Table:
@@ -97,17 +91,22 @@ def test_a_closed_hour_adds_only_the_files_its_manifest_names(old_lake: Path) ->
     }
 
 
-def test_migration_adds_every_window_once_reading_old_versions_as_null(
-    settings: Settings, old_lake: Path
-) -> None:
-    report = migrate(
+def run_migration(settings: Settings, old_lake: Path, *, dry_run: bool = False) -> Migration:
+    return migrate(
         settings,
         pafs.LocalFileSystem(),
         str(old_lake),
         scheme="file://",
         namespace=NS,
+        dry_run=dry_run,
         say=lambda _m: None,
     )
+
+
+def test_migration_adds_every_window_once_reading_old_versions_as_null(
+    settings: Settings, old_lake: Path
+) -> None:
+    report = run_migration(settings, old_lake)
     assert report.added == {"windows": 3, "late_events": 0}
     table = read_windows(settings, namespace=NS)
     keys = list(zip(table["car_id"].to_pylist(), table["window_start"].to_pylist(), strict=True))
@@ -118,26 +117,15 @@ def test_migration_adds_every_window_once_reading_old_versions_as_null(
 
 
 def test_a_second_run_adds_nothing(settings: Settings, old_lake: Path) -> None:
-    run = lambda: migrate(  # noqa: E731
-        settings,
-        pafs.LocalFileSystem(),
-        str(old_lake),
-        scheme="file://",
-        namespace=NS,
-        say=lambda _m: None,
-    )
-    run()
-    again = run()
+    run_migration(settings, old_lake)
+    again = run_migration(settings, old_lake)
     assert again.added == {"windows": 0, "late_events": 0}
     assert again.skipped["windows"] == 3
     assert read_windows(settings, namespace=NS).num_rows == 5
 
 
 def test_a_dry_run_changes_nothing(settings: Settings, old_lake: Path) -> None:
-    report = migrate(
-        settings, pafs.LocalFileSystem(), str(old_lake), scheme="file://", namespace=NS,
-        dry_run=True, say=lambda _m: None,
-    )  # fmt: skip
+    report = run_migration(settings, old_lake, dry_run=True)
     assert report.added["windows"] == 3
     assert read_windows(settings, namespace=NS).num_rows == 0
 
@@ -145,10 +133,7 @@ def test_a_dry_run_changes_nothing(settings: Settings, old_lake: Path) -> None:
 def test_added_files_land_in_their_hour_partition(settings: Settings, old_lake: Path) -> None:
     from telemetry.lake.catalog import load_table
 
-    migrate(
-        settings, pafs.LocalFileSystem(), str(old_lake), scheme="file://", namespace=NS,
-        say=lambda _m: None,
-    )  # fmt: skip
+    run_migration(settings, old_lake)
     partitions = load_table(settings, "windows", NS).inspect.partitions().to_pydict()
     first = int(HOUR.timestamp() // 3600)
     files = {

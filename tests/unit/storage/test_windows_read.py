@@ -4,12 +4,11 @@ warehouse folder, no server. Filters, snapshots (time travel) and schema evoluti
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from telemetry.config import Settings, load_settings
+from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, StorageError
 from telemetry.lake.catalog import ensure_table, iceberg_schema, load_table
 from telemetry.lake.tables import window_table
@@ -21,14 +20,8 @@ NS = "unit"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(
-        {
-            "TELEMETRY_DATA_DIR": str(tmp_path / "data"),
-            "PYICEBERG_CATALOG__TELEMETRY__URI": f"sqlite:///{tmp_path / 'catalog.db'}",
-            "PYICEBERG_CATALOG__TELEMETRY__WAREHOUSE": f"file://{tmp_path / 'warehouse'}",
-        }
-    )
+def settings(local_lake: Settings) -> Settings:
+    return local_lake
 
 
 def windows(version: int | None, rows: list[tuple[int, datetime, int]]) -> pa.Table:
