@@ -172,23 +172,24 @@ def test_committed_before_says_every_window_ending_by_then_is_committed(
     assert signal is not None and signal >= last_end, (signal, last_end)
 
 
-def test_upgrade_from_the_v1_job_by_savepoint_loses_nothing_and_adds_the_columns_in_place(
+def test_upgrade_from_the_v2_job_by_savepoint_loses_nothing_and_adds_the_v3_column_in_place(
     job_run: JobRun, tmp_path: Path
 ) -> None:
     settings = job_run.settings
-    jobs.cancel(settings, job_run.name)  # the fixture's job writes the latest; start as v1
+    jobs.cancel(settings, job_run.name)  # the fixture's job writes the latest; start as v2
     # Tables of their own: the fixture's job made its tables at the latest version already.
     run = dataclasses.replace(job_run, prefix=f"{job_run.prefix}-upgrade")
-    v1_params = dataclasses.replace(run.params, window_schema_version=1)
-    jobs.submit(settings, v1_params, fresh=True, remember=False)
-    assert "min_rpm" not in load_table(settings, "windows", run.namespace).schema().column_names
+    v2_params = dataclasses.replace(run.params, window_schema_version=2)
+    jobs.submit(settings, v2_params, fresh=True, remember=False)
+    columns = load_table(settings, "windows", run.namespace).schema().column_names
+    assert "min_rpm" in columns and "stddev_speed" not in columns
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     producer = Producing(run, first, cars=4, rate=300, duration=20, seed=34)
     producer.start()
-    time.sleep(14)  # long enough for the v1 job to close and commit windows
+    time.sleep(14)  # long enough for the v2 job to close and commit windows
     savepoint = jobs.stop_with_savepoint(settings, run.name)
     producer.join()  # traffic flows through the upgrade
-    jobs.submit(settings, run.params, savepoint=savepoint, remember=False)  # the latest
+    jobs.submit(settings, run.params, savepoint=savepoint, remember=False)  # v3, the latest
     produce(run, second, cars=4, rate=300, duration=6, seed=35)
 
     events = acknowledged_events(first, second)
@@ -196,8 +197,8 @@ def test_upgrade_from_the_v1_job_by_savepoint_loses_nothing_and_adds_the_columns
     assert_windows_match(windows, late, events)
 
     table = read_windows(settings, namespace=run.namespace).to_pandas()
-    assert table["min_rpm"].isna().any(), "windows written by the v1 job read back as null"
-    assert table["min_rpm"].notna().any(), "windows written by the new job have it"
-    with_rpm = table[table["min_rpm"].notna()]
-    assert (with_rpm["min_rpm"] <= with_rpm["max_rpm"]).all()
-    assert table["stddev_speed"].notna().any()
+    assert table["stddev_speed"].isna().any(), "windows the v2 job wrote read back as null"
+    assert table["stddev_speed"].notna().any(), "windows the v3 job wrote have it"
+    assert table["min_rpm"].notna().all(), "both versions write min_rpm"
+    written = table[table["stddev_speed"].notna()]
+    assert (written["stddev_speed"] <= written["max_speed"] - written["min_speed"]).all()
