@@ -146,8 +146,8 @@ def watermarks(settings: Settings, args: JobParams, row_type: object) -> Waterma
 
 
 # Window aggregates: one SQL expression per field of schemas/telemetry_window-value
-# (latest version). All are computed whatever version the files get, so the
-# window state is the same for every output version and a savepoint carries over.
+# (latest version). All are computed whatever version the table gets, so the
+# window state is the same for every version written and a savepoint carries over.
 WINDOW_COLUMNS = {
     "car_id": "car_id",
     "window_start": "window_start",

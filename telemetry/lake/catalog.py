@@ -218,6 +218,7 @@ def _iceberg_type(sql_type: str) -> object:
 
 def ensure_table(settings: Settings, table: LakeTable, namespace: str | None = None) -> Table:
     """Create the table if missing, else add the columns `table` has and it lacks."""
+    from pyiceberg.exceptions import TableAlreadyExistsError
     from pyiceberg.partitioning import PartitionField, PartitionSpec
     from pyiceberg.transforms import HourTransform
 
@@ -237,7 +238,7 @@ def ensure_table(settings: Settings, table: LakeTable, namespace: str | None = N
                     name=f"{table.partition_source}_hour",
                 )
             )
-            with contextlib.suppress(_table_exists_error()):
+            with contextlib.suppress(TableAlreadyExistsError):  # made meanwhile: evolve it
                 return catalog.create_table(
                     identifier, schema, partition_spec=spec, properties=TABLE_PROPERTIES
                 )
@@ -248,9 +249,3 @@ def ensure_table(settings: Settings, table: LakeTable, namespace: str | None = N
                 update.union_by_name(schema)
             existing = catalog.load_table(identifier)
         return existing
-
-
-def _table_exists_error() -> type[Exception]:
-    from pyiceberg.exceptions import TableAlreadyExistsError
-
-    return TableAlreadyExistsError

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from telemetry.config import Settings
 from telemetry.errors import StorageError
+from telemetry.lake.catalog import catalog_errors, load_table
 from telemetry.lake.tables import LATE_EVENTS, WINDOWS
 from telemetry.pipeline.common import POLL_S, PROGRESS_EVERY_S, Say, WindowKey
 from telemetry.pipeline.expectation import Expectation, _ms, _utc, window_start_ms
@@ -146,8 +147,6 @@ def find_commits(
     Maintenance may have merged those files since (snapshots live 10 minutes, so the
     files are still there): a window's commit time is that of its first snapshot.
     """
-    from telemetry.lake.catalog import catalog_errors, load_table
-
     windows = load_table(settings, WINDOWS)
     committed: dict[WindowKey, datetime] = {}
     partitions: set[str] = set()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError
+from telemetry.lake.catalog import catalog_errors, load_table
 from telemetry.lake.tables import LATE_EVENTS, WINDOWS
 from telemetry.storage.query import TimeRange, iso
 
@@ -106,8 +107,6 @@ def read_windows(
     back as timestamp[ms, tz=UTC]. `limit` keeps the first rows after sorting.
     Raises StorageError, InvalidInputError.
     """
-    from telemetry.lake.catalog import catalog_errors, load_table
-
     time_column = TIME_COLUMNS.get(table)
     if time_column is None:
         raise InvalidInputError(f"unknown table {table!r}; one of {', '.join(TIME_COLUMNS)}")
