@@ -43,7 +43,7 @@ constraints: ## re-resolve pyproject.toml's dependencies into constraints.txt (n
 	mv constraints.txt.new constraints.txt
 	rm -rf $(LOCK_VENV)
 
-setup: $(STAMP) ## venv + fetch Kafka, Apicurio, Flink jars and build MinIO into the cache
+setup: $(STAMP) ## venv + fetch Kafka, Apicurio, Flink and Iceberg jars and build MinIO into the cache
 	$(CLI) setup
 
 up: setup ## start the local stack (idempotent; PROFILE=cluster for the production shape)
@@ -83,18 +83,19 @@ run-pipeline: setup ## the whole pipeline: stack, schemas, topic, job, producer,
 	$(CLI) run-pipeline --cars $(CARS) --duration $(DURATION) --rate $(RATE) \
 		$(if $(PARTITIONS),--partitions $(PARTITIONS))
 
-test: setup check-schemas ## schema checks, unit tests, integration tests on the real stack, then on the cluster profile
+test: setup check-schemas ## schema checks, unit, deployment and integration tests on the real stack, then the cluster profile
 	$(BIN)/pytest tests --ignore=tests/cluster
 	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
 
 test-cluster: setup ## the cluster-profile tests only (starts the cluster profile)
 	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
 
-test-unit: $(STAMP) ## unit tests only (no servers)
-	$(BIN)/pytest tests/unit
+test-unit: $(STAMP) ## unit tests only (no servers, no builds, no .data: run on empty folders to prove it)
+	@empty=$$(mktemp -d) && TELEMETRY_DATA_DIR=$$empty/data TELEMETRY_CACHE_DIR=$$empty/cache \
+		$(BIN)/pytest tests/unit; status=$$?; rm -rf $$empty; exit $$status
 
-check-deploy: $(STAMP) ## docker-compose config and the Kubernetes validator on infra/ (no engine, no cluster)
-	$(BIN)/pytest tests/unit/test_compose.py tests/unit/test_k8s_manifests.py
+check-deploy: $(STAMP) ## docker-compose config and the Kubernetes validator on infra/ (built on first use; no engine, no cluster)
+	$(BIN)/pytest tests/deploy
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

@@ -1,8 +1,9 @@
 """`telemetry setup`: fetch every server into the versioned download cache.
 
 Kafka, the Flink jars and Apicurio come from Maven Central through the
-manifest in infra/maven; MinIO is built from its Go module, and so are the
-tools that check the deployment files (docker-compose, the manifest validator).
+manifest in infra/maven; MinIO is built from its Go module. Only what the
+pipeline runs: the tools that check the deployment files (docker-compose, the
+manifest validator) are built by `make check-deploy` and their tests, on first use.
 A marker file makes a complete cache a no-op, so fresh clones (CI) reuse it.
 Each long step shows a live line on a terminal (telemetry.stack.steps).
 """
@@ -18,7 +19,6 @@ from telemetry.config import Settings
 from telemetry.errors import ServiceError
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout, infra_dir
-from telemetry.stack.manifest_tools import build_manifest_tools
 from telemetry.stack.steps import GO_LOG, MAVEN_LOG, LogTally, run_step
 
 Say = Callable[[str], None]
@@ -29,7 +29,6 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
     if layout.ready_marker.exists() and not force:
         say(f"servers already fetched in {layout.cache}")
         _build_job_jar(layout, say)
-        build_manifest_tools(settings, say)
         _cluster_tools(settings, layout, say)
         return layout
     find_java(versions.JAVA_MIN, settings.java_home, "Kafka and Flink")
@@ -38,7 +37,6 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
     _fetch_maven(layout, say)
     _build_minio(layout, say)
     _build_job_jar(layout, say)
-    build_manifest_tools(settings, say)
     _cluster_tools(settings, layout, say)
     layout.ready_marker.write_text(versions.stack_fingerprint() + "\n")
     say(f"servers ready in {layout.cache}")

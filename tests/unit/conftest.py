@@ -7,22 +7,6 @@ from pathlib import Path
 import pytest
 
 from telemetry.config import Settings, load_settings
-from telemetry.errors import ServiceError
-from telemetry.stack.manifest_tools import ManifestTools, build_manifest_tools
-
-
-@pytest.fixture(scope="session")
-def manifest_tools() -> ManifestTools:
-    """docker-compose and the manifest validator, built from their Go modules once.
-
-    Cached in TELEMETRY_CACHE_DIR/tools/ (`make setup` builds them too); the
-    first build takes a few minutes. A failed build fails the tests that need
-    the tools: the deployment files are never reported valid unchecked.
-    """
-    try:
-        return build_manifest_tools(load_settings(), say=lambda _message: None)
-    except ServiceError as exc:
-        pytest.fail(f"cannot build the manifest tools: {exc}")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ DOCS = {v.name: v.doc for v in ENV_VARS}
 
 @pytest.fixture(autouse=True)
 def _own_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "an-access-key")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not minioadmin")
 
 
