@@ -200,5 +200,4 @@ def test_upgrade_from_the_v2_job_by_savepoint_loses_nothing_and_adds_the_v3_colu
     assert table["stddev_speed"].isna().any(), "windows the v2 job wrote read back as null"
     assert table["stddev_speed"].notna().any(), "windows the v3 job wrote have it"
     assert table["min_rpm"].notna().all(), "both versions write min_rpm"
-    written = table[table["stddev_speed"].notna()]
-    assert (written["stddev_speed"] <= written["max_speed"] - written["min_speed"]).all()
+    # (The v3 rows' stddev_speed equals the record's: assert_windows_match above.)
