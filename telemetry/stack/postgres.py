@@ -39,6 +39,7 @@ from telemetry import versions
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
 from telemetry.stack.layout import Layout
+from telemetry.stack.process import exited
 from telemetry.stack.secrets import private_dir
 from telemetry.stack.services import Launch, Service, base_env
 from telemetry.stack.tls import ClientCert, TlsFiles, client_cert
@@ -242,6 +243,17 @@ def _running_from(home: Home) -> int | None:
     return pid
 
 
+def _reap_killed_server(home: Home) -> None:
+    """A server this process started and that was killed stays a zombie until reaped,
+    and PostgreSQL takes the zombie's pid in postmaster.pid for a running postmaster
+    ("lock file postmaster.pid already exists"): reap it before starting again."""
+    try:
+        pid = int((home.data / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):  # none, or unreadable: nothing to reap
+        return
+    exited(pid)
+
+
 def _claim_system_home(home: Home, layout: Layout) -> None:
     """Root: the home in SYSTEM_ROOT of this data folder, linked as `<data>/postgres`."""
     link = layout.data / "postgres"
@@ -334,6 +346,7 @@ def _prepare(tls_of: Callable[[Settings], TlsFiles]) -> Callable[[Settings, Layo
         if not home.bin("postgres").is_file():
             raise ServiceError(f"no PostgreSQL server at {home.bin('postgres')}; run `make setup`")
         _own_dir(home.data, who)
+        _reap_killed_server(home)
         _own_dir(home.tls, who)
         for source, name in ((tls.cert, "server.pem"), (tls.key, "server.key"), (tls.ca, "ca.pem")):
             _put(home.tls / name, source.read_bytes(), who)
