@@ -20,7 +20,7 @@ PARTITIONS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup venv constraints up down status logs clean env register-schemas check-schemas \
-        produce submit-job cancel-job run-pipeline test test-unit test-cluster test-catalog-outage check-deploy lint bench mutate
+        produce submit-job cancel-job run-pipeline test test-unit test-cluster check-deploy lint bench mutate
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -85,13 +85,10 @@ run-pipeline: setup ## the whole pipeline: stack, schemas, topic, job, producer,
 
 test: setup check-schemas ## schema checks, unit, deployment and integration tests on the real stack, then the cluster profile
 	$(BIN)/pytest tests --ignore=tests/cluster
-	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster -m "not catalog_outage"
+	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
 
 test-cluster: setup ## the cluster-profile tests only (starts the cluster profile)
-	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster -m "not catalog_outage"
-
-test-catalog-outage: setup ## the catalog database (PostgreSQL) killed for 30 s, cluster profile
-	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster -m catalog_outage
+	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
 
 test-unit: $(STAMP) ## unit tests only (no servers, no builds, no .data: run on empty folders to prove it)
 	@empty=$$(mktemp -d) && TELEMETRY_DATA_DIR=$$empty/data TELEMETRY_CACHE_DIR=$$empty/cache \

@@ -40,7 +40,7 @@ from telemetry.jobs.params import JobParams
 from telemetry.kafka import java_properties
 from telemetry.lake import LakeTable, late_table, window_table
 from telemetry.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options
-from telemetry.lake.maintenance import ensure_lock_table, maintenance_options
+from telemetry.lake.maintenance import ensure_lock_table, maintenance_lock
 from telemetry.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, schema_text
 
 SOURCE_UID = "telemetry-kafka-source"
@@ -247,6 +247,23 @@ def committed_watermark(
     signal.uid(SIGNAL_UID).setParallelism(1).setMaxParallelism(1)
 
 
+def table_maintenance(
+    settings: Settings, args: JobParams, env: StreamExecutionEnvironment, table: LakeTable
+) -> None:
+    """Iceberg's maintenance of `table` as a branch of this job
+    (dev.telemetry.flink.lake.LakeMaintenance; telemetry.lake.maintenance)."""
+    lock = maintenance_lock(settings)
+    get_gateway().jvm.dev.telemetry.flink.lake.LakeMaintenance.append(
+        env._j_stream_execution_environment,  # type: ignore[attr-defined]
+        CATALOG_NAME,
+        java_map(flink_catalog_options(settings)),
+        args.namespace,
+        table.name,
+        lock.jdbc_url,
+        java_map(lock.properties),
+    )
+
+
 def _instant(name: str, expression: str, is_instant: bool) -> str:
     """Window bounds are UTC wall-clock TIMESTAMPs in SQL; their column is an instant."""
     return f"CAST({expression} AS TIMESTAMP_LTZ(3)) AS `{name}`" if is_instant else expression
@@ -315,7 +332,7 @@ def execute(
     # operators hand objects over without copying them.
     config.set_string("table.optimizer.agg-phase-strategy", "TWO_PHASE")
     config.set_string("pipeline.object-reuse", "true")
-    # Iceberg's sink v2: commits on checkpoints, then runs the table's maintenance.
+    # Iceberg's sink v2: commits on checkpoints (maintenance is a branch of its own).
     config.set_string("table.exec.iceberg.use-v2-sink", "true")
     # State per job name, kept when the job is cancelled or fails, so that the
     # next submission finds and resumes it (telemetry.jobs.retained).
@@ -370,7 +387,7 @@ def execute(
     statements = t_env.create_statement_set()
     # One writer a table: windows are a few rows a second, and one file per checkpoint
     # and hour is what Iceberg's maintenance then merges.
-    sink_options = sql_options({"write-parallelism": "1", **maintenance_options(settings)})
+    sink_options = sql_options({"write-parallelism": "1"})
 
     # Window: tumbling event-time windows per car, every aggregate the job knows, whatever
     # the table's version: the window state is then the same for every version, so a
@@ -413,6 +430,9 @@ def execute(
 
     # Signal: the windows table's `telemetry.committed-before` follows its commits.
     committed_watermark(settings, args, windows, window_stream)
+    # Maintenance: Iceberg's compaction, snapshot expiry and orphan cleanup, per table.
+    for table in (windows, late):
+        table_maintenance(settings, args, env, table)
 
     if dry_run:
         statements.explain()

@@ -1,7 +1,9 @@
-"""Iceberg's own maintenance of the lake's tables, run inside the job after its commits.
+"""Iceberg's own maintenance of the lake's tables, run inside the job that writes them.
 
-The job writes through Iceberg's Flink sink (v2), whose post-commit topology
-runs Iceberg's TableMaintenance tasks. The tasks of a table take a lock in the
+The job adds Iceberg's TableMaintenance tasks for each table it writes
+(dev.telemetry.flink.lake.LakeMaintenance, which says why not through the sink's
+`flink-maintenance.*` options: Iceberg 1.11 then builds operators whose close
+takes a TaskManager down in a failover). The tasks of a table take a lock in the
 catalog database (Iceberg's JDBC lock, one row per table): the lock Flink would
 keep itself lives in static fields of the JobManager, shared by every job and
 table there, and fails jobs with a ConcurrentModificationException once two
@@ -27,10 +29,12 @@ the job ("relation flink_maintenance_lock already exists").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telemetry.config import Settings
 from telemetry.lake.catalog import SQLITE_BUSY_TIMEOUT_MS, catalog_errors, load
 
-__all__ = ["LOCK_TABLE", "MAINTENANCE_OPTIONS", "ensure_lock_table", "maintenance_options"]
+__all__ = ["LOCK_TABLE", "MaintenanceLock", "ensure_lock_table", "maintenance_lock"]
 
 # Iceberg's JdbcLockFactory: its table, created as Iceberg 1.11 would (columns and key).
 LOCK_TABLE = "flink_maintenance_lock"
@@ -40,34 +44,22 @@ _CREATE_LOCK_TABLE = (
     "PRIMARY KEY (LOCK_TYPE, LOCK_ID))"
 )
 
-_PREFIX = "flink-maintenance."
-MAINTENANCE_OPTIONS: dict[str, str] = {
-    f"{_PREFIX}rewrite.enabled": "true",
-    f"{_PREFIX}rewrite.schedule.commit-count": "10",
-    f"{_PREFIX}rewrite.min-input-files": "2",
-    f"{_PREFIX}expire-snapshots.enabled": "true",
-    f"{_PREFIX}expire-snapshots.schedule.commit-count": "10",
-    f"{_PREFIX}expire-snapshots.max-snapshot-age-seconds": "600",
-    f"{_PREFIX}expire-snapshots.retain-last": "10",
-    f"{_PREFIX}delete-orphan-files.enabled": "true",
-    f"{_PREFIX}delete-orphan-files.schedule.interval-second": "3600",
-    f"{_PREFIX}delete-orphan-files.min-age-seconds": "86400",
-    # At most one task a minute per table, whatever triggered it.
-    f"{_PREFIX}rate-limit-seconds": "60",
-}
+
+@dataclass(frozen=True)
+class MaintenanceLock:
+    """Where the maintenance tasks take their lock: the catalog database, over JDBC."""
+
+    jdbc_url: str
+    properties: dict[str, str]  # connection properties, `jdbc.` prefixed (Iceberg's JdbcClientPool)
 
 
-def maintenance_options(settings: Settings) -> dict[str, str]:
-    """The sink options of every table: the schedule above and the lock in the catalog."""
+def maintenance_lock(settings: Settings) -> MaintenanceLock:
+    """The lock of every table's maintenance: a row in the catalog database."""
     jdbc = settings.telemetry_catalog_jdbc_url.reveal()
-    lock = {
-        f"{_PREFIX}lock.type": "jdbc",
-        f"{_PREFIX}lock.jdbc.uri": jdbc,
-        f"{_PREFIX}lock.jdbc.init-lock-table": "true",
-    }
+    properties = {}
     if jdbc.startswith("jdbc:sqlite:"):
-        lock[f"{_PREFIX}lock.jdbc.busy_timeout"] = str(SQLITE_BUSY_TIMEOUT_MS)
-    return {**MAINTENANCE_OPTIONS, **lock}
+        properties["jdbc.busy_timeout"] = str(SQLITE_BUSY_TIMEOUT_MS)
+    return MaintenanceLock(jdbc, properties)
 
 
 def ensure_lock_table(settings: Settings) -> None:

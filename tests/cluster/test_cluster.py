@@ -94,17 +94,26 @@ def test_the_pipeline_on_the_cluster_equals_the_record_through_a_broker_and_a_ta
             time.sleep(1)
         kill(settings, "kafka-2")  # a broker: partitions fail over, acks=all still holds
         time.sleep(8)
+        survivor = taskmanager_pid(settings, "taskmanager-2")
         kill(settings, "taskmanager-1")  # then a TaskManager: the job restarts
         time.sleep(5)
         up(settings, say=lambda _m: None)  # both come back
     finally:
         producer.join()
+    # The failover cancels tasks before they open; that must not take the other one down.
+    assert taskmanager_pid(settings, "taskmanager-2") == survivor, "TaskManager 2 went down too"
     events = acknowledged_events(record)
     windows, late = wait_for_output(job_run, len(events), timeout=300)
     assert len(late) == 0, f"{len(late)} of {len(events)} events were late"
     assert_windows_match(windows, late, events)
     restored = jobs.checkpoint_counts(settings, job.job_id)["restored"]
     assert restored >= 1, "the job must have recovered from a checkpoint"
+
+
+def taskmanager_pid(settings: Settings, name: str) -> int | None:
+    from telemetry.stack import status
+
+    return next(s.pid for s in status(settings) if s.name == name)
 
 
 @pytest.mark.parametrize("broker", [0, 1, 2])

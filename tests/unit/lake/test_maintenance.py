@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from telemetry.config import load_settings
-from telemetry.lake.maintenance import LOCK_TABLE, ensure_lock_table, maintenance_options
+from telemetry.lake.maintenance import LOCK_TABLE, ensure_lock_table, maintenance_lock
 
 
 def test_the_lock_table_is_created_once_as_iceberg_would_and_again_changes_nothing(
@@ -30,5 +30,6 @@ def test_the_lock_table_is_created_once_as_iceberg_would_and_again_changes_nothi
         ("lock_id", "VARCHAR(100)", 2),
         ("instance_id", "CHAR(36)", 0),
     ]
-    options = maintenance_options(settings)
-    assert options["flink-maintenance.lock.jdbc.uri"] == f"jdbc:sqlite:{database}"
+    lock = maintenance_lock(settings)
+    assert lock.jdbc_url == f"jdbc:sqlite:{database}"
+    assert lock.properties == {"jdbc.busy_timeout": "30000"}

@@ -1,5 +1,6 @@
 package dev.telemetry.flink;
 
+import dev.telemetry.flink.lake.TableLoaders;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
@@ -14,11 +15,8 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.types.Row;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.flink.CatalogLoader;
 import org.apache.iceberg.flink.TableLoader;
 
 /**
@@ -81,11 +79,7 @@ public final class CommittedWatermark extends AbstractStreamOperator<Void>
   @Override
   public void open() throws Exception {
     super.open();
-    Map<String, String> options = new java.util.HashMap<>(catalogOptions);
-    String impl = options.remove("catalog-impl");
-    options.remove("type");
-    CatalogLoader loader = CatalogLoader.custom(catalogName, options, new Configuration(), impl);
-    tableLoader = TableLoader.fromCatalog(loader, TableIdentifier.of(namespace, tableName));
+    tableLoader = TableLoaders.of(catalogName, catalogOptions, namespace, tableName);
     tableLoader.open();
   }
 
