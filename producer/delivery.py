@@ -20,6 +20,7 @@ Injected bad records carry their own callback, which names their kind.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,8 +36,11 @@ DeliveryCallback = Callable[[KafkaError | None, Message], None]
 class DeliveryTracker:
     """Counts delivery reports of events and of injected bad records."""
 
-    def __init__(self, recorder: Recorder | None = None) -> None:
+    def __init__(self, recorder: Recorder | None = None, *, recording: bool | None = None) -> None:
+        """`recording`: whether a recorder will be attached (`recorder` set later), when
+        the producer must be made before the record file may be opened."""
         self.recorder = recorder
+        self._recording = recorder is not None if recording is None else recording
         self.sent = 0
         self.sent_bytes = 0  # values of events sent, header included
         self.failed = 0
@@ -45,6 +49,8 @@ class DeliveryTracker:
         self.bad_failed = 0
         self.unconfirmed = 0  # still queued when the flush gave up
         self.first_error: str | None = None
+        self.first_failure_at: float | None = None  # wall clock of the first failure report
+        self.timed_out = False  # the first failure was the delivery timeout
         self._confirmed = 0  # acknowledged events seen one by one (recording)
         self._confirmed_bytes = 0
         self._bad_confirmed = 0
@@ -53,7 +59,12 @@ class DeliveryTracker:
 
     @property
     def counts_in_bulk(self) -> bool:
-        return self.recorder is None
+        return not self._recording
+
+    @property
+    def any_failed(self) -> bool:
+        """Kafka refused or timed out an event or an injected bad record."""
+        return bool(self.failed or self.bad_failed)
 
     def producer_settings(self) -> dict[str, Any]:
         """What the producer must be created with for this tracker's reports."""
@@ -127,6 +138,12 @@ class DeliveryTracker:
             return self._bad_confirmed
         return max(0, self.bad_sent - self.bad_failed - self.unconfirmed)
 
+    def refused(self, err: KafkaError, value: bytes) -> None:
+        """The producer refused to queue `value` (counted as sent): it failed."""
+        self.failed += 1
+        self.failed_bytes += len(value)
+        self._note(err)
+
     # Reports -----------------------------------------------------------------
 
     def _on_event(self, err: KafkaError | None, msg: Message) -> None:
@@ -151,5 +168,8 @@ class DeliveryTracker:
             self.recorder.event(fields, msg.topic(), msg.partition(), msg.offset())
 
     def _note(self, err: KafkaError) -> None:
+        if self.first_failure_at is None:
+            self.first_failure_at = time.time()
+            self.timed_out = err.code() == KafkaError._MSG_TIMED_OUT
         if self.first_error is None:
             self.first_error = f"{err.name()}: {err.str()}"

@@ -6,7 +6,13 @@
     broker acknowledged (see producer.delivery for how reports are counted).
 
 SIGINT and SIGTERM stop producing; what is in flight is still flushed and
-reported.
+reported. So does the first event Kafka failed (not acknowledged within the
+delivery timeout): while a broker is away, the producer holds what it sent and
+waits on a full queue, for as long as the delivery timeout and no longer.
+
+A replay runs in Kafka transactions (producer.transactions) that commit the
+file's position with its events, so an interrupted replay resumes
+(`--resume`) without sending an event twice.
 """
 
 from __future__ import annotations
@@ -17,25 +23,26 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Protocol
+from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from producer import kafka
 from producer.badrecords import BadRecord, bad_records
 from producer.blocks import BlockSource, as_blocks
-from producer.contract import SchemaVersionChoice, bind_key, bind_value
+from producer.contract import bind_key, bind_value
 from producer.delivery import DeliveryTracker
 from producer.events import TelemetryEvent
 from producer.pacing import RatePace
 from producer.progress import ProgressLine
 from producer.record import Recorder
 from producer.replay import RecordedPace, read_events
+from producer.request import ProduceReport, ProduceRequest, StopFlag
 from producer.serializers import Serializers, build_serializers
 from producer.simulation import Simulation, SimulationConfig
+from producer.transactions import ReplayTransactions, TransactionError, open_replay
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
 from telemetry.topics import ensure_topics
@@ -48,7 +55,8 @@ log = logging.getLogger(__name__)
 DEFAULT_SAMPLE_HZ = 100.0
 # With no known total, a bad record goes out after this many events.
 DEFAULT_BAD_INTERVAL = 1000
-FLUSH_GRACE_S = 5.0
+FLUSH_GRACE_S = 5.0  # the final flush waits the delivery timeout and this much more
+DRAIN_STEP_S = 0.25  # a flush waits in steps this long, keeping the progress line live
 POLL_EVERY = 64  # events between poll(0) calls; delivery callbacks run there
 QUEUE_FULL_WAIT_S = 0.05  # poll this long when librdkafka's local queue is full
 
@@ -57,115 +65,6 @@ EventSource = BlockSource | Iterable[TelemetryEvent]
 
 class Pace(Protocol):
     def wait(self, event: TelemetryEvent) -> None: ...
-
-
-@dataclass(frozen=True)
-class ProduceRequest:
-    """Everything `telemetry produce` can be asked to do."""
-
-    topic: str
-    cars: int = 20
-    rate: float = 1000.0  # events/s in total; 0 = as fast as possible
-    count: int | None = None
-    duration: float | None = None
-    seed: int = 0
-    schema_version: SchemaVersionChoice = "latest"
-    serializer: str = "fast"
-    replay: Path | None = None
-    as_fast_as_possible: bool = False  # replay without the recorded pace
-    record: Path | None = None
-    inject_bad: int = 0
-    out_of_order: float = 0.01
-    max_delay_s: float = 1.5
-    start_time: float | None = None
-    progress: bool | None = None  # None: when stderr is a terminal
-    producer_overrides: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.rate < 0:
-            raise InvalidInputError(f"--rate {self.rate} must be 0 (as fast as possible) or more")
-        if self.count is not None and self.count < 0:
-            raise InvalidInputError(f"--count {self.count} must not be negative")
-        if self.duration is not None and self.duration <= 0:
-            raise InvalidInputError(f"--duration {self.duration} must be positive")
-        if self.inject_bad < 0:
-            raise InvalidInputError(f"--inject-bad {self.inject_bad} must not be negative")
-        if self.replay is None and self.count is None and self.duration is None:
-            raise InvalidInputError("say how much to produce: --count N or --duration SECONDS")
-        if self.cars < 1:
-            raise InvalidInputError(f"--cars {self.cars} must be at least 1")
-        if not 0 <= self.out_of_order <= 1:
-            raise InvalidInputError(f"--out-of-order {self.out_of_order} must be between 0 and 1")
-
-
-@dataclass
-class ProduceReport:
-    topic: str
-    serializer: str
-    schema: str  # e.g. "telemetry_data-value v2 (id 3)"
-    sent: int = 0
-    acknowledged: int = 0
-    failed: int = 0
-    unconfirmed: int = 0  # still queued when the flush gave up
-    bad_sent: int = 0
-    bad_acknowledged: int = 0
-    bad_failed: int = 0
-    value_bytes: int = 0
-    elapsed_s: float = 0.0
-    stopped_by: str | None = None
-    first_error: str | None = None
-
-    @property
-    def events_per_s(self) -> float:
-        return self.acknowledged / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    @property
-    def bytes_per_event(self) -> float:
-        return self.value_bytes / self.acknowledged if self.acknowledged else 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not (self.failed or self.unconfirmed or self.bad_failed)
-
-    def rows(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = [
-            {"metric": "topic", "value": self.topic},
-            {"metric": "schema", "value": self.schema},
-            {"metric": "serializer", "value": self.serializer},
-            {"metric": "sent", "value": self.sent},
-            {"metric": "acknowledged", "value": self.acknowledged},
-            {"metric": "failed", "value": self.failed + self.unconfirmed},
-            {"metric": "events/s", "value": round(self.events_per_s, 1)},
-            {"metric": "bytes/event", "value": round(self.bytes_per_event, 2)},
-            {"metric": "elapsed s", "value": round(self.elapsed_s, 3)},
-        ]
-        if self.bad_sent:
-            rows.append(
-                {
-                    "metric": "bad records",
-                    "value": f"{self.bad_sent} sent, {self.bad_acknowledged} acknowledged, "
-                    f"{self.bad_failed} failed",
-                }
-            )
-        if self.stopped_by:
-            rows.append({"metric": "stopped by", "value": self.stopped_by})
-        if self.first_error:
-            rows.append({"metric": "first error", "value": self.first_error})
-        return rows
-
-
-class StopFlag:
-    """Set by a signal handler or a fatal producer error; the loop checks it."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-
-    def set(self, reason: str) -> None:
-        if self.reason is None:
-            self.reason = reason
-
-    def __bool__(self) -> bool:
-        return self.reason is not None
 
 
 # The library entry point ---------------------------------------------------
@@ -201,7 +100,7 @@ def run(
     serializers = binding.serializers
 
     # Kafka: reachable within a bound, topic present.
-    config = kafka.producer_config(settings, **request.producer_overrides)
+    config = kafka.producer_config(settings, request.delivery_timeout, **request.producer_overrides)
     if ensure_topics(settings, [request.topic]):
         log.info(
             "created topic %s with %d partitions", request.topic, settings.telemetry_partitions
@@ -214,10 +113,18 @@ def run(
             stop.set(f"fatal producer error {err.name()}: {err.str()}")
         log.warning("kafka: %s", err.str())
 
-    recorder = Recorder(request.record) if request.record else None
-    tracker = DeliveryTracker(recorder)
-    producer = kafka.create_producer(config, on_error, tracker.producer_settings())
+    tracker = DeliveryTracker(recording=request.record is not None)
     report = ProduceReport(request.topic, serializers.kind, binding.schema_label)
+    transactions: ReplayTransactions | None = None
+    if request.replay is None:
+        producer = kafka.create_producer(config, on_error, tracker.producer_settings())
+        recorder = Recorder(request.record) if request.record else None
+    else:  # fences an earlier session of this replay, then reads where it stopped
+        assert isinstance(events, list) and total is not None
+        producer, transactions = open_replay(settings, request, total, config, on_error, tracker)
+        recorder = transactions.recorder
+        events, total = events[transactions.start :], total - transactions.start
+    tracker.recorder = recorder
     progress = ProgressLine(enabled=request.progress)
     with recorder or nullcontext(), _stopping_on_signals(stop):
         produce(
@@ -226,13 +133,15 @@ def run(
             events,
             report,
             tracker,
-            count=request.count,
+            count=None if request.replay is not None else request.count,
             duration=request.duration,
             pace=pace,
             inject_bad=request.inject_bad,
             expected_total=total,
             stop=stop,
             progress=progress,
+            delivery_timeout=kafka.delivery_timeout_s(config),
+            transactions=transactions,
         )
     if stop.reason and stop.reason.startswith("fatal"):
         report.first_error = report.first_error or stop.reason
@@ -292,6 +201,7 @@ def produce(
     report: ProduceReport,
     tracker: DeliveryTracker,
     *,
+    delivery_timeout: float,
     count: int | None = None,
     duration: float | None = None,
     pace: Pace | None = None,
@@ -299,13 +209,16 @@ def produce(
     expected_total: int | None = None,
     stop: StopFlag | None = None,
     progress: ProgressLine | None = None,
+    transactions: ReplayTransactions | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> ProduceReport:
     """Produce `events` (at most `count`, for at most `duration` s), flush, and fill `report`.
 
     Events are serialized a block at a time and produced as bytes, polling for
     delivery reports every `POLL_EVERY` events (every event when paced). The
-    producer must have been created with `tracker.producer_settings()`.
+    producer must have been created with `tracker.producer_settings()`, and with
+    a message timeout of `delivery_timeout` s. With `transactions`, the events go
+    out in transactions committed about every second with the file's position.
     """
     stop = stop if stop is not None else StopFlag()
     progress = progress or ProgressLine(enabled=False)
@@ -317,13 +230,54 @@ def produce(
     produce_one, poll = producer.produce, producer.poll
 
     start = clock()
+
+    def show(now: float) -> None:
+        if progress.enabled:
+            held = len(producer)
+            acknowledged = tracker.acknowledged_so_far(held)
+            progress.update(now, now - start, tracker.sent, acknowledged, tracker.failed, held)
+
+    def hold() -> bool:
+        """The local queue is full (a broker away, say): let deliveries drain. True when
+        the run must stop instead: a stop request, or Kafka failed an event."""
+        poll(QUEUE_FULL_WAIT_S)
+        show(clock())
+        return bool(stop) or tracker.any_failed
+
+    def drain(bound_s: float, *, until_failure: bool = True) -> int:
+        """Wait until Kafka has reported every message (at most `bound_s`, and only until a
+        failure if `until_failure`); returns how many it has not."""
+        until = clock() + bound_s
+        while len(producer) and not (until_failure and tracker.any_failed):
+            now = clock()
+            if now >= until:
+                break
+            producer.flush(min(DRAIN_STEP_S, until - now))
+            show(clock())
+        return len(producer)
+
+    def commit(last: bool = False) -> bool:
+        """Drain, then commit the open transaction with the file's position."""
+        assert transactions is not None
+        if drain(delivery_timeout + FLUSH_GRACE_S) or tracker.any_failed:
+            return False
+        try:
+            transactions.commit(tracker.sent, last=last)
+        except TransactionError as exc:
+            tracker.first_error = tracker.first_error or str(exc)
+            return False
+        return True
+
     deadline = start + duration if duration is not None else float("inf")
     left = count if count is not None else -1  # events still allowed; -1: no limit
     last: tuple[bytes, bytes] | None = None  # key and value of the last event sent
+    failed_transaction = False
     log.info("producing to %s (%s, %s)", topic, report.schema, report.serializer)
+    if transactions is not None:
+        transactions.begin()
     blocks = iter(()) if left == 0 else as_blocks(events)
     for block in blocks:
-        if stop:
+        if stop or tracker.any_failed:
             break
         finished = False
         if left >= 0:
@@ -333,7 +287,7 @@ def produce(
         paced_events = block.events() if pace is not None else None
         i, n = 0, len(values)
         while i < n:
-            if stop:
+            if stop or tracker.any_failed:
                 finished = True
                 break
             j = min(n, i + chunk, i + bad.until_next(tracker.sent))
@@ -341,32 +295,45 @@ def produce(
                 tracker.expect(values[i:j], rows[i:j], names)
             if pace is not None and paced_events is not None:
                 pace.wait(paced_events[i])
-            _send(produce_one, poll, topic, keys, values, i, j)
-            tracker.sent += j - i
-            tracker.sent_bytes += sum(map(len, values[i:j]))
-            last = keys[j - 1], values[j - 1]
-            i = j
+            k = _send(produce_one, hold, tracker, topic, keys, values, i, j)
+            tracker.sent += k - i
+            tracker.sent_bytes += sum(map(len, values[i:k]))
+            if k > i:
+                last = keys[k - 1], values[k - 1]
+            i = k
+            if k < j:  # stopped while the queue was full
+                finished = True
+                break
             poll(0)
             now = clock()
             if now >= deadline:
                 finished = True
                 break
-            if progress.enabled:
-                acknowledged = tracker.acknowledged_so_far(len(producer))
-                progress.update(now, now - start, tracker.sent, acknowledged, tracker.failed)
+            show(now)
             if bad.due(tracker.sent):
                 _produce_bad(producer, serializers, topic, last, bad.take(last[1]), tracker)
+            if transactions is not None and transactions.due(now) and not commit():
+                failed_transaction = finished = True
+                break
         if left >= 0:
             left -= i
         if finished or left == 0:
             break
 
-    if last is not None and not stop:  # what did not fit between events goes out at the end
-        while bad.left:
+    if last is not None and not stop and not tracker.any_failed:
+        while bad.left:  # what did not fit between events goes out at the end
             _produce_bad(producer, serializers, topic, last, bad.take(last[1]), tracker)
 
-    # Flush: everything in flight is acknowledged or fails within the message timeout.
-    remaining = producer.flush(kafka.MESSAGE_TIMEOUT_MS / 1000 + FLUSH_GRACE_S)
+    # Flush: everything in flight is acknowledged or fails within the delivery timeout.
+    if transactions is None:
+        remaining = drain(delivery_timeout + FLUSH_GRACE_S, until_failure=False)
+    elif not failed_transaction and commit(last=True):
+        remaining = 0
+    else:
+        failed_transaction = True
+        report.failed_since = transactions.open_since
+        transactions.abort()
+        remaining = 0
     elapsed = clock() - start
     tracker.finish(remaining)
     progress.update(float("inf"), elapsed, tracker.sent, tracker.acknowledged, tracker.failed)
@@ -383,6 +350,18 @@ def produce(
     report.elapsed_s = elapsed
     report.stopped_by = stop.reason
     report.first_error = tracker.first_error
+    report.delivery_timeout_s = delivery_timeout
+    if tracker.first_failure_at is not None and report.failed_since is None:
+        # A timed-out event was sent one delivery timeout before its report came back.
+        back = delivery_timeout if tracker.timed_out else 0.0
+        report.failed_since = tracker.first_failure_at - back
+    if transactions is not None:  # what counts is what the transactions committed
+        report.acknowledged = transactions.committed
+        report.failed = tracker.sent - transactions.committed
+        report.position, report.total = transactions.position, transactions.total
+        report.resumed_at, report.replay = transactions.start, transactions.file
+        if failed_transaction and not report.failed:
+            report.first_error = report.first_error or "the last transaction did not commit"
     if remaining:
         report.first_error = report.first_error or f"{remaining} records unconfirmed after flush"
     log.info(
@@ -393,21 +372,29 @@ def produce(
 
 def _send(
     produce_one: Callable[..., None],
-    poll: Callable[[float], int],
+    hold: Callable[[], bool],
+    tracker: DeliveryTracker,
     topic: str,
     keys: list[bytes],
     values: list[bytes],
     i: int,
     j: int,
-) -> None:
-    """Produce events i..j-1; when the local queue is full, let deliveries drain."""
+) -> int:
+    """Produce events i..j-1, holding while the local queue is full; returns how far it got
+    (j, unless `hold` said to stop or the producer refused an event: that one is sent
+    and failed)."""
     while i < j:
         try:
             for value, key in zip(values[i:j], keys[i:j], strict=True):
                 produce_one(topic, value, key)
                 i += 1
         except BufferError:
-            poll(QUEUE_FULL_WAIT_S)
+            if hold():
+                return i
+        except KafkaException as exc:  # e.g. a transaction that can only abort now
+            tracker.refused(exc.args[0], values[i])
+            return i + 1
+    return i
 
 
 class _BadSchedule:

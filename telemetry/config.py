@@ -163,6 +163,13 @@ ENV_VARS: tuple[_Var, ...] = (
         "Kafka confirms a partition drained this long: event time follows the clock",
     ),
     _Var("TELEMETRY_CHECKPOINT_SECONDS", "5", "Checkpoint interval: Parquet files commit on it"),
+    # Above Kafka's own 120 s (the Java producer's delivery.timeout.ms): a 90 s broker
+    # outage plus its restart and the reconnect fit with a minute to spare.
+    _Var(
+        "TELEMETRY_DELIVERY_TIMEOUT_SECONDS",
+        "150",
+        "How long the producer holds an event Kafka has not acknowledged before it fails",
+    ),
     _Var(
         "TELEMETRY_WINDOW_SCHEMA_VERSION",
         "0",
@@ -320,6 +327,7 @@ class Settings:
     telemetry_out_of_orderness_seconds: int
     telemetry_idle_timeout_seconds: int
     telemetry_checkpoint_seconds: int
+    telemetry_delivery_timeout_seconds: int
     telemetry_window_schema_version: int
     minio_console_port: int
     kafka_controller_port: int
@@ -414,6 +422,7 @@ _PARSERS = {
     "TELEMETRY_OUT_OF_ORDERNESS_SECONDS": _non_negative_int,
     "TELEMETRY_IDLE_TIMEOUT_SECONDS": _positive_int,
     "TELEMETRY_CHECKPOINT_SECONDS": _positive_int,
+    "TELEMETRY_DELIVERY_TIMEOUT_SECONDS": _positive_int,
     "TELEMETRY_WINDOW_SCHEMA_VERSION": _non_negative_int,
     "MINIO_CONSOLE_PORT": _port,
     "KAFKA_CONTROLLER_PORT": _port,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from telemetry.cli.output import FORMATS, emit
@@ -23,7 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Cars lapping a track, sampled at RATE/CARS Hz each, written as Confluent Avro with "
             "the registered schema (never registering one: run `make register-schemas` first), "
             "keyed by car id, to an idempotent acks=all producer. Prints what the broker "
-            "acknowledged. Kafka, the registry and the default topic come from the environment "
+            "acknowledged. While a broker is away, events are held for the delivery timeout; "
+            "past it the run stops and fails, saying how many events failed and since when. "
+            "A replay runs in Kafka transactions that commit the file's position with its "
+            "events (ledger topic <topic>.replays): an interrupted one continues with --resume, "
+            "and a replay of a partly sent file without --resume or --restart is refused. "
+            "Kafka, the registry and the default topic come from the environment "
             "(see `telemetry env`)."
         ),
         epilog="Exit codes: 0 all acknowledged, 1 failures or a service down, 2 bad input.",
@@ -70,6 +76,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument(
         "--as-fast-as-possible", action="store_true", help="replay without the recorded pace"
     )
+    replay.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted replay of FILE to the topic where its last transaction "
+        "committed, so that every event of FILE is in the topic once; --record appends",
+    )
+    replay.add_argument(
+        "--restart",
+        action="store_true",
+        help="send all of FILE again although an earlier replay of it to the topic stopped "
+        "part-way (its committed events will be in the topic twice)",
+    )
 
     out = parser.add_argument_group("output")
     out.add_argument("--topic", help="Kafka topic (default: TELEMETRY_TOPIC); created if missing")
@@ -90,7 +108,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--record",
         type=Path,
         metavar="FILE",
-        help="write every acknowledged event as JSON Lines, with partition and offset",
+        help="write every acknowledged event as JSON Lines, with partition and offset (a "
+        "replay: once its transaction committed; with --resume, appended)",
     )
     out.add_argument(
         "--inject-bad",
@@ -99,6 +118,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="FOR TESTING: also send N records that are not valid Confluent Avro (wrong magic "
         "byte, unknown schema id, truncated), spread through the run",
+    )
+    out.add_argument(
+        "--delivery-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long an event Kafka has not acknowledged is held (while a broker is away) "
+        "before the run fails (default: TELEMETRY_DELIVERY_TIMEOUT_SECONDS, 150)",
     )
     out.add_argument("--format", choices=FORMATS, default="table", help="summary format")
     out.add_argument("--quiet", action="store_true", help="no progress line or log messages")
@@ -130,12 +156,17 @@ def run(args: argparse.Namespace) -> int:
         serializer=args.serializer,
         replay=args.replay,
         as_fast_as_possible=args.as_fast_as_possible,
+        resume=args.resume,
+        restart=args.restart,
         record=args.record,
         inject_bad=args.inject_bad,
         out_of_order=args.out_of_order,
         start_time=args.start_time,
+        delivery_timeout=args.delivery_timeout,
         progress=False if args.quiet else None,
     )
     report = run_producer(settings, request)
     emit(report.rows(), ("metric", "value"), args.format)
+    if report.problem:
+        print(f"error: {report.problem}", file=sys.stderr)
     return 0 if report.ok else 1

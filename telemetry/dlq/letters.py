@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from telemetry.committed import read_committed
 from telemetry.config import Settings
 from telemetry.dlq.headers import DLQ_HEADERS
-from telemetry.errors import InvalidInputError, ServiceError
-from telemetry.kafka import librdkafka_config
+from telemetry.errors import InvalidInputError
 
 __all__ = ["DeadLetter", "Decodability", "read_letters", "select"]
 
@@ -73,78 +72,15 @@ class DeadLetter:
 
 def read_letters(settings: Settings, topic: str, timeout: float = 30.0) -> list[DeadLetter]:
     """Every committed dead letter in `topic`, up to its end when this is called."""
-    from confluent_kafka import Consumer, KafkaException, TopicPartition
-
-    quiet = logging.getLogger("telemetry.dlq.librdkafka")
-    quiet.propagate = False
-    consumer = Consumer(
-        librdkafka_config(
-            settings,
-            **{
-                "group.id": "telemetry-dlq-reader",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
-            },
-        ),
-        logger=quiet,
+    records = read_committed(
+        settings,
+        topic,
+        missing=f"dead-letter topic {topic} does not exist (TELEMETRY_DLQ_TOPIC); "
+        "the job creates it on submission",
+        group="telemetry-dlq-reader",
+        timeout=timeout,
     )
-    try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        info = metadata.topics.get(topic)
-        if info is None or info.error is not None:
-            raise InvalidInputError(
-                f"dead-letter topic {topic} does not exist (TELEMETRY_DLQ_TOPIC); "
-                "the job creates it on submission"
-            )
-        partitions = [TopicPartition(topic, p, 0) for p in sorted(info.partitions)]
-        ends = {}
-        for tp in partitions:
-            low, high = consumer.get_watermark_offsets(tp, timeout=10)
-            ends[tp.partition] = high
-            tp.offset = low
-        pending = {p for p, high in ends.items() if high > 0}
-        consumer.assign(partitions)
-        return _drain(consumer, ends, pending, timeout)
-    except KafkaException as exc:
-        raise ServiceError(
-            f"cannot read {topic} from Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
-    finally:
-        consumer.close()
-
-
-def _drain(consumer, ends: dict[int, int], pending: set[int], timeout: float) -> list[DeadLetter]:
-    import time
-
-    from confluent_kafka import KafkaError
-
-    letters: list[DeadLetter] = []
-    deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for message in consumer.consume(500, timeout=1.0):
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    pending.discard(message.partition())
-                    continue
-                raise ServiceError(f"reading dead letters failed: {message.error()}")
-            if message.offset() >= ends[message.partition()]:
-                pending.discard(message.partition())
-                continue
-            letters.append(
-                DeadLetter(
-                    message.partition(),
-                    message.offset(),
-                    message.key(),
-                    message.value(),
-                    tuple(message.headers() or ()),
-                )
-            )
-            if message.offset() + 1 >= ends[message.partition()]:
-                pending.discard(message.partition())
-    if pending:
-        raise ServiceError(f"reading dead letters did not reach the end within {timeout:.0f} s")
-    return sorted(letters, key=lambda d: (d.partition, d.offset))
+    return [DeadLetter(r.partition, r.offset, r.key, r.value, r.headers) for r in records]
 
 
 def select(

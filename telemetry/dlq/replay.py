@@ -47,13 +47,10 @@ class ReplayReport:
 
 def replayed_positions(settings: Settings, dlq_topic: str) -> set[str]:
     """`P:O` of every letter the ledger says was replayed (committed transactions only)."""
-    from telemetry.dlq.letters import read_letters
+    from telemetry.committed import read_committed
 
-    return {
-        letter.key.decode()
-        for letter in read_letters(settings, ledger_topic(dlq_topic))
-        if letter.key is not None
-    }
+    records = read_committed(settings, ledger_topic(dlq_topic), group="telemetry-dlq-reader")
+    return {record.key.decode() for record in records if record.key is not None}
 
 
 def replay(

@@ -10,20 +10,29 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from confluent_kafka.admin import AdminClient
 from support.jobs import (
     RIDE_OUT,
     JobRun,
     Producing,
     acknowledged_events,
     assert_windows_match,
+    committed_events,
+    identities,
     wait_for_output,
+    write_replay_file,
 )
 
+from producer.ledger import ledger_topic
+from producer.produce import ProduceReport, ProduceRequest
+from producer.produce import run as produce_run
 from telemetry import jobs
 from telemetry.config import Settings
 from telemetry.dlq.letters import read_letters
@@ -77,6 +86,81 @@ def test_broker_down_longer_than_the_idle_timeout_makes_nothing_late(
     events = acknowledged_events(record)
     windows, late = wait_for_output(job_run, len(events), timeout=240)
     assert len(late) == 0, f"{len(late)} of {len(events)} events were late after a broker outage"
+    assert_windows_match(windows, late, events)
+
+
+def test_broker_down_90_s_at_a_default_producer_loses_nothing(
+    job_run: JobRun, tmp_path: Path
+) -> None:
+    """The producer's own delivery timeout (no override) rides out a 90 s broker outage:
+    every event sent is acknowledged once Kafka is back, and the windows equal the record."""
+    record = tmp_path / "acked.jsonl"
+    rate, duration = 200, 30  # the run ends during the outage: its flush waits for Kafka
+    producer = Producing(job_run, record, cars=4, rate=rate, duration=duration, seed=15)
+    producer.start()
+    try:
+        wait_checkpoints(job_run, 2)
+        time.sleep(2)
+        kill(job_run.settings, "kafka")
+        time.sleep(90)
+        restart_stack(job_run.settings)
+    finally:
+        producer.join()
+    report = producer.report
+    assert report is not None and report.ok, report
+    assert report.acknowledged == report.sent >= rate * duration * 0.9, report
+    events = acknowledged_events(record)
+    assert len(events) == report.acknowledged
+    windows, late = wait_for_output(job_run, len(events), timeout=300)
+    assert len(late) == 0, f"{len(late)} of {len(events)} events were late after a broker outage"
+    assert_windows_match(windows, late, events)
+
+
+def test_replay_past_the_delivery_timeout_resumes_with_every_event_once(
+    job_run: JobRun, tmp_path: Path
+) -> None:
+    """A replay outlived by a broker outage fails; `--resume` after it sends the rest so that
+    the topic (read_committed), the record and the job's output hold each event once."""
+    settings = job_run.settings
+    source, record = tmp_path / "laps.jsonl", tmp_path / "replayed.jsonl"
+    rows = write_replay_file(source, cars=4, sample_hz=50, count=6000, start=time.time())
+    request = ProduceRequest(
+        topic=job_run.topic, replay=source, record=record, delivery_timeout=5, progress=False
+    )
+    reports: list[ProduceReport] = []
+    first = threading.Thread(target=lambda: reports.append(produce_run(settings, request)))
+    first.start()  # at the recorded pace: 200 events/s, 30 s
+    wait_checkpoints(job_run, 2)
+    time.sleep(2)
+    kill(settings, "kafka")
+    first.join(timeout=60)
+    assert not first.is_alive(), "the replay gave up within its delivery timeout and abort"
+    interrupted = reports[0]
+    assert not interrupted.ok and 0 < interrupted.acknowledged < len(rows), interrupted
+    assert interrupted.problem is not None and "--resume" in interrupted.problem
+    restart_stack(settings)
+
+    resume = ProduceRequest(
+        topic=job_run.topic, replay=source, record=record, resume=True,
+        as_fast_as_possible=True, progress=False,
+    )  # fmt: skip
+    resumed = produce_run(settings, resume)
+    assert resumed.ok, resumed.problem
+    assert resumed.resumed_at == interrupted.position
+    assert resumed.position == len(rows) == interrupted.acknowledged + resumed.acknowledged
+
+    assert identities(committed_events(settings, job_run.topic, len(rows))) == identities(rows)
+    recorded = acknowledged_events(record)
+    assert identities(recorded.to_dict("records")) == identities(rows), "the record appended"
+
+    admin = AdminClient(librdkafka_config(settings))
+    for future in admin.delete_topics([ledger_topic(job_run.topic)]).values():
+        future.result(15)  # the job_run fixture deletes the job's own topics
+
+    events = pd.DataFrame(rows)
+    windows, late = wait_for_output(job_run, len(rows), timeout=300)
+    assert not late.duplicated(["car_id", "timestamp"]).any(), "a late event counted twice"
+    assert int(windows["event_count"].sum()) + len(late) == len(rows)
     assert_windows_match(windows, late, events)
 
 

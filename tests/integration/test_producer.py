@@ -25,6 +25,7 @@ from confluent_kafka.schema_registry import topic_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+from support.jobs import committed_events, identities, write_replay_file
 
 from producer.badrecords import UNKNOWN_SCHEMA_ID
 from producer.events import V1_FIELDS, V2_FIELDS
@@ -47,7 +48,8 @@ def topic(stack: Settings) -> Iterator[str]:
     name = f"test_producer_{uuid.uuid4().hex[:10]}"
     yield name
     admin = AdminClient(librdkafka_config(stack))
-    for future in admin.delete_topics([name], operation_timeout=10).values():
+    topics = [name, f"{name}.replays"]  # and the ledger of a replay to it
+    for future in admin.delete_topics(topics, operation_timeout=10).values():
         with contextlib.suppress(Exception):  # never created (error tests) or already gone
             future.result(15)
 
@@ -382,3 +384,38 @@ def test_consumed_partitions_hold_nothing_else(registered: Settings, topic: str)
     finally:
         consumer.close()
     assert sum(ends) == 1
+
+
+@pytest.mark.slow
+def test_a_killed_replay_is_refused_again_and_resumes_without_duplicates(
+    registered: Settings, topic: str, tmp_path: Path
+) -> None:
+    source, record = tmp_path / "laps.jsonl", tmp_path / "replayed.jsonl"
+    rows = write_replay_file(source, cars=4, sample_hz=125, count=10_000, start=1.7e9)
+    args = ["--topic", topic, "--replay", source, "--record", record]
+    process = subprocess.Popen(  # at the recorded pace: 500 events/s, 20 s
+        [sys.executable, "-m", "producer", "--quiet", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + ERROR_BOUND_S
+    while not (record.exists() and record.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.2)  # a transaction or two committed
+    time.sleep(1.5)
+    process.kill()  # mid-transaction: what it holds open, the next session aborts
+    process.wait(10)
+    before = read_jsonl(record)
+    assert 0 < len(before) < len(rows)
+
+    done, _ = run_cli({}, *map(str, args))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "partly replayed" in done.stderr and "--resume" in done.stderr
+    assert read_jsonl(record) == before, "a refused replay leaves the record alone"
+
+    done, _ = run_cli({}, *map(str, args), "--resume", "--as-fast-as-possible")
+    assert done.returncode == 0, done.stderr
+    after = read_jsonl(record)
+    assert after[: len(before)] == before, "--record appends on --resume"
+    assert identities(after) == identities(rows)
+    assert identities(committed_events(registered, topic, len(rows))) == identities(rows)

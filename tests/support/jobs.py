@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from producer.request import ProduceReport
 from telemetry.config import Settings
 from telemetry.jobs import JobParams, Submission
 from telemetry.kafka import librdkafka_config
 
 WINDOW_S = 5
-# Producers ride out an outage and a restart (the default gives up after 30 s).
+# Producers ride out an outage and a slow restart with room to spare (above the default
+# delivery timeout, 150 s); the delivery-timeout tests use the default itself.
 RIDE_OUT = {"message.timeout.ms": 180_000}
 
 
@@ -60,6 +62,7 @@ class Producing(threading.Thread):
         self.record = record
         self.kwargs = kwargs
         self.error: BaseException | None = None
+        self.report: ProduceReport | None = None
 
     def run(self) -> None:
         from producer.produce import ProduceRequest
@@ -70,6 +73,7 @@ class Producing(threading.Thread):
                 topic=self.run_.topic, record=self.record, progress=False, **self.kwargs
             )  # type: ignore[arg-type]
             report = produce_run(self.run_.settings, request)
+            self.report = report
             assert report.failed == 0, report
         except BaseException as exc:  # handed to the test thread
             self.error = exc
@@ -255,3 +259,71 @@ def assert_table_follows_the_window_schema(run: JobRun) -> None:
     schema = load_table(run.settings, "windows", run.namespace).schema()
     actual = [(f.name, f.field_type, not f.required) for f in schema.fields]
     assert actual == expected
+
+
+def write_replay_file(path: Path, *, cars: int, sample_hz: float, count: int, start: float) -> list:
+    """A JSON Lines replay file of `count` simulated events; returns their fields."""
+    import itertools
+
+    from producer.simulation import Simulation, SimulationConfig
+
+    simulation = Simulation(
+        SimulationConfig(cars=cars, sample_hz=sample_hz, seed=31, start_time=start)
+    )
+    rows = [
+        {name: getattr(e, name) for name in e.__slots__}
+        for e in itertools.islice(simulation, count)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def committed_events(settings: Settings, topic: str, expected: int, timeout: float = 60) -> list:
+    """Every event of `topic` as an independent read_committed consumer decodes it
+    (confluent-kafka's AvroDeserializer), read until `expected` arrived and a little more,
+    so that a duplicate would show."""
+    from confluent_kafka import Consumer
+    from confluent_kafka.schema_registry import topic_subject_name_strategy
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from telemetry.registry import connect
+
+    decode = AvroDeserializer(
+        connect(settings).client, conf={"subject.name.strategy": topic_subject_name_strategy}
+    )
+    consumer = Consumer(
+        librdkafka_config(
+            settings,
+            **{
+                "group.id": f"committed-{topic}-{time.monotonic_ns()}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            },
+        )
+    )
+    consumer.subscribe([topic])
+    events: list[dict] = []
+    deadline = time.monotonic() + timeout
+    quiet_until = None
+    try:
+        while time.monotonic() < deadline:
+            batch = consumer.consume(10_000, timeout=1.0)
+            for message in batch:
+                assert message.error() is None, message.error()
+                ctx = SerializationContext(topic, MessageField.VALUE)
+                events.append(decode(message.value(), ctx))
+            if len(events) >= expected:
+                quiet_until = quiet_until or time.monotonic() + 5
+                if time.monotonic() >= quiet_until:
+                    break
+    finally:
+        consumer.close()
+    return events
+
+
+def identities(rows: list) -> list:
+    """Each event's fields as a sortable tuple (a multiset of them tells duplicates)."""
+    fields = ("car_id", "timestamp", "speed", "rpm", "gear", "throttle", "brake", "drs", "lap")
+    return sorted(tuple(row.get(f) for f in fields) for row in rows)

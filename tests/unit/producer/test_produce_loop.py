@@ -62,14 +62,15 @@ def run_loop(
     report = ProduceReport(TOPIC, serializers.kind, "test")
     recorder = Recorder(record) if record else None
     tracker = DeliveryTracker(recorder)
+    timeout = kafka.delivery_timeout_s(kafka.producer_config(SETTINGS))
     if bootstrap is None:
         producer = mock_producer(tracker)
     else:
-        config = kafka.producer_config(
-            SETTINGS, **{"bootstrap.servers": bootstrap, "message.timeout.ms": 300}
-        )
+        config = kafka.producer_config(SETTINGS, 0.3, **{"bootstrap.servers": bootstrap})
         config["logger"] = logging.getLogger("quiet")
         producer = kafka.create_producer(config, lambda _e: None, tracker.producer_settings())
+        timeout = kafka.delivery_timeout_s(config)
+    kwargs.setdefault("delivery_timeout", timeout)
     try:
         return produce(producer, serializers, source, report, tracker, **kwargs)  # type: ignore[arg-type]
     finally:
@@ -159,6 +160,9 @@ def test_undelivered_records_count_as_failed_and_are_not_recorded(
         ({"inject_bad": -2}, "--inject-bad"),
         ({"cars": 0}, "--cars"),
         ({"out_of_order": 2.0}, "--out-of-order"),
+        ({"delivery_timeout": 0}, "--delivery-timeout"),
+        ({"resume": True}, "--resume and --restart apply to --replay"),
+        ({"replay": Path("f"), "resume": True, "restart": True}, "exclude each other"),
     ],
 )
 def test_bad_requests_are_refused(changes: dict[str, object], message: str) -> None:
@@ -240,3 +244,95 @@ def test_bad_records_are_counted_both_ways(
     )
     assert (report.bad_sent, report.bad_acknowledged, report.bad_failed) == (4, 4, 0)
     assert (report.sent, report.acknowledged) == (600, 600)
+
+
+def test_the_default_delivery_timeout_outlasts_kafkas_own() -> None:
+    """Kafka's Java producer gives a record 120 s (delivery.timeout.ms); ours gives more."""
+    config = kafka.producer_config(load_settings({}))
+    assert kafka.delivery_timeout_s(config) >= 120
+    assert config["message.timeout.ms"] == SETTINGS.telemetry_delivery_timeout_seconds * 1000
+
+
+def test_the_delivery_timeout_is_a_setting_and_an_option() -> None:
+    settings = load_settings({"TELEMETRY_DELIVERY_TIMEOUT_SECONDS": "200"})
+    assert kafka.producer_config(settings)["message.timeout.ms"] == 200_000
+    assert kafka.producer_config(settings, 12.5)["message.timeout.ms"] == 12_500
+    transactional = kafka.transactional_config(kafka.producer_config(settings), "x")
+    assert transactional["transaction.timeout.ms"] > transactional["message.timeout.ms"]
+
+
+class AwayKafka:
+    """A producer whose broker is away until `back_at` (fake seconds), then takes everything."""
+
+    def __init__(self, back_at: float) -> None:
+        self.now, self.back_at, self.held = 0.0, back_at, 0
+
+    def produce(self, _topic: str, _value: bytes, _key: bytes) -> None:
+        self.held += 1
+
+    def poll(self, timeout: float) -> int:
+        self.now += timeout
+        return 0
+
+    def flush(self, timeout: float) -> int:
+        self.now += timeout
+        return len(self)
+
+    def __len__(self) -> int:
+        return self.held if self.now < self.back_at else 0
+
+
+def produce_to(away: AwayKafka, serializers: Serializers, delivery_timeout: float) -> ProduceReport:
+    """50 events through the loop to `away`, on its clock."""
+    report = ProduceReport(TOPIC, serializers.kind, "test")
+    return produce(
+        away,  # type: ignore[arg-type]
+        serializers,
+        events(50),
+        report,
+        DeliveryTracker(None),
+        delivery_timeout=delivery_timeout,
+        clock=lambda: away.now,
+    )
+
+
+def test_the_final_flush_waits_for_kafka_up_to_the_delivery_timeout(
+    serializers: Serializers,
+) -> None:
+    away = AwayKafka(back_at=100.0)  # longer than the old 30 s, shorter than the timeout
+    report = produce_to(away, serializers, delivery_timeout=150)
+    assert (report.sent, report.acknowledged, report.unconfirmed, report.ok) == (50, 50, 0, True)
+
+
+def test_the_final_flush_gives_up_after_the_delivery_timeout(serializers: Serializers) -> None:
+    away = AwayKafka(back_at=1000.0)
+    report = produce_to(away, serializers, delivery_timeout=150)
+    assert (report.unconfirmed, report.ok) == (50, False)
+    assert 150 <= away.now <= 160
+
+
+def test_past_the_delivery_timeout_the_run_stops_and_says_since_when(
+    serializers: Serializers, tmp_path: Path
+) -> None:
+    from producer.pacing import RatePace
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = __import__("time").time()
+    record = tmp_path / "r.jsonl"
+    report = run_loop(
+        serializers,
+        Simulation(SimulationConfig(cars=4, seed=3, start_time=1e9)),
+        record,
+        bootstrap=f"127.0.0.1:{port}",
+        pace=RatePace(2000),
+        duration=60,
+    )
+    assert 0 < report.sent < 10_000, "stopped at the first failure, not after 60 s"
+    assert (report.acknowledged, report.failed, report.ok) == (0, report.sent, False)
+    assert report.failed_since is not None and abs(report.failed_since - started) < 1.0
+    assert report.problem is not None
+    assert f"{report.sent:,} events failed" in report.problem
+    assert "not acknowledged within the 0.3 s delivery timeout" in report.problem
+    assert record.read_text() == ""

@@ -51,3 +51,34 @@ def test_nothing_is_written_when_stderr_is_not_a_terminal() -> None:
     line.close()
     assert line.enabled is False
     assert out.getvalue() == ""
+
+
+def test_the_line_says_how_long_it_has_been_waiting_for_kafka() -> None:
+    out = _Terminal()
+    line = ProgressLine(out, enabled=True)
+    line.update(10.0, 1.0, 100, 100, 0, waiting=0)
+    line.update(20.0, 11.0, 500, 100, 0, waiting=400)  # nothing acknowledged for 10 s
+    line.close()
+    assert re.match(
+        r"\S producing waiting for Kafka for 10 s \(400 events held\) · 500 sent · 100 acked",
+        _last_frame(out.getvalue()),
+    )
+
+
+def test_the_wait_ends_when_kafka_acknowledges_again() -> None:
+    out = _Terminal()
+    line = ProgressLine(out, enabled=True)
+    line.update(10.0, 1.0, 100, 100, 0, waiting=0)
+    line.update(20.0, 11.0, 500, 100, 0, waiting=400)
+    line.update(21.0, 12.0, 500, 500, 0, waiting=0)
+    line.close()
+    assert "waiting" not in _last_frame(out.getvalue())
+
+
+def test_a_short_pause_between_acknowledgements_is_not_waiting() -> None:
+    out = _Terminal()
+    line = ProgressLine(out, enabled=True)
+    line.update(10.0, 1.0, 100, 90, 0, waiting=10)
+    line.update(11.0, 2.0, 200, 90, 0, waiting=110)
+    line.close()
+    assert "waiting" not in out.getvalue()
