@@ -72,13 +72,12 @@ def registered(stack: Settings) -> Settings:
     return stack
 
 
-@pytest.fixture
-def job_run(registered: Settings) -> Iterator[JobRun]:
+@contextlib.contextmanager
+def private_job(stack: Settings) -> Iterator[JobRun]:
     """A private copy of the job (own name, topics, group, output prefix), running.
 
     Its topics do not exist beforehand: submission creates them, as it does for users.
     """
-    stack = registered
     from confluent_kafka.admin import AdminClient
 
     marker = uuid.uuid4().hex[:8]
@@ -101,3 +100,17 @@ def job_run(registered: Settings) -> Iterator[JobRun]:
     for future in admin.delete_topics(topics).values():
         with contextlib.suppress(Exception):  # best-effort cleanup
             future.result(15)
+
+
+@pytest.fixture
+def job_run(registered: Settings) -> Iterator[JobRun]:
+    """A private job for one test."""
+    with private_job(registered) as run:
+        yield run
+
+
+@pytest.fixture(scope="module")
+def module_job_run(registered: Settings) -> Iterator[JobRun]:
+    """A private job that the tests of one module share, one after another."""
+    with private_job(registered) as run:
+        yield run
