@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 from telemetry.errors import ConfigError
 
 __all__ = [
+    "CLUSTER_TLS_FILES",
     "ENV_VARS",
     "Secret",
     "Settings",
@@ -115,6 +116,23 @@ ENV_VARS: tuple[_Var, ...] = (
     _Var("AWS_REGION", "us-east-1", "S3 region"),
     _Var("FLINK_REST_URL", "http://127.0.0.1:8081", "Flink JobManager REST API and Web UI"),
     _Var("FLINK_REST_CA_LOCATION", "", "PEM file of the CA of an https Flink REST API"),
+    _Var(
+        "FLINK_REST_CERT_LOCATION",
+        "",
+        "PEM client certificate for a Flink REST API that requires one (mutual TLS)",
+    ),
+    _Var(
+        "FLINK_REST_KEY_LOCATION",
+        "",
+        "PEM private key of FLINK_REST_CERT_LOCATION (empty: in the certificate's file)",
+    ),
+    _Var(
+        "FLINK_REST_KEY_PASSWORD",
+        "",
+        "Password of an encrypted FLINK_REST_KEY_LOCATION (cluster: also of the browser's "
+        "client-flink.p12)",
+        secret=True,
+    ),
     _Var("TELEMETRY_TOPIC", "telemetry_data", "Kafka topic of telemetry events"),
     _Var("TELEMETRY_DLQ_TOPIC", "telemetry_data.dlq", "Kafka topic for undecodable records"),
     _Var("TELEMETRY_BUCKET", "telemetry-data", "Bucket of the lake (the Iceberg warehouse)"),
@@ -203,13 +221,17 @@ _CLUSTER_DEFAULTS = {
     "TELEMETRY_MIN_INSYNC_REPLICAS": "2",
     "TELEMETRY_PARALLELISM": "4",
 }
-# CA files of the cluster profile's own certificate authority (made at first start).
-_CLUSTER_CA = (
-    "KAFKA_SSL_CA_LOCATION",
-    "SCHEMA_REGISTRY_CA_LOCATION",
-    "S3_CA_LOCATION",
-    "FLINK_REST_CA_LOCATION",
-)
+# Files of the cluster profile's own certificate authority in <data>/tls (made at
+# first start, telemetry.stack.tls): the CA every client trusts, and the Flink REST
+# API's client certificate (its key encrypted with FLINK_REST_KEY_PASSWORD).
+CLUSTER_TLS_FILES = {
+    "KAFKA_SSL_CA_LOCATION": "ca.pem",
+    "SCHEMA_REGISTRY_CA_LOCATION": "ca.pem",
+    "S3_CA_LOCATION": "ca.pem",
+    "FLINK_REST_CA_LOCATION": "ca.pem",
+    "FLINK_REST_CERT_LOCATION": "client-flink.pem",
+    "FLINK_REST_KEY_LOCATION": "client-flink.key",
+}
 
 
 def _url(name: str, value: str) -> str:
@@ -311,6 +333,9 @@ class Settings:
     aws_region: str
     flink_rest_url: str
     flink_rest_ca_location: str
+    flink_rest_cert_location: str
+    flink_rest_key_location: str
+    flink_rest_key_password: Secret = field(repr=False)
     telemetry_topic: str
     telemetry_dlq_topic: str
     telemetry_bucket: str
@@ -385,7 +410,8 @@ def _one_of(*choices: str) -> Callable[[str, str], str]:
 
 def _pem_file(name: str, value: str) -> str:
     if value and not Path(value).expanduser().is_file():
-        raise ConfigError(f"{name}={value!r} is not a file; give the path of a PEM CA file")
+        what = "a PEM CA file" if name.endswith("_CA_LOCATION") else "a PEM file"
+        raise ConfigError(f"{name}={value!r} is not a file; give the path of {what}")
     return str(Path(value).expanduser()) if value else ""
 
 
@@ -404,6 +430,8 @@ _PARSERS = {
     "SCHEMA_REGISTRY_CA_LOCATION": _pem_file,
     "S3_CA_LOCATION": _pem_file,
     "FLINK_REST_CA_LOCATION": _pem_file,
+    "FLINK_REST_CERT_LOCATION": _pem_file,
+    "FLINK_REST_KEY_LOCATION": _pem_file,
     "S3_ADDRESSING_STYLE": lambda n, v: _one_of("path", "virtual")(n, v.lower()),
     "TELEMETRY_REPLICATION_FACTOR": _replication,
     "TELEMETRY_MIN_INSYNC_REPLICAS": _int_at_least(0),
@@ -467,9 +495,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if not raw:
             if var.name == "TELEMETRY_DATA_DIR":
                 raw = str(data_dir)
-            elif profile == "cluster" and var.name in _CLUSTER_CA:
-                ca = data_dir / "tls" / "ca.pem"
-                raw = str(ca) if ca.is_file() else ""
+            elif profile == "cluster" and var.name in CLUSTER_TLS_FILES:
+                path = data_dir / "tls" / CLUSTER_TLS_FILES[var.name]
+                raw = str(path) if path.is_file() else ""
             elif var.name in profile_defaults:
                 raw = profile_defaults[var.name]
             else:

@@ -13,6 +13,7 @@ from typing import Any
 from telemetry.config import Settings
 from telemetry.contract import JOB_NAME
 from telemetry.errors import ServiceError
+from telemetry.flink_tls import rest_tls_context
 
 __all__ = [
     "ACTIVE_STATES",
@@ -39,13 +40,6 @@ class JobInfo:
     duration_ms: int
 
 
-def tls_context(settings: Settings) -> ssl.SSLContext | None:
-    """Trust FLINK_REST_CA_LOCATION for an https REST API (None: the system's trust)."""
-    if not settings.flink_rest_ca_location:
-        return None
-    return ssl.create_default_context(cafile=settings.flink_rest_ca_location)
-
-
 def rest(settings: Settings, method: str, path: str, body: dict | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
@@ -54,13 +48,21 @@ def rest(settings: Settings, method: str, path: str, body: dict | None = None) -
         method=method,
         headers={"Content-Type": "application/json"} if data else {},
     )
+    context = rest_tls_context(settings)
     try:
-        with urllib.request.urlopen(request, timeout=10, context=tls_context(settings)) as response:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
             payload = response.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]
         raise ServiceError(f"Flink REST {method} {path} failed ({exc.code}): {detail}") from exc
     except (urllib.error.URLError, OSError) as exc:
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        if isinstance(reason, ssl.SSLError):
+            raise ServiceError(
+                f"Flink at {settings.flink_rest_url} refused the TLS handshake ({reason}); "
+                "check FLINK_REST_CA_LOCATION and the client certificate "
+                "(FLINK_REST_CERT_LOCATION, FLINK_REST_KEY_LOCATION)"
+            ) from exc
         raise ServiceError(
             f"Flink at {settings.flink_rest_url} is unreachable ({exc}); start it with `make up`"
         ) from exc

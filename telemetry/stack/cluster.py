@@ -7,7 +7,8 @@
     Apicurio Registry  on an internal port, behind nginx (TLS + basic auth)
     PostgreSQL         the Iceberg catalog's database: TLS only, clients by certificate
                        (telemetry.stack.postgres)
-    Flink              a JobManager (REST over TLS) and two TaskManagers of two slots
+    Flink              a JobManager (REST over mutual TLS: clients by certificate) and two
+                       TaskManagers of two slots; RPC, blobs and data over mutual TLS
 
 The same code as the local profile talks to it; only the settings differ
 (telemetry.config's cluster defaults, the credentials of telemetry.stack.secrets,
@@ -57,11 +58,22 @@ from telemetry.stack.services import (
     taskmanager_launch,
     taskmanagers_registered,
 )
-from telemetry.stack.tls import TlsFiles, ensure_tls
+from telemetry.stack.tls import (
+    ClientCert,
+    TlsFiles,
+    ensure_internal,
+    ensure_tls,
+    fingerprint,
+    rest_client_cert,
+)
 
 __all__ = [
+    "BLOB_PORT",
+    "FLINK_REST_CLIENT",
+    "JM_RPC_PORT",
     "KAFKA_NODES",
     "SERVICES",
+    "TASKMANAGERS",
     "flink_config_values",
     "internal_admin_config",
     "kafka_ports",
@@ -73,17 +85,26 @@ Say = Callable[[str], None]
 KAFKA_NODES = 3
 REGISTRY_INTERNAL_PORT = 18085
 JM_RPC_PORT = 16123
+BLOB_PORT = 16128
 TASKMANAGERS = ((16124, 16125), (16126, 16127))  # (data, rpc) ports of each
 SLOTS_PER_TASKMANAGER = 2
+# CN of the Flink REST API's client certificate (the settings' default files name it).
+FLINK_REST_CLIENT = "flink"
 
 
 def tls_files(settings: Settings) -> TlsFiles:
+    """The profile's CA and certificates (made at first start): the servers', Flink's
+    internal one, and the Flink REST API's client certificate (FLINK_REST_CERT_LOCATION)."""
     password = stack_secret(settings, "FLINK_REST_KEYSTORE_PASSWORD")
-    if not password:
+    client_password = stack_secret(settings, "FLINK_REST_KEY_PASSWORD")
+    if not password or not client_password:
         raise ServiceError(
             f"no credentials in {settings.telemetry_data_dir}; start the profile with `make up`"
         )
-    return ensure_tls(settings.telemetry_data_dir, password)
+    files = ensure_tls(settings.telemetry_data_dir, password)
+    ensure_internal(files, password)
+    rest_client_cert(files, FLINK_REST_CLIENT, client_password)
+    return files
 
 
 # MinIO ---------------------------------------------------------------------------------
@@ -330,15 +351,31 @@ def _registry_internal_healthy(settings: Settings) -> bool:
 # Flink ---------------------------------------------------------------------------------
 
 
+def rest_pinned_certificates(tls: TlsFiles) -> str:
+    """The certificates Flink's REST API accepts, as `security.ssl.rest.cert.fingerprint`.
+
+    With mutual TLS Flink's REST server and its REST clients use the same trust:
+    the server accepts the Flink client certificate (FLINK_REST_CERT_LOCATION:
+    people, this project's Python clients), and the stack's server certificate,
+    which Flink's own REST client (the job submitter, reading this configuration)
+    presents and expects back. Pinned, not any certificate of the CA: the
+    catalog's PostgreSQL client certificates are refused.
+    """
+    client = ClientCert(tls.folder, FLINK_REST_CLIENT)
+    return f"{fingerprint(tls.cert)},{fingerprint(client.cert)}"
+
+
 def flink_config_values(settings: Settings, layout: Layout) -> dict[str, str]:
     tls = tls_files(settings)
     password = stack_secret(settings, "FLINK_REST_KEYSTORE_PASSWORD")
     data_port, rpc_port = TASKMANAGERS[0]
     extra = f"""
-# Cluster profile: REST over TLS (the stack's CA), slots spread over both
-# TaskManagers. Flink masks the passwords below in its REST API and logs; the
-# file is readable by this user only.
+# Cluster profile: REST over mutual TLS (the stack's CA; clients present a pinned
+# certificate), internal connections (RPC, blobs, data) over mutual TLS with a
+# certificate of their own, slots spread over both TaskManagers. Flink masks the
+# passwords below in its REST API and logs; the file is readable by this user only.
 security.ssl.rest.enabled: true
+security.ssl.rest.authentication-enabled: true
 security.ssl.rest.keystore: {tls.keystore_p12}
 security.ssl.rest.keystore-type: PKCS12
 security.ssl.rest.keystore-password: {password}
@@ -346,6 +383,19 @@ security.ssl.rest.key-password: {password}
 security.ssl.rest.truststore: {tls.truststore_p12}
 security.ssl.rest.truststore-type: PKCS12
 security.ssl.rest.truststore-password: unused-no-mac
+security.ssl.rest.cert.fingerprint: {rest_pinned_certificates(tls)}
+security.ssl.internal.enabled: true
+security.ssl.internal.keystore: {tls.internal_keystore}
+security.ssl.internal.keystore-type: PKCS12
+security.ssl.internal.keystore-password: {password}
+security.ssl.internal.key-password: {password}
+security.ssl.internal.truststore: {tls.internal_truststore}
+security.ssl.internal.truststore-type: PKCS12
+security.ssl.internal.truststore-password: unused-no-mac
+blob.server.port: {BLOB_PORT}
+# Forward-secret suites only (RFC 9325; Flink 2.2's default is TLS_RSA_WITH_AES_128_CBC_SHA,
+# which Python's ssl and newer JDKs refuse), for REST and internal connections.
+security.ssl.algorithms: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
 cluster.evenly-spread-out-slots: true
 """
     return {
@@ -425,8 +475,8 @@ SERVICES: tuple[Service, ...] = (
     postgres_service(tls_files),  # before Flink: its jobs' catalog
     Service(
         name="jobmanager",
-        title="Flink JobManager (REST over TLS)",
-        ports=lambda s: {"REST/UI": s.flink_port, "RPC": JM_RPC_PORT},
+        title="Flink JobManager (REST over mutual TLS)",
+        ports=lambda s: {"REST/UI": s.flink_port, "RPC": JM_RPC_PORT, "blob": BLOB_PORT},
         launch=jobmanager_launch,
         healthy=jobmanager_healthy,
         markers=flink_markers("StandaloneSessionClusterEntrypoint"),

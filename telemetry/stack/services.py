@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import urllib.error
 import urllib.request
 import uuid
@@ -20,6 +21,7 @@ from string import Template
 
 from telemetry import versions
 from telemetry.config import Settings
+from telemetry.flink_tls import rest_tls_context
 from telemetry.kafka import client_secrets_env, librdkafka_config
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout, infra_dir
@@ -60,16 +62,18 @@ def http_ok(
     *,
     ca: str = "",
     user_info: str = "",
+    context: ssl.SSLContext | None = None,
 ) -> bytes | None:
-    """The body of a 2xx answer to GET `url` (trusting the PEM `ca`), else None."""
+    """The body of a 2xx answer to GET `url` (trusting the PEM `ca`, or through `context`,
+    e.g. with a client certificate), else None."""
     import base64
-    import ssl
 
     request = urllib.request.Request(url)
     if user_info:
         token = base64.b64encode(user_info.encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
-    context = ssl.create_default_context(cafile=ca) if ca else None
+    if context is None and ca:
+        context = ssl.create_default_context(cafile=ca)
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return response.read() if 200 <= response.status < 300 else None
@@ -341,7 +345,7 @@ def taskmanager_launch(
 
 
 def _flink_json(settings: Settings, path: str) -> dict | None:
-    body = http_ok(f"{settings.flink_rest_url}{path}", ca=settings.flink_rest_ca_location)
+    body = http_ok(f"{settings.flink_rest_url}{path}", context=rest_tls_context(settings))
     if body is None:
         return None
     try:

@@ -259,6 +259,38 @@ def test_the_job_has_kubernetes_ha_and_cannot_be_replaced_through_rest() -> None
     assert conf["security.ssl.rest.enabled"] == "true"
 
 
+def test_the_control_plane_refuses_clients_without_a_certificate() -> None:
+    """REST wants a client certificate; RPC, blobs and data Flink's own internal one."""
+    conf = _flink_conf()
+    assert conf["security.ssl.rest.authentication-enabled"] == "true"
+    assert conf["security.ssl.internal.enabled"] == "true"
+    for switch in ("taskmanager.data.ssl.enabled", "blob.service.ssl.enabled", "pekko.ssl.enabled"):
+        assert conf.get(switch, "true") == "true", switch
+    assert "TLS_RSA_" not in conf["security.ssl.algorithms"]
+    internal = {conf[f"security.ssl.internal.{k}"] for k in ("keystore", "truststore")}
+    rest = {conf[f"security.ssl.rest.{k}"] for k in ("keystore", "truststore")}
+    assert not internal & rest, "internal connections trust their own certificate, not REST's CA"
+
+
+def test_the_internal_tls_stores_are_built_in_every_flink_pod_where_flink_reads_them() -> None:
+    spec = _one("FlinkDeployment")["spec"]
+    common = spec["podTemplate"]["spec"]  # both the JobManager's and the TaskManagers' pods
+    assert "podTemplate" not in spec["taskManager"] or not spec["taskManager"]["podTemplate"]
+    mounts = {m["name"]: m["mountPath"] for m in common["containers"][0]["volumeMounts"]}
+    init = next(c for c in common["initContainers"] if c["name"] == "internal-tls-stores")
+    script = init["command"][-1]
+    conf = _flink_conf()
+    for key in ("security.ssl.internal.keystore", "security.ssl.internal.truststore"):
+        assert Path(conf[key]).parent == Path(mounts["internal-tls"])
+        assert conf[key] in script
+    for key in ("keystore-password", "key-password", "truststore-password"):
+        assert conf[f"security.ssl.internal.{key}"] in script
+    truststore_line = next(line for line in script.splitlines() if "keytool" in line)
+    assert "tls.key" not in truststore_line, "the trust store holds the certificate only"
+    secrets = {v["name"]: v.get("secret", {}).get("secretName") for v in common["volumes"]}
+    assert secrets["internal-tls-pem"] == "telemetry-internal-tls"
+
+
 def test_no_credential_is_in_the_flink_configuration() -> None:
     conf = _flink_conf()
     forbidden = {"s3.access-key", "s3.secret-key", "fs.s3a.access.key", "fs.s3a.secret.key"}
