@@ -91,7 +91,7 @@ def kafka_source(settings: Settings, args: JobParams, deserializer: object) -> S
 
 
 def client_configuration() -> Configuration:
-    """The cluster's client configuration (FLINK_CONF_DIR, e.g. REST over TLS), if any.
+    """The cluster's client configuration (FLINK_CONF_DIR, e.g. REST over mutual TLS), if any.
 
     A PyFlink job given a configuration of its own submits with it alone; without
     the cluster's keys it would talk plain HTTP to a REST API that wants TLS.

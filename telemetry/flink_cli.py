@@ -1,7 +1,7 @@
 """The environment of a Flink client of the assembled Flink home.
 
 PyFlink's gateway (telemetry.jobs.client) and the `flink` command take it:
-the Flink home, its configuration (e.g. REST over TLS) and the clients' secrets.
+the Flink home, its configuration (e.g. REST over mutual TLS) and the clients' secrets.
 """
 
 from __future__ import annotations

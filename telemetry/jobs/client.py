@@ -7,7 +7,7 @@ stays warm for the next ones in the same process (the supervisor, a test
 session, a bench): the planner is loaded and compiled once.
 
 The gateway is launched from the Flink home the stack assembled (its lib/
-holds the connectors, its conf/ the client settings, e.g. REST over TLS),
+holds the connectors, its conf/ the client settings, e.g. REST over mutual TLS),
 or from FLINK_HOME on another machine.
 """
 

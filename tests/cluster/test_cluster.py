@@ -2,7 +2,7 @@
 
 Run with TELEMETRY_PROFILE=cluster (`make test` does, after the local tests):
 three SASL_SSL brokers, the registry behind TLS and basic auth, MinIO over
-TLS with a bucket-scoped user, a JobManager with REST over TLS and two
+TLS with a bucket-scoped user, a JobManager with REST over mutual TLS and two
 TaskManagers. Windows are checked against the producer's `--record`, as in
 the job tests.
 """
