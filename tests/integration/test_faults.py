@@ -67,33 +67,13 @@ def wait_checkpoints(run: JobRun, count: int, timeout: float = 60) -> str:
     return job.job_id
 
 
-def test_broker_down_longer_than_the_idle_timeout_makes_nothing_late(
-    job_run: JobRun, tmp_path: Path
-) -> None:
-    record = tmp_path / "acked.jsonl"
-    producer = Producing(
-        job_run, record, cars=6, rate=400, duration=40, seed=11, producer_overrides=RIDE_OUT
-    )
-    producer.start()
-    wait_checkpoints(job_run, 2)
-    time.sleep(2)
-    kill(job_run.settings, "kafka")
-    outage = 15  # five idle timeouts of the test job (3 s); producers buffer meanwhile
-    time.sleep(outage)
-    restart_stack(job_run.settings)
-
-    producer.join()
-    events = acknowledged_events(record)
-    windows, late = wait_for_output(job_run, len(events), timeout=240)
-    assert len(late) == 0, f"{len(late)} of {len(events)} events were late after a broker outage"
-    assert_windows_match(windows, late, events)
-
-
 def test_broker_down_90_s_at_a_default_producer_loses_nothing(
     job_run: JobRun, tmp_path: Path
 ) -> None:
     """The producer's own delivery timeout (no override) rides out a 90 s broker outage:
-    every event sent is acknowledged once Kafka is back, and the windows equal the record."""
+    every event sent is acknowledged once Kafka is back, and the windows equal the record.
+    The outage lasts 30 of the test job's idle timeouts (3 s): the watermark holds until
+    Kafka answers, so nothing is late."""
     record = tmp_path / "acked.jsonl"
     rate, duration = 200, 30  # the run ends during the outage: its flush waits for Kafka
     producer = Producing(job_run, record, cars=4, rate=rate, duration=duration, seed=15)

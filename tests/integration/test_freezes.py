@@ -103,12 +103,12 @@ def test_a_frozen_server_loses_duplicates_and_delays_nothing(
     record = tmp_path / "acked.jsonl"
     seed = 70 + [s for s, _ in FREEZES].index(service)
     producer = Producing(
-        run, record, cars=4, rate=300, duration=25 + seconds, seed=seed,
+        run, record, cars=4, rate=300, duration=12 + seconds, seed=seed,
         producer_overrides=RIDE_OUT,
     )  # fmt: skip
     producer.start()
     try:
-        time.sleep(8)
+        time.sleep(5)
         with frozen(run, service):
             time.sleep(seconds)
     finally:
