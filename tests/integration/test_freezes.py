@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +26,7 @@ from support.jobs import (
     Producing,
     acknowledged_events,
     assert_windows_match,
-    read_output,
+    wait_for_output,
 )
 
 from telemetry import jobs
@@ -66,32 +67,10 @@ def wait_for_a_new_checkpoint(run: JobRun, timeout: float = 180) -> None:
     pytest.fail(f"the job completed no checkpoint within {timeout} s")
 
 
-def since(frame: pd.DataFrame, column: str, start: pd.Timestamp) -> pd.DataFrame:
-    if not len(frame):
-        return frame
-    values = frame[column].dt.tz_localize(None) if frame[column].dt.tz else frame[column]
-    return frame[values >= start]
-
-
-def wait_for_case_output(
-    run: JobRun, events: pd.DataFrame, timeout: float = 300
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """This case's windows and late events (from its first window on), once they account
-    for every event it produced; earlier cases' rows end windows before it began."""
-    first = pd.Timestamp(events["timestamp"].min() // WINDOW_S * WINDOW_S, unit="s")
-    deadline = time.monotonic() + timeout
-    counted = 0
-    while time.monotonic() < deadline:
-        windows = since(read_output(run), "window_start", first)
-        late = since(read_output(run, "late_events"), "event_time", first)
-        counted = (int(windows["event_count"].sum()) if len(windows) else 0) + len(late)
-        if counted >= len(events):
-            time.sleep(4)  # one more checkpoint: anything extra would show now
-            windows = since(read_output(run), "window_start", first)
-            late = since(read_output(run, "late_events"), "event_time", first)
-            return windows, late
-        time.sleep(2)
-    pytest.fail(f"only {counted} of {len(events)} events in windows or late after {timeout} s")
+def first_window(events: pd.DataFrame) -> datetime:
+    """The start of the window of a case's first event: earlier cases' rows end before it."""
+    first = events["timestamp"].min() // WINDOW_S * WINDOW_S
+    return datetime.fromtimestamp(first, UTC)
 
 
 @pytest.mark.parametrize(("service", "seconds"), FREEZES, ids=[s for s, _ in FREEZES])
@@ -114,7 +93,7 @@ def test_a_frozen_server_loses_duplicates_and_delays_nothing(
     finally:
         producer.join()
     events = acknowledged_events(record)
-    windows, late = wait_for_case_output(run, events)
+    windows, late = wait_for_output(run, len(events), timeout=300, since=first_window(events))
     assert len(late) == 0, f"{len(late)} of {len(events)} events were late after {service} froze"
     assert_windows_match(windows, late, events)
     job = jobs.active_job(run.settings, run.name)

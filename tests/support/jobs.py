@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -124,30 +125,32 @@ def expected_windows(events: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def read_output(run: JobRun, table: str = "windows") -> pd.DataFrame:
-    """The run's table (`windows` or `late_events`) as committed now; empty before it exists."""
+def read_output(run: JobRun, table: str = "windows", since: datetime | None = None) -> pd.DataFrame:
+    """The run's table (`windows` or `late_events`) as committed now, its rows from `since`
+    on (window start or event time); empty before it exists."""
     from telemetry.errors import StorageError
     from telemetry.storage.windows import read_windows
 
     try:
-        result = read_windows(run.settings, table=table, namespace=run.namespace)
+        result = read_windows(run.settings, start=since, table=table, namespace=run.namespace)
     except StorageError:
         return pd.DataFrame()
     return result.to_pandas()
 
 
 def wait_for_output(
-    run: JobRun, good_events: int, timeout: float = 180
+    run: JobRun, good_events: int, timeout: float = 180, since: datetime | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Poll until windows + late rows account for every good event (or time out)."""
+    """Poll until windows + late rows (from `since` on) account for every good event
+    (or time out)."""
     deadline = time.monotonic() + timeout
     windows = late = pd.DataFrame()
     while time.monotonic() < deadline:
-        windows, late = read_output(run), read_output(run, "late_events")
+        windows, late = read_output(run, since=since), read_output(run, "late_events", since)
         counted = (int(windows["event_count"].sum()) if len(windows) else 0) + len(late)
         if counted >= good_events:
             time.sleep(4)  # one more checkpoint: anything extra would show now
-            return read_output(run), read_output(run, "late_events")
+            return read_output(run, since=since), read_output(run, "late_events", since)
         time.sleep(2)
     got = int(windows["event_count"].sum()) if len(windows) else 0
     pytest.fail(f"only {got} windowed + {len(late)} late of {good_events} events after {timeout}s")
