@@ -1,4 +1,5 @@
-"""Telemetry windows: Kafka (Confluent Avro) -> per-car event-time windows -> Iceberg tables.
+"""Telemetry windows and laps: Kafka (Confluent Avro) -> per-car event-time aggregates ->
+Iceberg tables and Kafka topics.
 
     source     Kafka topic, Confluent-framed Avro decoded in the JVM with the
                writer schema the registry gives for each record's id, resolved
@@ -7,10 +8,14 @@
                event time follow the clock, so the last windows still close
     split      undecodable -> dead-letter topic; later than the watermark ->
                table late_events; the rest -> windows
-    window     tumbling, keyed by car_id
-    sink       Iceberg tables <namespace>.windows and .late_events of the catalog
-               `telemetry` (hours(window_start) / hours(event_time)), committed on
-               checkpoints (exactly once) and compacted by Iceberg's maintenance
+    partials   per car, lap and tumbling window: the one aggregation of every event
+    windows    a window's partials merged; laps: a lap's partials merged once the
+               next lap's first partial passed the watermark (MATCH_RECOGNIZE)
+    sink       Iceberg tables <namespace>.windows, .laps and .late_events of the catalog
+               `telemetry` (hours(window_start / lap_start / event_time)), committed on
+               checkpoints (exactly once) and compacted by Iceberg's maintenance; windows
+               and laps also to their topics as Confluent Avro under the registered
+               schemas, in Kafka transactions committed on the same checkpoints
 
 Submit with `telemetry job submit`, or on any cluster with
 `flink run -py flink/telemetry_job.py --jar telemetry-flink-functions.jar`.
@@ -38,13 +43,22 @@ from telemetry.contract import checkpoint_prefix, job_jar, savepoint_prefix, sta
 from telemetry.dlq.headers import DLQ_HEADERS
 from telemetry.jobs.params import JobParams
 from telemetry.kafka import java_properties
-from telemetry.lake import LakeTable, late_table, window_table
+from telemetry.lake import LakeTable, lap_table, late_table, window_table
 from telemetry.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options
 from telemetry.lake.maintenance import ensure_lock_table, maintenance_lock
-from telemetry.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, schema_text
+from telemetry.schemas import (
+    LAP_KEY_SUBJECT,
+    LAP_SUBJECT,
+    VALUE_SUBJECT,
+    WINDOW_KEY_SUBJECT,
+    WINDOW_SUBJECT,
+    schema_text,
+)
 
 SOURCE_UID = "telemetry-kafka-source"
 SIGNAL_UID = "telemetry-committed-watermark"
+WINDOW_TOPIC_UID = "telemetry-window-topic"
+LAP_TOPIC_UID = "telemetry-lap-topic"
 
 
 def parse_args(argv: list[str] | None, settings: Settings) -> tuple[Path, JobParams]:
@@ -145,31 +159,84 @@ def watermarks(settings: Settings, args: JobParams, row_type: object) -> Waterma
     )
 
 
-# Window aggregates: one SQL expression per field of schemas/telemetry_window-value
-# (latest version). All are computed whatever version the table gets, so the
-# window state is the same for every version written and a savepoint carries over.
+# Partial aggregates, per car, lap and window: the only aggregation every event goes
+# through. The windows merge a window's partials (of every lap in it), the laps merge a
+# lap's partials (of every window it spans), so a lap costs a few rows a second.
+PARTIAL_COLUMNS = {
+    "event_count": "COUNT(*)",
+    "sum_speed": "SUM(speed)",
+    "min_speed": "MIN(speed)",
+    "max_speed": "MAX(speed)",
+    "sum_speed_squares": "SUM(speed * speed)",
+    "sum_rpm": "SUM(CAST(rpm AS DOUBLE))",
+    "min_rpm": "MIN(rpm)",
+    "max_rpm": "MAX(rpm)",
+    "sum_gear": "SUM(CAST(gear AS DOUBLE))",
+    "sum_throttle": "SUM(throttle)",
+    "throttle_count": "COUNT(throttle)",
+    "sum_brake": "SUM(brake)",
+    "brake_count": "COUNT(brake)",
+    "braking_count": "COUNT(CASE WHEN brake > 0 THEN 1 END)",
+    "drs_count": "COUNT(drs)",
+    "drs_open_count": "COUNT(CASE WHEN drs THEN 1 END)",
+    "first_event": "MIN(rowtime)",
+}
+
+
+def _mean(total: str, count: str = "event_count", nullable: bool = False) -> str:
+    """SUM(total) / SUM(count) as a DOUBLE; null where the count is 0 (nullable fields)."""
+    divisor = f"NULLIF(SUM({count}), 0)" if nullable else f"SUM({count})"
+    return f"CAST(SUM({total}) AS DOUBLE) / {divisor}"
+
+
+# Window aggregates over the partials: one SQL expression per field of
+# schemas/telemetry_window-value (latest version). All are computed whatever version the
+# table gets, so the window state is the same for every version written and a savepoint
+# carries over.
 WINDOW_COLUMNS = {
     "car_id": "car_id",
     "window_start": "window_start",
     "window_end": "window_end",
-    "event_count": "COUNT(*)",
-    "avg_speed": "AVG(speed)",
-    "min_speed": "MIN(speed)",
-    "max_speed": "MAX(speed)",
-    "avg_rpm": "AVG(CAST(rpm AS DOUBLE))",
-    "max_rpm": "MAX(rpm)",
-    "avg_throttle": "AVG(throttle)",
-    "avg_brake": "AVG(brake)",
-    "drs_open_ratio": (
-        "AVG(CASE WHEN drs THEN CAST(1 AS DOUBLE) WHEN NOT drs THEN CAST(0 AS DOUBLE) END)"
-    ),
+    "event_count": "SUM(event_count)",
+    "avg_speed": _mean("sum_speed"),
+    "min_speed": "MIN(min_speed)",
+    "max_speed": "MAX(max_speed)",
+    "avg_rpm": _mean("sum_rpm"),
+    "max_rpm": "MAX(max_rpm)",
+    "avg_throttle": _mean("sum_throttle", "throttle_count", nullable=True),
+    "avg_brake": _mean("sum_brake", "brake_count", nullable=True),
+    "drs_open_ratio": _mean("drs_open_count", "drs_count", nullable=True),
     "max_lap": "MAX(lap)",
-    "min_rpm": "MIN(rpm)",
-    "avg_gear": "AVG(CAST(gear AS DOUBLE))",
-    # Not STDDEV_POP: its sum-of-squares form goes slightly negative for a window of
-    # equal speeds and returns NaN; the variance is clamped at 0 before the root.
-    "stddev_speed": "SQRT(GREATEST(AVG(speed * speed) - AVG(speed) * AVG(speed), 0.0))",
+    "min_rpm": "MIN(min_rpm)",
+    "avg_gear": _mean("sum_gear"),
+    # The variance from sums of squares can go slightly negative for a window of equal
+    # speeds (a NaN root): it is clamped at 0 first.
+    "stddev_speed": (
+        f"SQRT(GREATEST({_mean('sum_speed_squares')} - POWER({_mean('sum_speed')}, 2), 0.0))"
+    ),
 }
+
+# Lap aggregates over the partials of C, one lap (MATCH_RECOGNIZE in execute()): one SQL
+# expression per field of schemas/telemetry_lap-value, lap_time_ms aside (from the bounds).
+LAP_MEASURES = {
+    "lap": "FIRST(C.lap)",
+    "lap_start": "FIRST(C.first_event)",
+    "lap_end": "N.first_event",
+    "top_speed": "MAX(C.max_speed)",
+    "min_speed": "MIN(C.min_speed)",
+    "avg_speed": "CAST(SUM(C.sum_speed) AS DOUBLE) / SUM(C.event_count)",
+    "avg_throttle": "CAST(SUM(C.sum_throttle) AS DOUBLE) / NULLIF(SUM(C.throttle_count), 0)",
+    "brake_share": "CAST(SUM(C.braking_count) AS DOUBLE) / SUM(C.event_count)",
+    "max_rpm": "MAX(C.max_rpm)",
+    "event_count": "SUM(C.event_count)",
+}
+
+
+def epoch_ms(instant: str) -> str:
+    """Milliseconds since the epoch of a TIMESTAMP_LTZ(3) (TIMESTAMPDIFF truncates to seconds)."""
+    return f"(EXTRACT(EPOCH FROM {instant}) * 1000 + EXTRACT(MILLISECOND FROM {instant}))"
+
+
 # A late event's columns besides the event's own fields.
 LATE_COLUMNS = {
     "event_time": "rowtime",
@@ -194,16 +261,24 @@ def table_path(args: JobParams, table: LakeTable) -> str:
 
 def create_sinks(
     t_env: StreamTableEnvironment, settings: Settings, args: JobParams
-) -> tuple[LakeTable, LakeTable]:
+) -> tuple[LakeTable, LakeTable, LakeTable]:
     """The lake's tables (created or evolved from the contracts) and the dead-letter topic."""
-    windows, late = window_table(args.window_schema_version or None), late_table()
-    missing = [c.name for c in windows.columns if c.name not in WINDOW_COLUMNS]
-    if missing:
-        sys.exit(
-            f"error: {WINDOW_SUBJECT} has fields without an aggregate in {__file__}: "
-            f"{', '.join(missing)}; add them to WINDOW_COLUMNS"
-        )
-    for table in (windows, late):
+    windows, laps, late = (
+        window_table(args.window_schema_version or None),
+        lap_table(),
+        late_table(),
+    )
+    for table, known, where in (
+        (windows, WINDOW_COLUMNS, "WINDOW_COLUMNS"),
+        (laps, {"car_id", "lap_time_ms", *LAP_MEASURES}, "LAP_MEASURES"),
+    ):
+        missing = [c.name for c in table.columns if c.name not in known]
+        if missing:
+            sys.exit(
+                f"error: {table.subject} has fields without an aggregate in {__file__}: "
+                f"{', '.join(missing)}; add them to {where}"
+            )
+    for table in (windows, laps, late):
         ensure_table(settings, table, args.namespace)
     ensure_lock_table(settings)  # before the tasks, which would race to create it
     t_env.execute_sql(
@@ -228,7 +303,7 @@ def create_sinks(
             'sink.delivery-guarantee' = 'exactly-once',
             'sink.transactional-id-prefix' = '{args.name}-dlq'
         )""")
-    return windows, late
+    return windows, laps, late
 
 
 def committed_watermark(
@@ -245,6 +320,39 @@ def committed_watermark(
         f"committed watermark: {table.name}", void, operator
     )
     signal.uid(SIGNAL_UID).setParallelism(1).setMaxParallelism(1)
+
+
+def aggregate_topic(
+    settings: Settings,
+    args: JobParams,
+    rows: object,
+    *,
+    uid: str,
+    topic: str,
+    key_subject: str,
+    value_subject: str,
+    value_version: int,
+) -> None:
+    """Write `rows` (a DataStream of Rows) to `topic` as Confluent Avro under the registered
+    schemas of the two subjects, exactly once (dev.telemetry.flink.AggregateTopics)."""
+    gateway = get_gateway()
+    registry = gateway.new_array(gateway.jvm.String, 3)
+    registry[0] = settings.schema_registry_url
+    registry[1] = settings.schema_registry_ca_location or None
+    # Registry credentials are read on the TaskManager from this variable, never shipped.
+    registry[2] = "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"
+    gateway.jvm.dev.telemetry.flink.AggregateTopics.append(
+        rows._j_data_stream,  # type: ignore[attr-defined]
+        uid,
+        topic,
+        java_map(java_properties(settings)),
+        registry,
+        key_subject,
+        schema_text(key_subject),
+        value_subject,
+        schema_text(value_subject, value_version),
+        f"{args.name}-{uid.removeprefix('telemetry-')}",
+    )
 
 
 def table_maintenance(
@@ -383,22 +491,37 @@ def execute(
         CREATE TEMPORARY VIEW late_events AS
         SELECT *, CURRENT_WATERMARK(rowtime) AS wm FROM decoded WHERE error IS NULL
         AND CURRENT_WATERMARK(rowtime) IS NOT NULL AND rowtime <= CURRENT_WATERMARK(rowtime)""")
-    windows, late = create_sinks(t_env, settings, args)
+    windows, laps, late = create_sinks(t_env, settings, args)
     statements = t_env.create_statement_set()
     # One writer a table: windows are a few rows a second, and one file per checkpoint
     # and hour is what Iceberg's maintenance then merges.
     sink_options = sql_options({"write-parallelism": "1"})
 
-    # Window: tumbling event-time windows per car, every aggregate the job knows, whatever
-    # the table's version: the window state is then the same for every version, so a
-    # savepoint carries over an upgrade. Through a DataStream, so that the planner keeps
-    # the aggregates the table does not take (yet).
+    # Partials: per car, lap and tumbling event-time window, the one aggregation of every
+    # event. Their window_time keeps event time for the windows and laps built from them
+    # (their bounds would clash with those of the windows' TUMBLE over them).
+    partial = ",\n            ".join(
+        f"{expr} AS `{name}`" for name, expr in PARTIAL_COLUMNS.items()
+    )
+    t_env.execute_sql(f"""
+        CREATE TEMPORARY VIEW partials AS
+        SELECT
+            car_id, lap, window_time,
+            {partial}
+        FROM TABLE(TUMBLE(
+            TABLE on_time, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
+        GROUP BY car_id, lap, window_start, window_end, window_time""")
+
+    # Windows: a window's partials merged (one per lap it saw), every aggregate the job
+    # knows whatever the table's version: the window state is then the same for every
+    # version, so a savepoint carries over an upgrade. Through a DataStream, so that the
+    # planner keeps the aggregates the table does not take (yet).
     every = ",\n            ".join(f"{expr} AS `{name}`" for name, expr in WINDOW_COLUMNS.items())
     aggregated = t_env.sql_query(f"""
         SELECT
             {every}
         FROM TABLE(TUMBLE(
-            TABLE on_time, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
+            TABLE partials, DESCRIPTOR(window_time), INTERVAL '{args.window_seconds}' SECOND))
         GROUP BY car_id, window_start, window_end""")
     window_stream = t_env.to_data_stream(aggregated)
     t_env.create_temporary_view("window_rows", t_env.from_data_stream(window_stream))
@@ -411,6 +534,57 @@ def execute(
         SELECT
             {written}
         FROM window_rows""")
+    aggregate_topic(  # the fields of the table's version, by name, from every aggregate
+        settings,
+        args,
+        window_stream,
+        uid=WINDOW_TOPIC_UID,
+        topic=args.window_topic,
+        key_subject=WINDOW_KEY_SUBJECT,
+        value_subject=WINDOW_SUBJECT,
+        value_version=windows.version,
+    )
+
+    # Laps: a car's partials in event-time order (a window's laps in lap order). A lap is
+    # C+, the partials of one lap number after a partial P of a lower one (so the lap it
+    # was first seen on, partial, never is one), ended by the first partial N of a higher
+    # lap: N's first event is the next crossing. The match resumes at the lap's last
+    # partial, the P of the next lap. Events without a lap number take no part.
+    measures = ",\n                ".join(
+        f"{expr} AS `{name}`" for name, expr in LAP_MEASURES.items()
+    )
+    lap_rows = t_env.sql_query(f"""
+        SELECT *, {epoch_ms("lap_end")} - {epoch_ms("lap_start")} AS lap_time_ms
+        FROM (SELECT * FROM partials WHERE lap IS NOT NULL)
+        MATCH_RECOGNIZE (
+            PARTITION BY car_id
+            ORDER BY window_time, lap
+            MEASURES
+                {measures}
+            ONE ROW PER MATCH
+            AFTER MATCH SKIP TO LAST C
+            PATTERN (P C+ N)
+            DEFINE
+                C AS C.lap > P.lap AND C.lap = FIRST(C.lap),
+                N AS N.lap > FIRST(C.lap)
+        )""")
+    lap_stream = t_env.to_data_stream(lap_rows)
+    t_env.create_temporary_view("lap_rows", t_env.from_data_stream(lap_stream))
+    statements.add_insert_sql(f"""
+        INSERT INTO {table_path(args, laps)} /*+ OPTIONS({sink_options}) */
+            ({", ".join(f"`{c}`" for c in laps.column_names)})
+        SELECT {", ".join(f"`{c}`" for c in laps.column_names)}
+        FROM lap_rows""")
+    aggregate_topic(
+        settings,
+        args,
+        lap_stream,
+        uid=LAP_TOPIC_UID,
+        topic=args.lap_topic,
+        key_subject=LAP_KEY_SUBJECT,
+        value_subject=LAP_SUBJECT,
+        value_version=laps.version,
+    )
 
     # Late data: kept with the watermark it missed, never dropped.
     late_values = ",\n            ".join(
@@ -431,7 +605,7 @@ def execute(
     # Signal: the windows table's `telemetry.committed-before` follows its commits.
     committed_watermark(settings, args, windows, window_stream)
     # Maintenance: Iceberg's compaction, snapshot expiry and orphan cleanup, per table.
-    for table in (windows, late):
+    for table in (windows, laps, late):
         table_maintenance(settings, args, env, table)
 
     if dry_run:

@@ -42,6 +42,7 @@ from producer.replay import RecordedPace, read_events
 from producer.request import ProduceReport, ProduceRequest, StopFlag
 from producer.serializers import Serializers, build_serializers
 from producer.simulation import Simulation, SimulationConfig
+from producer.track import TRACKS
 from producer.transactions import ReplayTransactions, TransactionError, open_replay
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
@@ -165,6 +166,7 @@ def _source(request: ProduceRequest) -> tuple[EventSource, int | None, Pace | No
             start_time=request.start_time,
             out_of_order=request.out_of_order,
             max_delay_s=request.max_delay_s,
+            track=TRACKS[request.track],
         )
     )
     total = request.count

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from producer.contract import SchemaVersionChoice
+from producer.track import TRACKS
 from telemetry.errors import InvalidInputError
 
 __all__ = ["ProduceReport", "ProduceRequest", "StopFlag"]
@@ -24,6 +25,7 @@ class ProduceRequest:
     count: int | None = None
     duration: float | None = None
     seed: int = 0
+    track: str = "monza-like"  # a name of producer.track.TRACKS
     schema_version: SchemaVersionChoice = "latest"
     serializer: str = "fast"
     replay: Path | None = None
@@ -50,6 +52,10 @@ class ProduceRequest:
             raise InvalidInputError(f"--inject-bad {self.inject_bad} must not be negative")
         if self.replay is None and self.count is None and self.duration is None:
             raise InvalidInputError("say how much to produce: --count N or --duration SECONDS")
+        if self.track not in TRACKS:
+            raise InvalidInputError(
+                f"--track {self.track!r} is not a track; use one of {', '.join(TRACKS)}"
+            )
         if self.cars < 1:
             raise InvalidInputError(f"--cars {self.cars} must be at least 1")
         if not 0 <= self.out_of_order <= 1:

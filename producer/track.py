@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["DEFAULT_TRACK", "Car", "Drivetrain", "Fleet", "Segment", "Track"]
+__all__ = [
+    "DEFAULT_TRACK",
+    "SHORT_TRACK",
+    "TRACKS",
+    "Car",
+    "Drivetrain",
+    "Fleet",
+    "Segment",
+    "Track",
+]
 
 KMH = 1 / 3.6  # km/h -> m/s
 
@@ -89,6 +98,22 @@ DEFAULT_TRACK = Track(
         Segment(300, 210),  # Parabolica
     ),
 )
+
+# A short club circuit (660 m, a lap in about 16 s): laps complete within a minute's run,
+# for demonstrations and tests of the lap aggregate.
+SHORT_TRACK = Track(
+    "short",
+    (
+        Segment(260, drs_zone=True),
+        Segment(50, 80),  # hairpin
+        Segment(140),
+        Segment(70, 160),  # fast left
+        Segment(90),
+        Segment(50, 110),  # last corner
+    ),
+)
+
+TRACKS = {track.name: track for track in (DEFAULT_TRACK, SHORT_TRACK)}
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,9 @@ ENV_VARS: tuple[_Var, ...] = (
     ),
     _Var("TELEMETRY_TOPIC", "telemetry_data", "Kafka topic of telemetry events"),
     _Var("TELEMETRY_DLQ_TOPIC", "telemetry_data.dlq", "Kafka topic for undecodable records"),
+    _Var("TELEMETRY_WINDOW_TOPIC", "telemetry_window", "Kafka topic the job writes windows to"),
+    _Var("TELEMETRY_LAP_TOPIC", "telemetry_lap", "Kafka topic the job writes laps to"),
+    _Var("TELEMETRY_LIVE_PORT", "8090", "Port of the live timing page (`telemetry live`)"),
     _Var("TELEMETRY_BUCKET", "telemetry-data", "Bucket of the lake (the Iceberg warehouse)"),
     _Var("TELEMETRY_CHECKPOINT_BUCKET", "flink-checkpoints", "Bucket for Flink checkpoints"),
     _Var(
@@ -217,6 +220,7 @@ _CLUSTER_DEFAULTS = {
     "S3_ENDPOINT_URL": "https://127.0.0.1:19000",
     "MINIO_CONSOLE_PORT": "19001",
     "FLINK_REST_URL": "https://127.0.0.1:18081",
+    "TELEMETRY_LIVE_PORT": "18090",
     "TELEMETRY_REPLICATION_FACTOR": "3",
     "TELEMETRY_MIN_INSYNC_REPLICAS": "2",
     "TELEMETRY_PARALLELISM": "4",
@@ -338,6 +342,9 @@ class Settings:
     flink_rest_key_password: Secret = field(repr=False)
     telemetry_topic: str
     telemetry_dlq_topic: str
+    telemetry_window_topic: str
+    telemetry_lap_topic: str
+    telemetry_live_port: int
     telemetry_bucket: str
     telemetry_checkpoint_bucket: str
     pyiceberg_catalog__telemetry__uri: Secret = field(repr=False)
@@ -443,6 +450,9 @@ _PARSERS = {
     "TELEMETRY_TOPIC": _topic,
     "TELEMETRY_NAMESPACE": lambda n, v: _identifier(n, v),
     "TELEMETRY_DLQ_TOPIC": _topic,
+    "TELEMETRY_WINDOW_TOPIC": _topic,
+    "TELEMETRY_LAP_TOPIC": _topic,
+    "TELEMETRY_LIVE_PORT": _port,
     "TELEMETRY_BUCKET": _bucket,
     "TELEMETRY_CHECKPOINT_BUCKET": _bucket,
     "TELEMETRY_PARTITIONS": _positive_int,

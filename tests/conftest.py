@@ -96,7 +96,9 @@ def private_job(stack: Settings) -> Iterator[JobRun]:
     if jobs.active_job(stack, run.name) is not None:
         jobs.cancel(stack, run.name)
     admin = AdminClient(librdkafka_config(stack))
-    topics = [run.topic, run.dlq_topic, f"{run.dlq_topic}.replayed"]
+    params = run.params
+    topics = [run.topic, run.dlq_topic, f"{run.dlq_topic}.replayed", params.window_topic]
+    topics.append(params.lap_topic)
     for future in admin.delete_topics(topics).values():
         with contextlib.suppress(Exception):  # best-effort cleanup
             future.result(15)

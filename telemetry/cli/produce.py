@@ -15,6 +15,10 @@ from telemetry.cli.output import FORMATS, emit
 from telemetry.config import load_settings
 from telemetry.errors import InvalidInputError
 
+# producer.track.TRACKS' names, without importing the simulation (numpy) to build --help;
+# a unit test binds the two.
+TRACK_NAMES = ("monza-like", "short")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -50,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--cars", type=int, default=20, help="number of cars (default 20)")
     sim.add_argument(
         "--seed", type=int, default=0, help="random seed (default 0): same seed, same stream"
+    )
+    sim.add_argument(
+        "--track",
+        choices=TRACK_NAMES,
+        default="monza-like",
+        help="the circuit: monza-like (~5.8 km, laps of about 99 s; default) or short "
+        "(660 m, about 16 s: laps within a minute)",
     )
     sim.add_argument(
         "--start-time",
@@ -152,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         count=args.count,
         duration=args.duration,
         seed=args.seed,
+        track=args.track,
         schema_version=parse_version(args.schema_version),
         serializer=args.serializer,
         replay=args.replay,

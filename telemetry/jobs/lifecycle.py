@@ -102,7 +102,9 @@ def submit(
     existing = active_job(settings, params.name)
     if existing is not None:
         return _already_running(settings, params, existing, savepoint)
-    created = tuple(ensure_topics(settings, [params.topic, params.dlq_topic]))
+    created = tuple(ensure_topics(
+        settings, [params.topic, params.dlq_topic, params.window_topic, params.lap_topic]
+    ))
     retained = None if (fresh or savepoint) else latest_retained(settings, params.name)
     if retained is not None:
         _check_resumable(settings, params, retained)

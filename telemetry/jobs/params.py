@@ -25,6 +25,8 @@ class JobParams:
     name: str
     topic: str
     dlq_topic: str
+    window_topic: str
+    lap_topic: str
     namespace: str  # the Iceberg namespace of the job's tables
     window_seconds: int
     out_of_orderness_seconds: int
@@ -40,6 +42,8 @@ class JobParams:
             name=JOB_NAME,
             topic=settings.telemetry_topic,
             dlq_topic=settings.telemetry_dlq_topic,
+            window_topic=settings.telemetry_window_topic,
+            lap_topic=settings.telemetry_lap_topic,
             namespace=settings.telemetry_namespace,
             window_seconds=settings.telemetry_window_seconds,
             out_of_orderness_seconds=settings.telemetry_out_of_orderness_seconds,

@@ -2,6 +2,7 @@
 
     <namespace>.windows       the fields of `telemetry_window-value` (the written version),
                               partitioned by hours(window_start)
+    <namespace>.laps          the fields of `telemetry_lap-value`, partitioned by hours(lap_start)
     <namespace>.late_events   the fields of the latest `telemetry_data-value`, plus where and
                               why each event was late; partitioned by hours(event_time)
 
@@ -16,20 +17,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from telemetry.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
+from telemetry.schemas import LAP_SUBJECT, VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
 from telemetry.schemas.flink_sql import columns as sql_columns
 
 __all__ = [
+    "LAPS",
     "LATE_EVENTS",
     "LATE_EXTRA_COLUMNS",
     "WINDOWS",
     "Column",
     "LakeTable",
+    "lap_table",
     "late_table",
     "window_table",
 ]
 
 WINDOWS = "windows"
+LAPS = "laps"
 LATE_EVENTS = "late_events"
 
 
@@ -106,3 +110,9 @@ def late_table() -> LakeTable:
         VALUE_SUBJECT,
         event.version,
     )
+
+
+def lap_table() -> LakeTable:
+    """The laps table: the latest telemetry_lap-value."""
+    chosen = load_catalog()[LAP_SUBJECT].latest
+    return LakeTable(LAPS, _columns(chosen.text), "lap_start", LAP_SUBJECT, chosen.version)

@@ -2,7 +2,10 @@
 
 from telemetry.schemas.catalog import (
     KEY_SUBJECT,
+    LAP_KEY_SUBJECT,
+    LAP_SUBJECT,
     VALUE_SUBJECT,
+    WINDOW_KEY_SUBJECT,
     WINDOW_SUBJECT,
     SchemaVersion,
     Subject,
@@ -13,7 +16,10 @@ from telemetry.schemas.catalog import (
 
 __all__ = [
     "KEY_SUBJECT",
+    "LAP_KEY_SUBJECT",
+    "LAP_SUBJECT",
     "VALUE_SUBJECT",
+    "WINDOW_KEY_SUBJECT",
     "WINDOW_SUBJECT",
     "SchemaVersion",
     "Subject",

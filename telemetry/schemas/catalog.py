@@ -17,7 +17,10 @@ from telemetry.errors import InvalidInputError
 
 __all__ = [
     "KEY_SUBJECT",
+    "LAP_KEY_SUBJECT",
+    "LAP_SUBJECT",
     "VALUE_SUBJECT",
+    "WINDOW_KEY_SUBJECT",
     "WINDOW_SUBJECT",
     "SchemaVersion",
     "Subject",
@@ -29,6 +32,9 @@ __all__ = [
 VALUE_SUBJECT = "telemetry_data-value"
 KEY_SUBJECT = "telemetry_data-key"
 WINDOW_SUBJECT = "telemetry_window-value"
+WINDOW_KEY_SUBJECT = "telemetry_window-key"
+LAP_SUBJECT = "telemetry_lap-value"
+LAP_KEY_SUBJECT = "telemetry_lap-key"
 
 LEVELS = (
     "NONE",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError
 from telemetry.lake.catalog import catalog_errors, load_table
-from telemetry.lake.tables import LATE_EVENTS, WINDOWS
+from telemetry.lake.tables import LAPS, LATE_EVENTS, WINDOWS
 from telemetry.storage.query import TimeRange, iso
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 OUTPUT_FORMATS = ("table", "csv", "jsonl", "parquet")
-TIME_COLUMNS = {WINDOWS: "window_start", LATE_EVENTS: "event_time"}
+TIME_COLUMNS = {WINDOWS: "window_start", LATE_EVENTS: "event_time", LAPS: "lap_start"}
 
 
 def row_filter(cars: Sequence[int] | None, time_range: TimeRange, time_column: str) -> object:

@@ -21,9 +21,12 @@ from support.jobs import (
     JobRun,
     Producing,
     acknowledged_events,
+    assert_laps_match,
     assert_table_follows_the_window_schema,
+    assert_topic_matches_table,
     assert_windows_match,
     read_dead_letters,
+    read_output,
     wait_for_output,
 )
 
@@ -101,7 +104,10 @@ def test_taskmanager_killed_mid_stream_loses_and_duplicates_nothing(
     from telemetry.stack import up
 
     record = tmp_path / "acked.jsonl"
-    producer = Producing(job_run, record, cars=6, rate=400, duration=25, seed=7, schema_version=2)
+    # The short track: laps of about 16 s, so that each car completes one or two.
+    producer = Producing(
+        job_run, record, cars=6, rate=400, duration=40, seed=7, schema_version=2, track="short"
+    )
     producer.start()
     job = jobs.active_job(job_run.settings, job_run.name)
     assert job is not None
@@ -121,6 +127,14 @@ def test_taskmanager_killed_mid_stream_loses_and_duplicates_nothing(
     events = acknowledged_events(record)
     windows, late = wait_for_output(job_run, len(events), timeout=240)
     assert_windows_match(windows, late, events)
+    laps = read_output(job_run, "laps")
+    assert assert_laps_match(laps, late, events) >= 6
+    # The topics: the same rows, once each, through the kill (Kafka transactions).
+    params = job_run.params
+    assert_topic_matches_table(
+        job_run.settings, params.window_topic, windows, ["car_id", "window_start"]
+    )
+    assert_topic_matches_table(job_run.settings, params.lap_topic, laps, ["car_id", "lap"])
     restored = jobs.checkpoint_counts(job_run.settings, job.job_id)["restored"]
     assert restored >= 1, "the job must have recovered from a checkpoint"
 

@@ -42,6 +42,8 @@ class JobRun:
             topic=self.topic,
             dlq_topic=self.dlq_topic,
             namespace=self.namespace,
+            window_topic=f"{self.topic}.windows",
+            lap_topic=f"{self.topic}.laps",
             window_seconds=WINDOW_S,
             out_of_orderness_seconds=2,
             idle_timeout_seconds=3,
@@ -125,9 +127,81 @@ def expected_windows(events: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def expected_laps(events: pd.DataFrame) -> pd.DataFrame:
+    """Per car and completed lap: what the job must write, computed independently.
+
+    A lap runs from its first event (the line crossing) to the first event of the car's
+    next lap number; the lap a car is first seen on is partial and not a lap, and so is
+    the last one, which no crossing ends yet. Events without a lap number take no part.
+    """
+    frame = events[events["lap"].notna()].copy()
+    frame["lap"] = frame["lap"].astype("int64")
+    frame["millis"] = np.floor(frame["timestamp"] * 1000 + 0.5).astype("int64")
+    frame["braking"] = pd.to_numeric(frame["brake"]).fillna(0) > 0
+    frame["throttle"] = pd.to_numeric(frame["throttle"])
+    grouped = frame.groupby(["car_id", "lap"])
+    laps = pd.DataFrame(
+        {
+            "start_ms": grouped["millis"].min(),
+            "top_speed": grouped["speed"].max(),
+            "min_speed": grouped["speed"].min(),
+            "avg_speed": grouped["speed"].mean(),
+            "avg_throttle": grouped["throttle"].mean(),
+            "brake_share": grouped["braking"].mean(),
+            "max_rpm": grouped["rpm"].max(),
+            "event_count": grouped.size(),
+        }
+    ).reset_index()
+    laps = laps.sort_values(["car_id", "start_ms"])
+    by_car = laps.groupby("car_id")
+    laps["end_ms"] = by_car["start_ms"].shift(-1)
+    first_seen = by_car.cumcount() == 0
+    laps = laps[~first_seen & laps["end_ms"].notna()].copy()
+    laps["end_ms"] = laps["end_ms"].astype("int64")
+    laps["lap_time_ms"] = laps["end_ms"] - laps["start_ms"]
+    laps["lap_start"] = pd.to_datetime(laps["start_ms"], unit="ms").astype("datetime64[ns]")
+    laps["lap_end"] = pd.to_datetime(laps["end_ms"], unit="ms").astype("datetime64[ns]")
+    return laps.drop(columns=["start_ms", "end_ms"]).reset_index(drop=True)
+
+
+def assert_laps_match(laps: pd.DataFrame, late: pd.DataFrame, events: pd.DataFrame) -> int:
+    """The job's laps are exactly the expected ones (none missing, twice or wrong);
+    returns how many."""
+    if len(late):
+        late_keys = set(zip(late["car_id"], late["timestamp"], strict=True))
+        keep = [
+            (c, t) not in late_keys
+            for c, t in zip(events["car_id"], events["timestamp"], strict=True)
+        ]
+        events = events[keep]
+    expected = expected_laps(events).set_index(["car_id", "lap"]).sort_index()
+    assert len(expected), "the run completed no lap: produce longer or on --track short"
+    actual = laps.copy()
+    for column in ("lap_start", "lap_end"):
+        actual[column] = actual[column].dt.tz_localize(None).astype("datetime64[ns]")
+    actual["car_id"] = actual["car_id"].astype("int64")
+    actual["lap"] = actual["lap"].astype("int64")
+    assert not actual.duplicated(["car_id", "lap"]).any(), "a lap was written twice"
+    actual = actual.set_index(["car_id", "lap"]).sort_index()
+    missing = sorted(set(expected.index) - set(actual.index))
+    extra = sorted(set(actual.index) - set(expected.index))
+    assert not missing and not extra, f"laps missing {missing[:5]}, unexpected {extra[:5]}"
+    for column in ("lap_start", "lap_end", "lap_time_ms", "event_count", "max_rpm"):
+        assert (actual[column] == expected[column]).all(), column
+    for column in ("top_speed", "min_speed", "avg_speed", "brake_share", "avg_throttle"):
+        pd.testing.assert_series_equal(
+            actual[column].astype("float64"),
+            expected[column].astype("float64"),
+            check_names=False,
+            rtol=1e-9,
+            atol=0,
+        )
+    return len(actual)
+
+
 def read_output(run: JobRun, table: str = "windows", since: datetime | None = None) -> pd.DataFrame:
-    """The run's table (`windows` or `late_events`) as committed now, its rows from `since`
-    on (window start or event time); empty before it exists."""
+    """The run's table (`windows`, `laps` or `late_events`) as committed now, its rows from
+    `since` on (window start, lap start or event time); empty before it exists."""
     from telemetry.errors import StorageError
     from telemetry.storage.windows import read_windows
 
@@ -281,10 +355,12 @@ def write_replay_file(path: Path, *, cars: int, sample_hz: float, count: int, st
     return rows
 
 
-def committed_events(settings: Settings, topic: str, expected: int, timeout: float = 60) -> list:
-    """Every event of `topic` as an independent read_committed consumer decodes it
+def committed_events(
+    settings: Settings, topic: str, expected: int, timeout: float = 60, *, keys: bool = False
+) -> list:
+    """Every value of `topic` as an independent read_committed consumer decodes it
     (confluent-kafka's AvroDeserializer), read until `expected` arrived and a little more,
-    so that a duplicate would show."""
+    so that a duplicate would show. With `keys`, (key, value) pairs, the key decoded too."""
     from confluent_kafka import Consumer
     from confluent_kafka.schema_registry import topic_subject_name_strategy
     from confluent_kafka.schema_registry.avro import AvroDeserializer
@@ -315,8 +391,12 @@ def committed_events(settings: Settings, topic: str, expected: int, timeout: flo
             batch = consumer.consume(10_000, timeout=1.0)
             for message in batch:
                 assert message.error() is None, message.error()
-                ctx = SerializationContext(topic, MessageField.VALUE)
-                events.append(decode(message.value(), ctx))
+                value = decode(message.value(), SerializationContext(topic, MessageField.VALUE))
+                if keys:
+                    key = decode(message.key(), SerializationContext(topic, MessageField.KEY))
+                    events.append((key, value))
+                else:
+                    events.append(value)
             if len(events) >= expected:
                 quiet_until = quiet_until or time.monotonic() + 5
                 if time.monotonic() >= quiet_until:
@@ -330,3 +410,23 @@ def identities(rows: list) -> list:
     """Each event's fields as a sortable tuple (a multiset of them tells duplicates)."""
     fields = ("car_id", "timestamp", "speed", "rpm", "gear", "throttle", "brake", "drs", "lap")
     return sorted(tuple(row.get(f) for f in fields) for row in rows)
+
+
+def assert_topic_matches_table(
+    settings: Settings, topic: str, table: pd.DataFrame, key_columns: list[str]
+) -> None:
+    """The topic holds the table's rows, each once, keyed by its car (decoded with
+    confluent-kafka's stock AvroDeserializer under the registered subjects)."""
+    pairs = committed_events(settings, topic, len(table), keys=True)
+    assert all(key == {"car_id": value["car_id"]} for key, value in pairs)
+    decoded = pd.DataFrame([value for _key, value in pairs])
+    assert len(decoded) == len(table), f"{len(decoded)} records on {topic}, {len(table)} rows"
+    expected = table.copy()
+    for frame in (decoded, expected):
+        for column in frame.columns:
+            if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+                frame[column] = frame[column].dt.tz_convert("UTC").astype("datetime64[ms, UTC]")
+    assert not decoded.duplicated(key_columns).any(), f"a row is on {topic} twice"
+    decoded = decoded.set_index(key_columns).sort_index()
+    expected = expected.set_index(key_columns).sort_index()[list(decoded.columns)]
+    pd.testing.assert_frame_equal(decoded, expected, check_dtype=False, check_index_type=False)

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from telemetry.errors import InvalidInputError
-from telemetry.schemas.catalog import KEY_SUBJECT, VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
+from telemetry.schemas.catalog import (
+    KEY_SUBJECT,
+    LAP_KEY_SUBJECT,
+    LAP_SUBJECT,
+    VALUE_SUBJECT,
+    WINDOW_KEY_SUBJECT,
+    WINDOW_SUBJECT,
+    load_catalog,
+)
 from telemetry.schemas.parse import parse_file, parse_text
 
 
@@ -44,6 +52,13 @@ def test_every_released_schema_is_in_the_manifest_and_parses_as_a_record() -> No
     files = sorted(root.glob("*/v*.avsc"))
     declared = sorted(v.path for s in load_catalog(root).values() for v in s.versions)
     assert files == declared  # nothing outside subjects.toml, nothing missing from it
-    assert {path.parent.name for path in files} == {VALUE_SUBJECT, KEY_SUBJECT, WINDOW_SUBJECT}
+    assert {path.parent.name for path in files} == {
+        VALUE_SUBJECT,
+        KEY_SUBJECT,
+        WINDOW_SUBJECT,
+        WINDOW_KEY_SUBJECT,
+        LAP_SUBJECT,
+        LAP_KEY_SUBJECT,
+    }
     for path in files:
         assert parse_file(path).avro.type == "record"

@@ -154,6 +154,65 @@ final class SchemaRegistryClient {
                 last);
     }
 
+    /**
+     * The id under which {@code subject} holds exactly this schema ({@code POST {url}/subjects/{subject}},
+     * Confluent's "look up a schema under a subject"), or empty if the subject does not exist or does
+     * not hold it. Never registers anything.
+     *
+     * @throws IOException if the registry could not give an answer after all attempts
+     */
+    Optional<Integer> registeredId(String subject, String schemaText) throws IOException {
+        URI uri = URI.create(baseUrl + "/subjects/" + java.net.URLEncoder.encode(subject, StandardCharsets.UTF_8));
+        String body = JSON.createObjectNode().put("schema", schemaText).toString();
+        IOException last = null;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            try {
+                return lookup(uri, body);
+            } catch (IOException e) {
+                last = e;
+            }
+            if (attempt < attempts) {
+                sleep(firstBackoff.multipliedBy(1L << (attempt - 1)));
+            }
+        }
+        throw new IOException(
+                "schema registry " + baseUrl + " gave no answer for subject " + subject + " after "
+                        + attempts + " attempts (is SCHEMA_REGISTRY_URL right and the registry up?): "
+                        + last.getMessage(),
+                last);
+    }
+
+    /** Confluent's error code for "Subject not found". */
+    static final int SUBJECT_NOT_FOUND = 40401;
+
+    private Optional<Integer> lookup(URI uri, String json) throws IOException {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
+                .timeout(requestTimeout)
+                .header("Accept", "application/vnd.schemaregistry.v1+json, application/json")
+                .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        if (authorization != null) {
+            builder.header("Authorization", authorization);
+        }
+        HttpResponse<String> response;
+        try {
+            response = http.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while looking up " + uri);
+        }
+        int status = response.statusCode();
+        JsonNode body = parse(response.body());
+        int code = body == null ? 0 : body.path("error_code").asInt();
+        if (status == 404 && (code == SUBJECT_NOT_FOUND || code == SCHEMA_NOT_FOUND)) {
+            return Optional.empty();
+        }
+        if (status != 200 || body == null || !body.path("id").isInt()) {
+            throw new IOException("POST " + uri + " -> HTTP " + status + ": " + abbreviate(response.body()));
+        }
+        return Optional.of(body.get("id").asInt());
+    }
+
     private Optional<RegisteredSchema> fetch(URI uri, int id) throws IOException {
         HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
                 .timeout(requestTimeout)
