@@ -11,6 +11,7 @@ import json
 import sys
 
 from telemetry.cli.output import FORMATS, emit
+from telemetry.cli.produce import TRACK_NAMES
 from telemetry.config import load_settings
 from telemetry.pipeline import PipelineSummary, run_pipeline
 
@@ -46,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
     parser.add_argument(
+        "--track",
+        choices=TRACK_NAMES,
+        default="short",
+        help="the circuit (default short: laps of about 16 s, so a minute's run completes "
+        "some; monza-like laps take about 99 s)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         metavar="SECONDS",
@@ -65,6 +73,7 @@ def _run(args: argparse.Namespace) -> int:
         rate=args.rate,
         partitions=args.partitions,
         seed=args.seed,
+        track=args.track,
         timeout=args.timeout,
         say=print if table else _to_stderr,
     )
@@ -86,6 +95,13 @@ def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} s"
 
 
+def _best(s: PipelineSummary) -> str:
+    if s.best_lap is None:
+        return ""
+    minutes, millis = divmod(s.best_lap.lap_time_ms, 60_000)
+    return f"; best car {s.best_lap.car_id}, lap {s.best_lap.lap}: {minutes}:{millis / 1000:06.3f}"
+
+
 def _print_summary(s: PipelineSummary) -> None:
     start, end = s.window_start, s.window_end
     late_files = f" (+{s.late_files} late-event files)" if s.late_files else ""
@@ -98,6 +114,7 @@ def _print_summary(s: PipelineSummary) -> None:
         f"  windows            {s.landed_windows} of {s.expected_windows} landed, "
         f"{start:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} UTC\n"
         f"  rows               {s.rows}\n"
+        f"  laps               {s.landed_laps} of {s.expected_laps} landed{_best(s)}\n"
         f"  late events        {s.late_events}\n"
         f"  files              {s.files} data files{late_files} committed to "
         f"{len(s.partitions)} partitions: {', '.join(s.partitions)}\n"
@@ -110,6 +127,7 @@ def _print_summary(s: PipelineSummary) -> None:
     print(
         f"\n  Flink UI           {s.flink_ui}\n"
         f"  MinIO console      {s.minio_console}\n"
+        f"  live timing        telemetry live   (make live; {s.live_url})\n"
         f"  read the data      telemetry read --last 10m   "
         f"(--summary, --plot speed.png, --format csv)\n"
         f"                     telemetry read --start {start:%Y-%m-%dT%H:%M:%SZ} "

@@ -12,7 +12,7 @@ from telemetry.cli.completion import file_argument
 from telemetry.cli.output import render_table
 from telemetry.config import Settings, load_settings
 from telemetry.errors import InvalidInputError, TelemetryError
-from telemetry.lake.tables import LATE_EVENTS, WINDOWS
+from telemetry.lake.tables import LAPS, LATE_EVENTS, WINDOWS
 from telemetry.storage.windows import OUTPUT_FORMATS  # no pyarrow until used
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ examples:
   telemetry read --summary
   telemetry read --last 1h --plot speed.png
   telemetry read --as-of 2026-11-28T03:30Z          # the table as it was then
+  telemetry read --table laps --last 10m --cars 7
   telemetry read --table late_events --last 1h
 exit codes: 0 ok, 1 no matching windows or storage failed, 2 bad input."""
 
@@ -51,8 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "read",
         help="read the window aggregates (Iceberg): filter, print, export, plot",
         description="Read the per-car window aggregates the Flink job committed to the "
-        "Iceberg table TELEMETRY_NAMESPACE.windows of the catalog `telemetry` (or its late "
-        "events). Car ids and the time range are pushed down as row filters: only the hour "
+        "Iceberg table TELEMETRY_NAMESPACE.windows of the catalog `telemetry` (or its laps or "
+        "late events). Car ids and the time range are pushed down as row filters: only the hour "
         "partitions and files that can match are read, from one snapshot.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -64,7 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--last", metavar="DURATION", help="the DURATION before --end (default now): 90s, 10m, 2h"
     )
     p.add_argument(
-        "--table", choices=(WINDOWS, LATE_EVENTS), default=WINDOWS, help="which table to read"
+        "--table",
+        choices=(WINDOWS, LAPS, LATE_EVENTS),
+        default=WINDOWS,
+        help="which table to read (laps: one row per car and completed lap, by lap_start)",
     )
     p.add_argument("--namespace", help="Iceberg namespace (default TELEMETRY_NAMESPACE)")
     p.add_argument(

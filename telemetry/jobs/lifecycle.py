@@ -38,6 +38,15 @@ from telemetry.jobs.retained import (
     read_manifest,
     write_manifest,
 )
+from telemetry.registry import Registry, connect
+from telemetry.schemas import (
+    LAP_KEY_SUBJECT,
+    LAP_SUBJECT,
+    WINDOW_KEY_SUBJECT,
+    WINDOW_SUBJECT,
+    load_catalog,
+    schema_text,
+)
 
 __all__ = ["Submission", "cancel", "resume_remembered", "stop_with_savepoint", "submit"]
 
@@ -78,6 +87,31 @@ def _hint(cause: str) -> str:
     return next((f"; {hint}" for key, hint in _HINTS if key in cause), "")
 
 
+def written_schemas(params: JobParams) -> list[tuple[str, int, str]]:
+    """(subject, version, topic) of every schema the job writes to a topic."""
+    catalog = load_catalog()
+    window = catalog[WINDOW_SUBJECT]
+    window_version = params.window_schema_version or window.latest.version
+    return [
+        (WINDOW_KEY_SUBJECT, catalog[WINDOW_KEY_SUBJECT].latest.version, params.window_topic),
+        (WINDOW_SUBJECT, window.version(window_version).version, params.window_topic),
+        (LAP_KEY_SUBJECT, catalog[LAP_KEY_SUBJECT].latest.version, params.lap_topic),
+        (LAP_SUBJECT, catalog[LAP_SUBJECT].latest.version, params.lap_topic),
+    ]
+
+
+def check_written_subjects(registry: Registry, params: JobParams) -> None:
+    """Refuse to submit a job whose topics' schemas the registry does not hold: the job
+    never registers a schema, and would fail on every TaskManager instead."""
+    for subject, version, topic in written_schemas(params):
+        if registry.lookup(subject, schema_text(subject, version)) is None:
+            raise InvalidInputError(
+                f"the registry holds no {subject} v{version}, the schema the job writes to "
+                f"{topic}; register the schemas first: `telemetry schemas register` "
+                "(make register-schemas)"
+            )
+
+
 def submit(
     settings: Settings,
     params: JobParams | None = None,
@@ -102,9 +136,12 @@ def submit(
     existing = active_job(settings, params.name)
     if existing is not None:
         return _already_running(settings, params, existing, savepoint)
-    created = tuple(ensure_topics(
-        settings, [params.topic, params.dlq_topic, params.window_topic, params.lap_topic]
-    ))
+    check_written_subjects(connect(settings), params)
+    created = tuple(
+        ensure_topics(
+            settings, [params.topic, params.dlq_topic, params.window_topic, params.lap_topic]
+        )
+    )
     retained = None if (fresh or savepoint) else latest_retained(settings, params.name)
     if retained is not None:
         _check_resumable(settings, params, retained)

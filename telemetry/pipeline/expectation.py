@@ -1,12 +1,13 @@
-"""What the broker acknowledged: the windows a run must produce, from its record."""
+"""What the broker acknowledged: the windows and laps a run must produce, from its record."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 from telemetry.config import Settings
@@ -69,6 +70,22 @@ class Expectation:
     last_ts: float
     last_key: WindowKey  # the window of the last event by event time
     kafka_partitions: tuple[int, ...]
+    lap_starts: dict[tuple[int, int], int] = field(default_factory=dict)  # (car, lap) -> ms
+
+    @property
+    def laps(self) -> dict[tuple[int, int], int]:
+        """(car, lap) -> lap time in ms of every lap the events complete: a lap runs from its
+        first event to the first event of the car's next lap number; the lap a car is first
+        seen on is partial, and the last one has no end yet."""
+        by_car: dict[int, list[tuple[int, int]]] = {}
+        for (car, lap), start in self.lap_starts.items():
+            by_car.setdefault(car, []).append((start, lap))
+        laps = {}
+        for car, starts in by_car.items():
+            starts.sort()
+            for (start, lap), (end, _next) in pairwise(starts[1:]):  # [0]: first seen
+                laps[(car, lap)] = end - start
+        return laps
 
     @property
     def acknowledged(self) -> int:
@@ -102,6 +119,7 @@ def load_expectation(record: Path, window_s: int) -> Expectation:
     per_car: Counter[int] = Counter()
     events: set[tuple[int, float]] = set()
     partitions: set[int] = set()
+    lap_starts: dict[tuple[int, int], int] = {}
     last: tuple[float, int] | None = None
     first_ts = math.inf
     try:
@@ -118,6 +136,10 @@ def load_expectation(record: Path, window_s: int) -> Expectation:
                 per_car[car] += 1
                 events.add((car, ts))
                 partitions.add(int(row["partition"]))
+                if row.get("lap") is not None:
+                    key, millis = (car, int(row["lap"])), event_time_ms(ts)
+                    if millis < lap_starts.get(key, millis + 1):
+                        lap_starts[key] = millis
                 first_ts = min(first_ts, ts)
                 if last is None or ts > last[0]:
                     last = (ts, car)
@@ -134,4 +156,5 @@ def load_expectation(record: Path, window_s: int) -> Expectation:
         last_ts=last[0],
         last_key=(last[1], window_start_ms(last[0], window_s)),
         kafka_partitions=tuple(sorted(partitions)),
+        lap_starts=lap_starts,
     )

@@ -2,8 +2,8 @@
 
     stack up -> register schemas -> ensure topics -> submit the job (or reuse
     it) -> produce for a bounded time, recording what the broker acknowledged
-    -> wait until every window of those events is committed as Parquet ->
-    a summary read back from the Iceberg tables.
+    -> wait until every window of those events is committed to Iceberg, and
+    their laps -> a summary read back from the Iceberg tables.
 
 Each run gets its own folder `<TELEMETRY_DATA_DIR>/runs/<UTC time>/` with the
 producer's record (`acknowledged.jsonl`). The expectation is computed from
@@ -24,7 +24,7 @@ from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
 from telemetry.pipeline.common import RECORD_NAME, Say
 from telemetry.pipeline.expectation import default_timeout, load_expectation
 from telemetry.pipeline.landing import find_commits, missing_message, wait_for_windows
-from telemetry.pipeline.summary import PipelineSummary, _delays, _summarize
+from telemetry.pipeline.summary import PipelineSummary, _delays, _laps, _summarize
 
 # Orchestration -------------------------------------------------------------------
 
@@ -76,6 +76,7 @@ def run_pipeline(
     rate: float = 2000.0,
     partitions: int | None = None,
     seed: int = 0,
+    track: str = "short",
     timeout: float | None = None,
     progress: bool | None = None,
     say: Say = print,
@@ -104,7 +105,10 @@ def run_pipeline(
     # Produce, recording what the broker acknowledged.
     run_dir = new_run_dir(settings)
     record = run_dir / RECORD_NAME
-    say(f"producing: {cars} cars, {rate:g} events/s for {duration:g} s -> {record}")
+    say(
+        f"producing: {cars} cars on the {track} track, {rate:g} events/s for {duration:g} s"
+        f" -> {record}"
+    )
     started = datetime.now(UTC)
     report = run(
         settings,
@@ -114,6 +118,7 @@ def run_pipeline(
             rate=rate,
             duration=duration,
             seed=seed,
+            track=track,
             record=record,
             progress=progress,
         ),
@@ -138,13 +143,27 @@ def run_pipeline(
     missing = missing_message(settings, expectation, landing, waited) if pending else None
     say(f"  all windows committed after {waited:.1f} s" if not pending else f"  {missing}")
 
+    # Laps: committed with the windows, or within a few checkpoints of them.
+    expected_laps = len(expectation.laps)
+    landed_laps, best_lap = _laps(
+        settings,
+        expectation,
+        timeout=3 * settings.telemetry_checkpoint_seconds if not pending else 0,
+    )
+    say(f"  {landed_laps} of {expected_laps} laps committed")
+    if not pending and landed_laps < expected_laps:
+        missing = (
+            f"{expected_laps - landed_laps} of {expected_laps} laps are not in the laps table "
+            f"with the lap time the record gives; see `telemetry job status` and `make logs`"
+        )
+
     # Summary, read back from the Iceberg tables.
     commits = find_commits(settings, expectation, landing, started - timedelta(seconds=1))
     rows, car_rows = _summarize(settings, expectation)
     p50, worst, last = _delays(expectation, commits)
     window_start, window_end = expectation.window_range
     return PipelineSummary(
-        complete=not pending,
+        complete=missing is None,
         missing=missing,
         run_dir=run_dir,
         record=record,
@@ -171,4 +190,8 @@ def run_pipeline(
         waited_s=waited,
         flink_ui=settings.flink_rest_url,
         minio_console=settings.minio_console_url,
+        expected_laps=expected_laps,
+        landed_laps=landed_laps,
+        best_lap=best_lap,
+        live_url=f"http://127.0.0.1:{settings.telemetry_live_port}",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from telemetry.config import Settings
 from telemetry.errors import StorageError
+from telemetry.lake.tables import LAPS
 from telemetry.pipeline.expectation import Expectation, _utc, event_time_ms
 from telemetry.pipeline.landing import Commits
 
@@ -24,6 +26,13 @@ class CarSummary:
     avg_speed: float | None
     top_speed: float | None
     avg_rpm: float | None
+
+
+@dataclass(frozen=True)
+class LapSummary:
+    car_id: int
+    lap: int
+    lap_time_ms: int
 
 
 @dataclass(frozen=True)
@@ -57,13 +66,17 @@ class PipelineSummary:
     waited_s: float
     flink_ui: str
     minio_console: str
+    expected_laps: int = 0
+    landed_laps: int = 0
+    best_lap: LapSummary | None = None
+    live_url: str = ""
 
     @property
     def per_car(self) -> list[dict[str, Any]]:
         return [asdict(c) for c in self.cars]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(self)  # best_lap becomes a dict (or None)
         for key in ("run_dir", "record"):
             data[key] = str(data[key])
         for key in ("window_start", "window_end"):
@@ -82,6 +95,41 @@ def _summarize(settings: Settings, expectation: Expectation) -> tuple[int, list[
         return 0, []
     cars = [CarSummary(**row) for row in summarize_by_car(table).to_pylist()]
     return table.num_rows, cars
+
+
+def _laps(
+    settings: Settings, expectation: Expectation, timeout: float, poll_s: float = 1.0
+) -> tuple[int, LapSummary | None]:
+    """How many of the run's laps are in the laps table with their expected lap time (waiting
+    up to `timeout` for the last), and the fastest of them."""
+    from telemetry.storage.windows import read_windows
+
+    expected = expectation.laps
+    if not expected:
+        return 0, None
+    starts = [expectation.lap_starts[key] for key in expected]
+    start, end = _utc(min(starts)), _utc(max(starts) + 1)
+    deadline = time.monotonic() + timeout
+    landed: list[LapSummary] = []
+    while True:
+        try:
+            table = read_windows(
+                settings,
+                table=LAPS,
+                cars=expectation.cars,
+                start=start,
+                end=end,
+                columns=["car_id", "lap", "lap_time_ms"],
+            )
+            rows = [LapSummary(**row) for row in table.to_pylist()]
+        except StorageError:
+            rows = []
+        landed = [r for r in rows if expected.get((r.car_id, r.lap)) == r.lap_time_ms]
+        if len(landed) >= len(expected) or time.monotonic() >= deadline:
+            break
+        time.sleep(poll_s)
+    best = min(landed, key=lambda r: r.lap_time_ms, default=None)
+    return len(landed), best
 
 
 def _delays(

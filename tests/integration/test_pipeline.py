@@ -15,13 +15,15 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from support.jobs import expected_laps
 
 from telemetry.config import Settings
 from telemetry.pipeline import PipelineSummary, run_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-CARS, DURATION_S, RATE = 5, 10.0, 500.0
+# 25 s on the default (short) track: about half the cars complete a lap.
+CARS, DURATION_S, RATE = 5, 25.0, 500.0
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +95,20 @@ def test_per_car_table_matches_an_independent_computation(
         assert car.avg_speed == pytest.approx(want["avg_speed"], rel=1e-9)
         assert car.top_speed == pytest.approx(want["top_speed"], rel=1e-12)
         assert car.avg_rpm == pytest.approx(want["avg_rpm"], rel=1e-9)
+
+
+def test_laps_land_with_the_lap_times_of_the_record(
+    summary: PipelineSummary, recorded: pd.DataFrame
+) -> None:
+    expected = expected_laps(recorded)
+    assert len(expected) >= 1, "the run should complete a lap on the short track"
+    assert summary.expected_laps == len(expected)
+    assert summary.landed_laps == len(expected)
+    fastest = expected.loc[expected["lap_time_ms"].idxmin()]
+    assert summary.best_lap is not None
+    assert summary.best_lap.lap_time_ms == fastest["lap_time_ms"]
+    assert (summary.best_lap.car_id, summary.best_lap.lap) == (fastest["car_id"], fastest["lap"])
+    assert summary.live_url.startswith("http://127.0.0.1:")
 
 
 def test_files_partitions_and_delays_are_reported(summary: PipelineSummary) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 from support.jobs import expected_laps
+
+from telemetry.pipeline.expectation import load_expectation
 
 
 def _events(rows: list[tuple[int, int | None, float, float]]) -> pd.DataFrame:
@@ -35,3 +40,26 @@ def test_the_first_seen_and_the_unfinished_lap_are_not_laps() -> None:
     assert lap["top_speed"] == 210.0 and lap["min_speed"] == 90.0
     assert lap["avg_speed"] == 150.0
     assert lap["brake_share"] == 0.5
+
+
+def test_run_pipeline_counts_the_laps_of_its_record(tmp_path: Path) -> None:
+    rows = [
+        (1, 3, 100.0),
+        (1, 4, 101.0004),
+        (1, 4, 102.5),
+        (1, 5, 117.2346),
+        (1, 6, 133.0),
+        (1, None, 134.0),
+        (2, 7, 100.0),
+    ]
+    record = tmp_path / "acknowledged.jsonl"
+    record.write_text(
+        "".join(
+            json.dumps({"car_id": c, "lap": lap, "timestamp": ts, "speed": 1.0, "rpm": 1,
+                        "gear": 1, "topic": "t", "partition": 0, "offset": i}) + "\n"
+            for i, (c, lap, ts) in enumerate(rows)
+        )
+        + json.dumps({"invalid": "corrupt", "topic": "t", "partition": 0, "offset": 99}) + "\n"
+    )  # fmt: skip
+    expectation = load_expectation(record, window_s=5)
+    assert expectation.laps == {(1, 4): 117_235 - 101_000, (1, 5): 133_000 - 117_235}

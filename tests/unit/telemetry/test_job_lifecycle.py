@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from telemetry.config import load_settings
-from telemetry.errors import ServiceError
+from telemetry.errors import InvalidInputError, ServiceError
 from telemetry.jobs import intent, lifecycle
 from telemetry.jobs.params import JobParams
 from telemetry.jobs.rest import tasks_running
@@ -128,3 +128,40 @@ def test_a_ghost_of_the_job_on_a_taskmanager_is_explained() -> None:
         "; a TaskManager still runs this job's tasks from a JobManager that is gone (it drops "
         "them within heartbeat.timeout, 15 s locally): submit again in a few seconds"
     )
+
+
+class PartialRegistry:
+    """A registry that holds every schema of the catalog but those of `missing` subjects."""
+
+    def __init__(self, *missing: str) -> None:
+        self.missing = set(missing)
+        self.asked: list[str] = []
+
+    def lookup(self, subject: str, text: str) -> object | None:
+        self.asked.append(subject)
+        return None if subject in self.missing else object()
+
+
+def test_a_job_whose_topic_schemas_are_not_registered_is_refused_before_submission() -> None:
+    params = JobParams.from_settings(load_settings({}), window_topic="w", lap_topic="l")
+    holding_all = PartialRegistry()
+    lifecycle.check_written_subjects(holding_all, params)  # type: ignore[arg-type]
+    assert sorted(holding_all.asked) == sorted(
+        [
+            "telemetry_window-key",
+            "telemetry_window-value",
+            "telemetry_lap-key",
+            "telemetry_lap-value",
+        ]
+    )
+    with pytest.raises(InvalidInputError) as refused:
+        lifecycle.check_written_subjects(PartialRegistry("telemetry_lap-value"), params)  # type: ignore[arg-type]
+    message = str(refused.value)
+    assert "telemetry_lap-value v1" in message and "to l;" in message
+    assert "telemetry schemas register" in message
+
+
+def test_the_window_topic_schema_is_the_version_the_table_gets() -> None:
+    params = JobParams.from_settings(load_settings({}), window_schema_version=2)
+    versions = {s: v for s, v, _topic in lifecycle.written_schemas(params)}
+    assert versions["telemetry_window-value"] == 2
