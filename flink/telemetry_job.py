@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -104,13 +103,15 @@ def kafka_source(settings: Settings, args: JobParams, deserializer: object) -> S
     return Source(j_source)
 
 
-def client_configuration() -> Configuration:
+def client_configuration(settings: Settings | None = None) -> Configuration:
     """The cluster's client configuration (FLINK_CONF_DIR, e.g. REST over mutual TLS), if any.
 
     A PyFlink job given a configuration of its own submits with it alone; without
     the cluster's keys it would talk plain HTTP to a REST API that wants TLS.
+    Without `settings`, they are loaded (under `flink run`, FLINK_CONF_DIR is the
+    command's; in-process, the one telemetry.jobs.client set for the gateway).
     """
-    conf_dir = os.environ.get("FLINK_CONF_DIR")
+    conf_dir = (settings if settings is not None else load_settings()).flink_conf_dir
     if not conf_dir:
         return Configuration()
     jvm = get_gateway().jvm

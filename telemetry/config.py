@@ -4,6 +4,12 @@ Every setting has a conventional variable name and a local default that
 matches the stack `telemetry up` starts. Malformed values fail at once with
 the variable's name. Secrets print as `***`.
 
+Each setting is declared once, as a field of `Settings`: the field's name in
+capitals is the variable, its type the value's (`Secret` for a secret), and
+`setting(...)` gives the local default, the meaning, the parser and the cluster
+profile's default. `ENV_VARS` (what `telemetry env` and the README's table
+list) is read off those fields.
+
 Two profiles of the local stack (TELEMETRY_PROFILE): `local`, one plaintext
 node of each server (the fast default), and `cluster`, the production shape
 (three SASL_SSL brokers, TLS everywhere, credentials required). The profile
@@ -12,14 +18,21 @@ A local stack generates its own random credentials at first start, in
 `<TELEMETRY_DATA_DIR>/secrets.env` (mode 0600): they are the defaults of the
 secret settings, and `telemetry env` prints them. With no S3 keys at all,
 clients use the standard AWS credential chain (profile, instance or pod role).
+
+Other modules never read `os.environ` (tests/unit/test_environment_reads.py
+holds them to it): they get `Settings`, or ask a function here
+(`ci_annotations`, `ssl_cert_file`, `inherited_environ`) for the variables of
+other tools.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from telemetry.errors import ConfigError
@@ -29,11 +42,17 @@ __all__ = [
     "ENV_VARS",
     "Secret",
     "Settings",
+    "Var",
     "ci_annotations",
+    "inherited_environ",
     "jdbc_url",
     "load_settings",
     "repo_root",
+    "ssl_cert_file",
 ]
+
+PROFILES = ("local", "cluster")
+SECRETS_FILE = "secrets.env"
 
 
 def repo_root() -> Path | None:
@@ -42,200 +61,58 @@ def repo_root() -> Path | None:
     return candidate if (candidate / "pyproject.toml").is_file() else None
 
 
-def _default_data_dir(profile: str = "local") -> str:
-    folder = ".data" if profile == "local" else f".data-{profile}"
-    root = repo_root()
-    if root is not None:
-        return str(root / folder)
-    return str(Path.home() / ".local" / "state" / "telemetry-pipeline" / profile)
+# Secrets ---------------------------------------------------------------------------
 
 
-def _default_cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return str(Path(base) / "telemetry-pipeline")
+@dataclass(frozen=True, slots=True, repr=False)
+class Secret:
+    """A credential that shows itself only when asked: `secret.reveal()`.
 
+    str(), repr(), format() (f-strings, `%s`, `str.format`) and so logging all
+    give `***`; it is no str, so it cannot slip into a URL, a dict for a client
+    or a child's environment unrevealed (a type error, or `***`, shows where).
+    It is true when set, so `if settings.kafka_sasl_password:` asks whether there
+    is one without revealing it.
+    """
 
-class Secret(str):
-    """A string that never shows itself in repr or logs."""
+    _value: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self._value, str):
+            raise TypeError(f"a Secret holds a str, not {type(self._value).__name__}")
+
+    def reveal(self) -> str:
+        """The value itself: call it where a client, file or child process needs it."""
+        return self._value
+
+    def __str__(self) -> str:
+        return "***"
 
     def __repr__(self) -> str:
         return "'***'"
 
-    def reveal(self) -> str:
-        return str.__str__(self)
+    def __format__(self, spec: str) -> str:
+        return format("***", spec)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
 
 
-@dataclass(frozen=True)
-class _Var:
-    name: str
-    default: str
-    doc: str
-    secret: bool = False
+# Parsers: (variable name, raw text) -> value, or a one-line ConfigError ----------
+
+Parser = Callable[[str, str], Any]
 
 
-# name -> (default, description). The README's configuration table is this list.
-ENV_VARS: tuple[_Var, ...] = (
-    _Var("TELEMETRY_PROFILE", "local", "local: one plaintext node each; cluster: production shape"),
-    _Var("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092", "Kafka bootstrap servers (host:port,...)"),
-    _Var(
-        "KAFKA_SECURITY_PROTOCOL",
-        "PLAINTEXT",
-        "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (every Kafka client, Python and JVM)",
-    ),
-    _Var("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
-    _Var("KAFKA_SASL_USERNAME", "", "SASL user name (SASL_* protocols)"),
-    _Var("KAFKA_SASL_PASSWORD", "", "SASL password (SASL_* protocols)", secret=True),
-    _Var("KAFKA_SSL_CA_LOCATION", "", "PEM file of the CA that signed the brokers' certificates"),
-    _Var(
-        "SCHEMA_REGISTRY_URL",
-        "http://127.0.0.1:8085/apis/ccompat/v7",
-        "Confluent-compatible Schema Registry API",
-    ),
-    _Var(
-        "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
-        "",
-        "user:password for the registry (Confluent's basic.auth.user.info)",
-        secret=True,
-    ),
-    _Var("SCHEMA_REGISTRY_CA_LOCATION", "", "PEM file of the CA of an https registry"),
-    _Var("S3_ENDPOINT_URL", "http://127.0.0.1:9000", "S3 API endpoint (MinIO); empty: AWS"),
-    _Var(
-        "AWS_ACCESS_KEY_ID",
-        "",
-        "S3 access key (local stack: generated); none: the AWS credential chain",
-        secret=True,
-    ),
-    _Var("AWS_SECRET_ACCESS_KEY", "", "S3 secret key (local stack: generated)", secret=True),
-    _Var("AWS_SESSION_TOKEN", "", "S3 session token of temporary credentials", secret=True),
-    _Var(
-        "S3_CA_LOCATION",
-        "",
-        "PEM file of the CA of an https S3 endpoint (unset: AWS_CA_BUNDLE or the system's)",
-    ),
-    _Var("S3_ADDRESSING_STYLE", "path", "path (MinIO) or virtual (bucket.host) addressing"),
-    _Var("AWS_REGION", "us-east-1", "S3 region"),
-    _Var("FLINK_REST_URL", "http://127.0.0.1:8081", "Flink JobManager REST API and Web UI"),
-    _Var("FLINK_REST_CA_LOCATION", "", "PEM file of the CA of an https Flink REST API"),
-    _Var(
-        "FLINK_REST_CERT_LOCATION",
-        "",
-        "PEM client certificate for a Flink REST API that requires one (mutual TLS)",
-    ),
-    _Var(
-        "FLINK_REST_KEY_LOCATION",
-        "",
-        "PEM private key of FLINK_REST_CERT_LOCATION (empty: in the certificate's file)",
-    ),
-    _Var(
-        "FLINK_REST_KEY_PASSWORD",
-        "",
-        "Password of an encrypted FLINK_REST_KEY_LOCATION (cluster: also of the browser's "
-        "client-flink.p12)",
-        secret=True,
-    ),
-    _Var("TELEMETRY_TOPIC", "telemetry_data", "Kafka topic of telemetry events"),
-    _Var("TELEMETRY_DLQ_TOPIC", "telemetry_data.dlq", "Kafka topic for undecodable records"),
-    _Var("TELEMETRY_WINDOW_TOPIC", "telemetry_window", "Kafka topic the job writes windows to"),
-    _Var("TELEMETRY_LAP_TOPIC", "telemetry_lap", "Kafka topic the job writes laps to"),
-    _Var("TELEMETRY_LIVE_PORT", "8090", "Port of the live timing page (`telemetry live`)"),
-    _Var("TELEMETRY_BUCKET", "telemetry-data", "Bucket of the lake (the Iceberg warehouse)"),
-    _Var("TELEMETRY_CHECKPOINT_BUCKET", "flink-checkpoints", "Bucket for Flink checkpoints"),
-    _Var(
-        "PYICEBERG_CATALOG__TELEMETRY__URI",
-        "",
-        "Iceberg catalog database, as pyiceberg's SQL catalog names it "
-        "(local: sqlite:///<data dir>/iceberg/catalog.db)",
-        secret=True,
-    ),
-    _Var(
-        "PYICEBERG_CATALOG__TELEMETRY__WAREHOUSE",
-        "",
-        "Where the tables' files go (default: s3://<TELEMETRY_BUCKET>/iceberg)",
-    ),
-    _Var(
-        "TELEMETRY_CATALOG_JDBC_URL",
-        "",
-        "The same catalog database for the JVM (Flink's JDBC catalog); default: derived "
-        "from PYICEBERG_CATALOG__TELEMETRY__URI",
-        secret=True,
-    ),
-    _Var(
-        "TELEMETRY_NAMESPACE",
-        "telemetry",
-        "Iceberg namespace of the tables (windows, late_events); tests use private ones",
-    ),
-    _Var("TELEMETRY_PARTITIONS", "4", "Partitions of the telemetry topic when it is created"),
-    _Var(
-        "TELEMETRY_REPLICATION_FACTOR",
-        "-1",
-        "Replication factor of topics when created (-1: the brokers' default)",
-    ),
-    _Var(
-        "TELEMETRY_MIN_INSYNC_REPLICAS",
-        "0",
-        "min.insync.replicas of topics when created (0: the brokers' default)",
-    ),
-    _Var("TELEMETRY_PARALLELISM", "0", "The job's parallelism (0: the Flink cluster's default)"),
-    _Var("TELEMETRY_WINDOW_SECONDS", "5", "Event-time tumbling window length (job)"),
-    _Var("TELEMETRY_OUT_OF_ORDERNESS_SECONDS", "2", "Watermark delay: how late an event may be"),
-    _Var(
-        "TELEMETRY_IDLE_TIMEOUT_SECONDS",
-        "3",
-        "Kafka confirms a partition drained this long: event time follows the clock",
-    ),
-    _Var("TELEMETRY_CHECKPOINT_SECONDS", "5", "Checkpoint interval: Parquet files commit on it"),
-    # Above Kafka's own 120 s (the Java producer's delivery.timeout.ms): a 90 s broker
-    # outage plus its restart and the reconnect fit with a minute to spare.
-    _Var(
-        "TELEMETRY_DELIVERY_TIMEOUT_SECONDS",
-        "150",
-        "How long the producer holds an event Kafka has not acknowledged before it fails",
-    ),
-    _Var(
-        "TELEMETRY_WINDOW_SCHEMA_VERSION",
-        "0",
-        "telemetry_window-value version the job's files get (0: the latest)",
-    ),
-    _Var("MINIO_CONSOLE_PORT", "9001", "Port of the MinIO web console (local stack)"),
-    _Var("KAFKA_CONTROLLER_PORT", "9093", "Port of the KRaft controller (local stack)"),
-    _Var("TELEMETRY_DATA_DIR", "", "All local stack state: logs, pid files, data"),
-    _Var("TELEMETRY_CACHE_DIR", "", "Downloaded servers and jars, shared by checkouts"),
-    _Var("JAVA_HOME", "", "JDK 17+ for Kafka and Flink (found on PATH if unset)"),
-    _Var("APICURIO_JAVA_HOME", "", "JDK 21+ for Apicurio Registry (found if unset)"),
-)
+def _text(_name: str, value: str) -> str:
+    return value
 
-_DYNAMIC_DEFAULTS: dict[str, Callable[[], str]] = {"TELEMETRY_CACHE_DIR": _default_cache_dir}
 
-PROFILES = ("local", "cluster")
-SECRETS_FILE = "secrets.env"
+def _secret(_name: str, value: str) -> Secret:
+    return Secret(value)
 
-# The cluster profile's defaults (`make up PROFILE=cluster`): every server on
-# other ports than the local profile's, so both stacks can run side by side.
-_CLUSTER_DEFAULTS = {
-    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092,127.0.0.1:19192,127.0.0.1:19292",
-    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-    "KAFKA_SASL_USERNAME": "telemetry",
-    "KAFKA_CONTROLLER_PORT": "19093",
-    "SCHEMA_REGISTRY_URL": "https://127.0.0.1:18443/apis/ccompat/v7",
-    "S3_ENDPOINT_URL": "https://127.0.0.1:19000",
-    "MINIO_CONSOLE_PORT": "19001",
-    "FLINK_REST_URL": "https://127.0.0.1:18081",
-    "TELEMETRY_LIVE_PORT": "18090",
-    "TELEMETRY_REPLICATION_FACTOR": "3",
-    "TELEMETRY_MIN_INSYNC_REPLICAS": "2",
-    "TELEMETRY_PARALLELISM": "4",
-}
-# Files of the cluster profile's own certificate authority in <data>/tls (made at
-# first start, telemetry.stack.tls): the CA every client trusts, and the Flink REST
-# API's client certificate (its key encrypted with FLINK_REST_KEY_PASSWORD).
-CLUSTER_TLS_FILES = {
-    "KAFKA_SSL_CA_LOCATION": "ca.pem",
-    "SCHEMA_REGISTRY_CA_LOCATION": "ca.pem",
-    "S3_CA_LOCATION": "ca.pem",
-    "FLINK_REST_CA_LOCATION": "ca.pem",
-    "FLINK_REST_CERT_LOCATION": "client-flink.pem",
-    "FLINK_REST_KEY_LOCATION": "client-flink.key",
-}
+
+def _path(_name: str, value: str) -> Path:
+    return Path(value).expanduser().absolute()
 
 
 def _url(name: str, value: str) -> str:
@@ -259,7 +136,7 @@ def _port(name: str, value: str) -> int:
     return port
 
 
-def _int_at_least(minimum: int) -> Callable[[str, str], int]:
+def _int_at_least(minimum: int) -> Parser:
     def parse(name: str, value: str) -> int:
         try:
             number = int(value)
@@ -274,6 +151,13 @@ def _int_at_least(minimum: int) -> Callable[[str, str], int]:
 
 _positive_int = _int_at_least(1)
 _non_negative_int = _int_at_least(0)
+
+
+def _replication(name: str, value: str) -> int:
+    number = _int_at_least(-1)(name, value)
+    if number == 0:
+        raise ConfigError(f"{name}=0 is not a replication factor; use -1 for the brokers' default")
+    return number
 
 
 def _bootstrap(name: str, value: str) -> str:
@@ -314,59 +198,317 @@ def _topic(name: str, value: str) -> str:
     return value
 
 
+def _one_of(*choices: str, fold: Callable[[str], str] = str) -> Parser:
+    def parse(name: str, value: str) -> str:
+        value = fold(value)
+        if value.upper() not in choices and value not in choices:
+            raise ConfigError(f"{name}={value!r} must be one of {', '.join(choices)}")
+        return value.upper() if value.upper() in choices else value
+
+    return parse
+
+
+def _pem_file(name: str, value: str) -> str:
+    if value and not Path(value).expanduser().is_file():
+        what = "a PEM CA file" if name.endswith("_CA_LOCATION") else "a PEM file"
+        raise ConfigError(f"{name}={value!r} is not a file; give the path of {what}")
+    return str(Path(value).expanduser()) if value else ""
+
+
+# Defaults computed when the settings are loaded: (environment, profile) -> text ----
+
+DynamicDefault = Callable[[Mapping[str, str], str], str]
+
+
+def _default_data_dir(_env: Mapping[str, str], profile: str) -> str:
+    folder = ".data" if profile == "local" else f".data-{profile}"
+    root = repo_root()
+    if root is not None:
+        return str(root / folder)
+    return str(Path.home() / ".local" / "state" / "telemetry-pipeline" / profile)
+
+
+def _default_cache_dir(env: Mapping[str, str], _profile: str) -> str:
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "telemetry-pipeline")
+
+
+def _default_schemas_dir(_env: Mapping[str, str], _profile: str) -> str:
+    root = repo_root()
+    return str(root / "schemas") if root is not None else ""
+
+
+# Declarations ----------------------------------------------------------------------
+
+_DECLARATION = "telemetry.setting"
+
+
+@dataclass(frozen=True)
+class _Declared:
+    default: str
+    doc: str
+    parse: Parser | None
+    cluster: str | None
+    cluster_tls: str | None
+    dynamic: DynamicDefault | None
+
+
+def setting(
+    default: str,
+    doc: str,
+    *,
+    parse: Parser | None = None,
+    cluster: str | None = None,
+    cluster_tls: str | None = None,
+    dynamic: DynamicDefault | None = None,
+) -> Any:
+    """A field of `Settings` with everything about its variable but the name and type.
+
+    default: the local profile's (text, as in the environment); doc: one line for
+    `telemetry env --describe`; parse: (name, text) -> value (default: by the field's
+    type: str as is, Path made absolute, Secret wrapped); cluster: the cluster profile's
+    default; cluster_tls: a file of `<data dir>/tls` the cluster profile defaults to
+    when it exists; dynamic: a default computed at load time from (environment, profile).
+    """
+    declared = _Declared(default, doc, parse, cluster, cluster_tls, dynamic)
+    return field(metadata={_DECLARATION: declared})
+
+
+@dataclass(frozen=True)
+class Var:
+    """One setting's variable, as `Settings` declares it (see `setting`)."""
+
+    name: str
+    default: str
+    doc: str
+    secret: bool
+    parse: Parser
+    cluster: str | None = None
+    cluster_tls: str | None = None
+    dynamic: DynamicDefault | None = None
+
+    def default_for(self, env: Mapping[str, str], profile: str, data_dir: Path) -> str:
+        """The text this variable has when the environment (and secrets file) leave it empty."""
+        if profile == "cluster" and self.cluster_tls:
+            path = data_dir / "tls" / self.cluster_tls
+            return str(path) if path.is_file() else ""
+        if profile == "cluster" and self.cluster is not None:
+            return self.cluster
+        return self.dynamic(env, profile) if self.dynamic else self.default
+
+
+# Settings --------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Effective configuration. Build it with `load_settings()`."""
+    """Effective configuration. Build it with `load_settings()`.
 
-    telemetry_profile: str
-    kafka_bootstrap_servers: str
-    kafka_security_protocol: str
-    kafka_sasl_mechanism: str
-    kafka_sasl_username: str
-    kafka_sasl_password: Secret = field(repr=False)
-    kafka_ssl_ca_location: str
-    schema_registry_url: str
-    schema_registry_basic_auth_user_info: Secret = field(repr=False)
-    schema_registry_ca_location: str
-    s3_endpoint_url: str
-    aws_access_key_id: Secret = field(repr=False)
-    aws_secret_access_key: Secret = field(repr=False)
-    aws_session_token: Secret = field(repr=False)
-    s3_ca_location: str
-    s3_addressing_style: str
-    aws_region: str
-    flink_rest_url: str
-    flink_rest_ca_location: str
-    flink_rest_cert_location: str
-    flink_rest_key_location: str
-    flink_rest_key_password: Secret = field(repr=False)
-    telemetry_topic: str
-    telemetry_dlq_topic: str
-    telemetry_window_topic: str
-    telemetry_lap_topic: str
-    telemetry_live_port: int
-    telemetry_bucket: str
-    telemetry_checkpoint_bucket: str
-    pyiceberg_catalog__telemetry__uri: Secret = field(repr=False)
-    pyiceberg_catalog__telemetry__warehouse: str
-    telemetry_catalog_jdbc_url: Secret = field(repr=False)
-    telemetry_namespace: str
-    telemetry_partitions: int
-    telemetry_replication_factor: int
-    telemetry_min_insync_replicas: int
-    telemetry_parallelism: int
-    telemetry_window_seconds: int
-    telemetry_out_of_orderness_seconds: int
-    telemetry_idle_timeout_seconds: int
-    telemetry_checkpoint_seconds: int
-    telemetry_delivery_timeout_seconds: int
-    telemetry_window_schema_version: int
-    minio_console_port: int
-    kafka_controller_port: int
-    telemetry_data_dir: Path
-    telemetry_cache_dir: Path
-    java_home: str
-    apicurio_java_home: str
+    The fields are the declarations (see `setting`); their order is `telemetry env`'s.
+    """
+
+    telemetry_profile: str = setting(
+        "local",
+        "local: one plaintext node each; cluster: production shape",
+        parse=_one_of(*PROFILES, fold=str.lower),
+    )
+    kafka_bootstrap_servers: str = setting(
+        "127.0.0.1:9092",
+        "Kafka bootstrap servers (host:port,...)",
+        parse=_bootstrap,
+        cluster="127.0.0.1:19092,127.0.0.1:19192,127.0.0.1:19292",
+    )
+    kafka_security_protocol: str = setting(
+        "PLAINTEXT",
+        "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (every Kafka client, Python and JVM)",
+        parse=_one_of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+        cluster="SASL_SSL",
+    )
+    kafka_sasl_mechanism: str = setting(
+        "SCRAM-SHA-512",
+        "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+        parse=_one_of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+    )
+    kafka_sasl_username: str = setting("", "SASL user name (SASL_* protocols)", cluster="telemetry")
+    kafka_sasl_password: Secret = setting("", "SASL password (SASL_* protocols)")
+    kafka_ssl_ca_location: str = setting(
+        "",
+        "PEM file of the CA that signed the brokers' certificates",
+        parse=_pem_file,
+        cluster_tls="ca.pem",
+    )
+    schema_registry_url: str = setting(
+        "http://127.0.0.1:8085/apis/ccompat/v7",
+        "Confluent-compatible Schema Registry API",
+        parse=_url,
+        cluster="https://127.0.0.1:18443/apis/ccompat/v7",
+    )
+    schema_registry_basic_auth_user_info: Secret = setting(
+        "", "user:password for the registry (Confluent's basic.auth.user.info)"
+    )
+    schema_registry_ca_location: str = setting(
+        "", "PEM file of the CA of an https registry", parse=_pem_file, cluster_tls="ca.pem"
+    )
+    s3_endpoint_url: str = setting(
+        "http://127.0.0.1:9000",
+        "S3 API endpoint (MinIO); empty: AWS",
+        parse=_url,
+        cluster="https://127.0.0.1:19000",
+    )
+    aws_access_key_id: Secret = setting(
+        "", "S3 access key (local stack: generated); none: the AWS credential chain"
+    )
+    aws_secret_access_key: Secret = setting("", "S3 secret key (local stack: generated)")
+    aws_session_token: Secret = setting("", "S3 session token of temporary credentials")
+    s3_ca_location: str = setting(
+        "",
+        "PEM file of the CA of an https S3 endpoint (unset: AWS_CA_BUNDLE or the system's)",
+        parse=_pem_file,
+        cluster_tls="ca.pem",
+    )
+    s3_addressing_style: str = setting(
+        "path",
+        "path (MinIO) or virtual (bucket.host) addressing",
+        parse=_one_of("path", "virtual", fold=str.lower),
+    )
+    aws_region: str = setting("us-east-1", "S3 region")
+    flink_rest_url: str = setting(
+        "http://127.0.0.1:8081",
+        "Flink JobManager REST API and Web UI",
+        parse=_url,
+        cluster="https://127.0.0.1:18081",
+    )
+    flink_rest_ca_location: str = setting(
+        "", "PEM file of the CA of an https Flink REST API", parse=_pem_file, cluster_tls="ca.pem"
+    )
+    flink_rest_cert_location: str = setting(
+        "",
+        "PEM client certificate for a Flink REST API that requires one (mutual TLS)",
+        parse=_pem_file,
+        cluster_tls="client-flink.pem",
+    )
+    flink_rest_key_location: str = setting(
+        "",
+        "PEM private key of FLINK_REST_CERT_LOCATION (empty: in the certificate's file)",
+        parse=_pem_file,
+        cluster_tls="client-flink.key",
+    )
+    flink_rest_key_password: Secret = setting(
+        "",
+        "Password of an encrypted FLINK_REST_KEY_LOCATION (cluster: also of the browser's "
+        "client-flink.p12)",
+    )
+    flink_conf_dir: str = setting(
+        "",
+        "Flink client configuration a job is submitted with (set by `flink run` and the "
+        "in-process client: the assembled Flink home's conf/)",
+    )
+    telemetry_topic: str = setting(
+        "telemetry_data", "Kafka topic of telemetry events", parse=_topic
+    )
+    telemetry_dlq_topic: str = setting(
+        "telemetry_data.dlq", "Kafka topic for undecodable records", parse=_topic
+    )
+    telemetry_window_topic: str = setting(
+        "telemetry_window", "Kafka topic the job writes windows to", parse=_topic
+    )
+    telemetry_lap_topic: str = setting(
+        "telemetry_lap", "Kafka topic the job writes laps to", parse=_topic
+    )
+    telemetry_live_port: int = setting(
+        "8090", "Port of the live timing page (`telemetry live`)", parse=_port, cluster="18090"
+    )
+    telemetry_bucket: str = setting(
+        "telemetry-data", "Bucket of the lake (the Iceberg warehouse)", parse=_bucket
+    )
+    telemetry_checkpoint_bucket: str = setting(
+        "flink-checkpoints", "Bucket for Flink checkpoints", parse=_bucket
+    )
+    # Validated, and derived when empty, by _derive_catalog.
+    pyiceberg_catalog__telemetry__uri: Secret = setting(
+        "",
+        "Iceberg catalog database, as pyiceberg's SQL catalog names it "
+        "(local: sqlite:///<data dir>/iceberg/catalog.db)",
+    )
+    pyiceberg_catalog__telemetry__warehouse: str = setting(
+        "", "Where the tables' files go (default: s3://<TELEMETRY_BUCKET>/iceberg)"
+    )
+    telemetry_catalog_jdbc_url: Secret = setting(
+        "",
+        "The same catalog database for the JVM (Flink's JDBC catalog); default: derived "
+        "from PYICEBERG_CATALOG__TELEMETRY__URI",
+    )
+    telemetry_namespace: str = setting(
+        "telemetry",
+        "Iceberg namespace of the tables (windows, late_events); tests use private ones",
+        parse=_identifier,
+    )
+    telemetry_partitions: int = setting(
+        "4", "Partitions of the telemetry topic when it is created", parse=_positive_int
+    )
+    telemetry_replication_factor: int = setting(
+        "-1",
+        "Replication factor of topics when created (-1: the brokers' default)",
+        parse=_replication,
+        cluster="3",
+    )
+    telemetry_min_insync_replicas: int = setting(
+        "0",
+        "min.insync.replicas of topics when created (0: the brokers' default)",
+        parse=_non_negative_int,
+        cluster="2",
+    )
+    telemetry_parallelism: int = setting(
+        "0",
+        "The job's parallelism (0: the Flink cluster's default)",
+        parse=_non_negative_int,
+        cluster="4",
+    )
+    telemetry_window_seconds: int = setting(
+        "5", "Event-time tumbling window length (job)", parse=_positive_int
+    )
+    telemetry_out_of_orderness_seconds: int = setting(
+        "2", "Watermark delay: how late an event may be", parse=_non_negative_int
+    )
+    telemetry_idle_timeout_seconds: int = setting(
+        "3",
+        "Kafka confirms a partition drained this long: event time follows the clock",
+        parse=_positive_int,
+    )
+    telemetry_checkpoint_seconds: int = setting(
+        "5", "Checkpoint interval: Parquet files commit on it", parse=_positive_int
+    )
+    # Above Kafka's own 120 s (the Java producer's delivery.timeout.ms): a 90 s broker
+    # outage plus its restart and the reconnect fit with a minute to spare.
+    telemetry_delivery_timeout_seconds: int = setting(
+        "150",
+        "How long the producer holds an event Kafka has not acknowledged before it fails",
+        parse=_positive_int,
+    )
+    telemetry_window_schema_version: int = setting(
+        "0",
+        "telemetry_window-value version the job's files get (0: the latest)",
+        parse=_non_negative_int,
+    )
+    minio_console_port: int = setting(
+        "9001", "Port of the MinIO web console (local stack)", parse=_port, cluster="19001"
+    )
+    kafka_controller_port: int = setting(
+        "9093", "Port of the KRaft controller (local stack)", parse=_port, cluster="19093"
+    )
+    telemetry_data_dir: Path = setting(
+        "", "All local stack state: logs, pid files, data", dynamic=_default_data_dir
+    )
+    telemetry_cache_dir: Path = setting(
+        "", "Downloaded servers and jars, shared by checkouts", dynamic=_default_cache_dir
+    )
+    telemetry_schemas_dir: str = setting(
+        "",
+        "Folder of the Avro schemas and their subjects.toml (default: the checkout's schemas/)",
+        dynamic=_default_schemas_dir,
+    )
+    java_home: str = setting("", "JDK 17+ for Kafka and Flink (found on PATH if unset)")
+    apicurio_java_home: str = setting("", "JDK 21+ for Apicurio Registry (found if unset)")
 
     # Derived endpoints of the local stack ----------------------------------
 
@@ -399,74 +541,55 @@ class Settings:
         return f"{scheme}://{host}:{self.minio_console_port}"
 
     def items(self) -> Iterator[tuple[str, str, bool]]:
-        """(variable name, value as text, is secret) for every setting."""
+        """(variable name, value as text, is secret) for every setting.
+
+        Secrets revealed: this is what `telemetry env` exports for a shell.
+        """
         for f in fields(self):
             value = getattr(self, f.name)
             text = value.reveal() if isinstance(value, Secret) else str(value)
             yield f.name.upper(), text, isinstance(value, Secret)
 
 
-def _one_of(*choices: str) -> Callable[[str, str], str]:
-    def parse(name: str, value: str) -> str:
-        if value.upper() not in choices and value not in choices:
-            raise ConfigError(f"{name}={value!r} must be one of {', '.join(choices)}")
-        return value.upper() if value.upper() in choices else value
-
-    return parse
+_DEFAULT_PARSERS: dict[type, Parser] = {str: _text, Secret: _secret, Path: _path}
 
 
-def _pem_file(name: str, value: str) -> str:
-    if value and not Path(value).expanduser().is_file():
-        what = "a PEM CA file" if name.endswith("_CA_LOCATION") else "a PEM file"
-        raise ConfigError(f"{name}={value!r} is not a file; give the path of {what}")
-    return str(Path(value).expanduser()) if value else ""
+def _variables() -> tuple[Var, ...]:
+    """Every field's declaration as its variable (the parser by type where none is given)."""
+    types = typing.get_type_hints(Settings)
+    found = []
+    for f in fields(Settings):
+        declared: _Declared = f.metadata[_DECLARATION]
+        kind = types[f.name]
+        parse = declared.parse or _DEFAULT_PARSERS.get(kind)
+        if parse is None:
+            raise TypeError(f"Settings.{f.name}: a {kind.__name__} setting needs parse=")
+        found.append(
+            Var(
+                name=f.name.upper(),
+                default=declared.default,
+                doc=declared.doc,
+                secret=kind is Secret,
+                parse=parse,
+                cluster=declared.cluster,
+                cluster_tls=declared.cluster_tls,
+                dynamic=declared.dynamic,
+            )
+        )
+    return tuple(found)
 
 
-def _replication(name: str, value: str) -> int:
-    number = _int_at_least(-1)(name, value)
-    if number == 0:
-        raise ConfigError(f"{name}=0 is not a replication factor; use -1 for the brokers' default")
-    return number
+# Every setting's variable, in the fields' order. The README's configuration table is this list.
+ENV_VARS: tuple[Var, ...] = _variables()
+_BY_NAME = {var.name: var for var in ENV_VARS}
+
+# Files of the cluster profile's own certificate authority in <data>/tls (made at
+# first start, telemetry.stack.tls): the CA every client trusts, and the Flink REST
+# API's client certificate (its key encrypted with FLINK_REST_KEY_PASSWORD).
+CLUSTER_TLS_FILES: dict[str, str] = {v.name: v.cluster_tls for v in ENV_VARS if v.cluster_tls}
 
 
-_PARSERS = {
-    "TELEMETRY_PROFILE": lambda n, v: _one_of(*PROFILES)(n, v.lower()),
-    "KAFKA_SECURITY_PROTOCOL": _one_of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
-    "KAFKA_SASL_MECHANISM": _one_of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
-    "KAFKA_SSL_CA_LOCATION": _pem_file,
-    "SCHEMA_REGISTRY_CA_LOCATION": _pem_file,
-    "S3_CA_LOCATION": _pem_file,
-    "FLINK_REST_CA_LOCATION": _pem_file,
-    "FLINK_REST_CERT_LOCATION": _pem_file,
-    "FLINK_REST_KEY_LOCATION": _pem_file,
-    "S3_ADDRESSING_STYLE": lambda n, v: _one_of("path", "virtual")(n, v.lower()),
-    "TELEMETRY_REPLICATION_FACTOR": _replication,
-    "TELEMETRY_MIN_INSYNC_REPLICAS": _int_at_least(0),
-    "TELEMETRY_PARALLELISM": _int_at_least(0),
-    "KAFKA_BOOTSTRAP_SERVERS": _bootstrap,
-    "SCHEMA_REGISTRY_URL": _url,
-    "S3_ENDPOINT_URL": _url,
-    "FLINK_REST_URL": _url,
-    "TELEMETRY_TOPIC": _topic,
-    "TELEMETRY_NAMESPACE": lambda n, v: _identifier(n, v),
-    "TELEMETRY_DLQ_TOPIC": _topic,
-    "TELEMETRY_WINDOW_TOPIC": _topic,
-    "TELEMETRY_LAP_TOPIC": _topic,
-    "TELEMETRY_LIVE_PORT": _port,
-    "TELEMETRY_BUCKET": _bucket,
-    "TELEMETRY_CHECKPOINT_BUCKET": _bucket,
-    "TELEMETRY_PARTITIONS": _positive_int,
-    "TELEMETRY_WINDOW_SECONDS": _positive_int,
-    "TELEMETRY_OUT_OF_ORDERNESS_SECONDS": _non_negative_int,
-    "TELEMETRY_IDLE_TIMEOUT_SECONDS": _positive_int,
-    "TELEMETRY_CHECKPOINT_SECONDS": _positive_int,
-    "TELEMETRY_DELIVERY_TIMEOUT_SECONDS": _positive_int,
-    "TELEMETRY_WINDOW_SCHEMA_VERSION": _non_negative_int,
-    "MINIO_CONSOLE_PORT": _port,
-    "KAFKA_CONTROLLER_PORT": _port,
-    "TELEMETRY_DATA_DIR": lambda _n, v: Path(v).expanduser().absolute(),
-    "TELEMETRY_CACHE_DIR": lambda _n, v: Path(v).expanduser().absolute(),
-}
+# Loading ---------------------------------------------------------------------------
 
 
 def stored_secrets(data_dir: Path) -> dict[str, str]:
@@ -489,43 +612,36 @@ def stored_secrets(data_dir: Path) -> dict[str, str]:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read every setting from `environ` (default: the process environment)."""
+    """Read every setting from `environ` (default: the process environment).
+
+    A variable's text is the environment's, else (a secret) the stack's secrets
+    file's, else its default for the profile (see `Var.default_for`).
+    """
     env = os.environ if environ is None else environ
-    raw_profile = env.get("TELEMETRY_PROFILE", "").strip() or "local"
-    profile = str(_PARSERS["TELEMETRY_PROFILE"]("TELEMETRY_PROFILE", raw_profile))
-    data_dir_raw = env.get("TELEMETRY_DATA_DIR", "").strip() or _default_data_dir(profile)
-    data_dir = Path(data_dir_raw).expanduser().absolute()
+    profile_var = _BY_NAME["TELEMETRY_PROFILE"]
+    profile = profile_var.parse(profile_var.name, env.get(profile_var.name, "").strip() or "local")
+    data_var = _BY_NAME["TELEMETRY_DATA_DIR"]
+    raw_data_dir = env.get(data_var.name, "").strip()
+    data_dir: Path = data_var.parse(
+        data_var.name, raw_data_dir or data_var.default_for(env, profile, Path())
+    )
     stored = stored_secrets(data_dir)
-    profile_defaults = _CLUSTER_DEFAULTS if profile == "cluster" else {}
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for var in ENV_VARS:
         raw = env.get(var.name, "").strip()
         if not raw and var.secret:
             raw = stored.get(var.name, "")
         if not raw:
-            if var.name == "TELEMETRY_DATA_DIR":
-                raw = str(data_dir)
-            elif profile == "cluster" and var.name in CLUSTER_TLS_FILES:
-                path = data_dir / "tls" / CLUSTER_TLS_FILES[var.name]
-                raw = str(path) if path.is_file() else ""
-            elif var.name in profile_defaults:
-                raw = profile_defaults[var.name]
-            else:
-                default = _DYNAMIC_DEFAULTS.get(var.name)
-                raw = default() if default else var.default
-        parser = _PARSERS.get(var.name)
-        value: object = parser(var.name, raw) if parser else raw
-        if var.secret:
-            value = Secret(raw)
-        values[var.name.lower()] = value
+            raw = str(data_dir) if var is data_var else var.default_for(env, profile, data_dir)
+        values[var.name.lower()] = var.parse(var.name, raw)
     _derive_catalog(values, data_dir)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
-def _derive_catalog(values: dict[str, object], data_dir: Path) -> None:
+def _derive_catalog(values: dict[str, Any], data_dir: Path) -> None:
     """Defaults of the Iceberg catalog settings that follow from other settings."""
     cluster = _cluster_catalog(data_dir) if values["telemetry_profile"] == "cluster" else None
-    uri = str(values["pyiceberg_catalog__telemetry__uri"]) or (
+    uri = values["pyiceberg_catalog__telemetry__uri"].reveal() or (
         cluster[0] if cluster else f"sqlite:///{data_dir / 'iceberg' / 'catalog.db'}"
     )
     values["pyiceberg_catalog__telemetry__uri"] = Secret(_catalog_uri(uri))
@@ -533,7 +649,7 @@ def _derive_catalog(values: dict[str, object], data_dir: Path) -> None:
         values["pyiceberg_catalog__telemetry__warehouse"] = (
             f"s3://{values['telemetry_bucket']}/iceberg"
         )
-    jdbc = str(values["telemetry_catalog_jdbc_url"]) or (
+    jdbc = values["telemetry_catalog_jdbc_url"].reveal() or (
         cluster[1] if cluster and uri == cluster[0] else jdbc_url(uri)
     )
     values["telemetry_catalog_jdbc_url"] = Secret(jdbc)
@@ -568,6 +684,7 @@ def jdbc_url(uri: str) -> str:
 
     sqlite:///PATH -> jdbc:sqlite:PATH; postgresql[+driver]://USER[:PW]@HOST[:PORT]/DB?Q ->
     jdbc:postgresql://HOST[:PORT]/DB?user=USER[&password=PW]&Q (libpq's ssl* names are pgjdbc's).
+    Takes and gives revealed text: a caller wraps the result in a Secret.
     """
     if uri.startswith("sqlite:///"):
         return "jdbc:sqlite:" + uri[len("sqlite:///") :].split("?", 1)[0]
@@ -580,6 +697,9 @@ def jdbc_url(uri: str) -> str:
     host = parts.hostname or "localhost"
     netloc = f"{host}:{parts.port}" if parts.port else host
     return f"jdbc:postgresql://{netloc}{parts.path}" + ("?" + "&".join(query) if query else "")
+
+
+# Other tools' variables (read here, as every variable is; not settings of ours) ----
 
 
 def ci_annotations(environ: Mapping[str, str] | None = None) -> str | None:
@@ -595,3 +715,21 @@ def ci_annotations(environ: Mapping[str, str] | None = None) -> str | None:
     if env.get("CI", "").strip().lower() in ("true", "1", "yes"):
         return "plain"
     return None
+
+
+def ssl_cert_file(environ: Mapping[str, str] | None = None) -> str:
+    """The CA bundle file OpenSSL trusts in this process: SSL_CERT_FILE, else its default.
+
+    OpenSSL's variable, not a setting of ours: it is not in ENV_VARS, so `telemetry
+    env` never exports it (an empty SSL_CERT_FILE would make OpenSSL trust nothing).
+    telemetry.storage.arrow_trust reads it before it points the variable elsewhere.
+    """
+    import ssl
+
+    env = os.environ if environ is None else environ
+    return env.get("SSL_CERT_FILE") or ssl.get_default_verify_paths().cafile or ""
+
+
+def inherited_environ(names: Iterable[str]) -> dict[str, str]:
+    """This process's values of `names` (e.g. PATH, HOME), for a child process's environment."""
+    return {name: os.environ[name] for name in names if name in os.environ}

@@ -14,6 +14,7 @@ or from FLINK_HOME on another machine.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import logging
 import os
@@ -35,17 +36,22 @@ log = logging.getLogger("telemetry.jobs.client")
 _job: ModuleType | None = None
 
 
-def _prepare_gateway(settings: Settings) -> None:
+def _prepare_gateway(settings: Settings) -> Settings:
     """The environment PyFlink launches its gateway JVM with; it takes effect once per
-    process (when the gateway starts). The clients' secrets go there, not in arguments."""
+    process (when the gateway starts). The clients' secrets go there, not in arguments.
+
+    PyFlink reads only the process environment, so this writes it (and never reads it).
+    Returns the settings to build the job with: FLINK_CONF_DIR the gateway's.
+    """
     from telemetry.flink_cli import client_env
     from telemetry.kafka import client_secrets_env
 
     env = client_env(settings)
     for name in ("FLINK_HOME", "FLINK_CONF_DIR", "FLINK_LOG_DIR", "JAVA_HOME"):
         os.environ[name] = env[name]
-    for name, value in client_secrets_env(settings).items():
-        os.environ.setdefault(name, value)
+    for name, value in client_secrets_env(settings).items():  # revealed for the JVM
+        os.environ[name] = value
+    return dataclasses.replace(settings, flink_conf_dir=env["FLINK_CONF_DIR"])
 
 
 @contextlib.contextmanager
@@ -130,7 +136,7 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
     jar = job_jar()
     if not jar.is_file():
         raise ServiceError(f"{jar} is missing; build it with `make setup`")
-    _prepare_gateway(settings)
+    job_settings = _prepare_gateway(settings)
     rest = urlsplit(settings.flink_rest_url)
     for attempt in (1, 2):
         if not _gateway_alive():
@@ -139,7 +145,7 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
             with _root_log_level_kept():
                 return str(
                     _job_module().execute(
-                        settings,
+                        job_settings,
                         Path(jar),
                         params,
                         rest_endpoint=(rest.hostname or "127.0.0.1", rest.port or 80),
@@ -159,10 +165,10 @@ def warm_up(settings: Settings) -> None:
     from py4j.protocol import Py4JError
     from pyflink.util.exceptions import JavaException
 
-    _prepare_gateway(settings)
+    job_settings = _prepare_gateway(settings)
     params = JobParams.from_settings(settings, name="warm-up")
     try:
         with _root_log_level_kept():
-            _job_module().execute(settings, Path(job_jar()), params, dry_run=True)
+            _job_module().execute(job_settings, Path(job_jar()), params, dry_run=True)
     except (Py4JError, JavaException) as exc:
         raise ServiceError(f"planning the job failed: {summarize_trace(str(exc))}") from exc

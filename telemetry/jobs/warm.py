@@ -35,9 +35,17 @@ def _socket_path(settings: Settings) -> Path:
     return Layout.of(settings).run / SOCKET_NAME
 
 
+# The gateway's own, from the Flink home (telemetry.jobs.client), whatever the caller's is.
+_NOT_SUBMITTED = frozenset({"FLINK_CONF_DIR"})
+
+
 def fingerprint(settings: Settings) -> str:
     """The settings a submission depends on, secrets left out."""
-    public = sorted((name, value) for name, value, secret in settings.items() if not secret)
+    public = sorted(
+        (name, value)
+        for name, value, secret in settings.items()
+        if not secret and name not in _NOT_SUBMITTED
+    )
     return hashlib.sha256(json.dumps(public).encode()).hexdigest()
 
 

@@ -165,7 +165,7 @@ def catalog_errors(settings: Settings, what: str) -> Iterator[None]:
 
 def load(settings: Settings) -> Catalog:
     """pyiceberg's catalog `telemetry` from the settings."""
-    arrow_trust.refresh(settings.s3_ca_location)
+    arrow_trust.trust(settings)  # before pyiceberg's FileIO imports pyarrow.fs
     from pyiceberg.catalog.sql import SqlCatalog
 
     props = catalog_properties(settings)

@@ -31,10 +31,10 @@ from telemetry.pipeline.summary import PipelineSummary, _delays, _laps, _summari
 
 def _register_schemas(settings: Settings, say: Say) -> None:
     from telemetry.registry import connect
-    from telemetry.schemas import load_catalog
+    from telemetry.schemas import load_catalog, schemas_dir
     from telemetry.schemas.register import register_all
 
-    rows = register_all(connect(settings), load_catalog())
+    rows = register_all(connect(settings), load_catalog(schemas_dir(settings)))
     say("schemas:")
     for subject in dict.fromkeys(r.subject for r in rows):
         mine = [r for r in rows if r.subject == subject]

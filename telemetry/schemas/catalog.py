@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from telemetry.config import repo_root
+from telemetry.config import Settings, load_settings
 from telemetry.errors import InvalidInputError
 
 __all__ = [
@@ -81,17 +81,12 @@ class Subject:
         raise InvalidInputError(f"subject {self.name} has no version v{number} (has {known})")
 
 
-def schemas_dir() -> Path:
-    """`schemas/` of this checkout (or the one named by TELEMETRY_SCHEMAS_DIR)."""
-    import os
-
-    override = os.environ.get("TELEMETRY_SCHEMAS_DIR")
-    if override:
-        return Path(override)
-    root = repo_root()
-    if root is None:
+def schemas_dir(settings: Settings | None = None) -> Path:
+    """TELEMETRY_SCHEMAS_DIR (default: `schemas/` of this checkout), of `settings` or loaded."""
+    folder = (settings if settings is not None else load_settings()).telemetry_schemas_dir
+    if not folder:
         raise InvalidInputError("cannot find the schemas/ folder; set TELEMETRY_SCHEMAS_DIR to it")
-    return root / "schemas"
+    return Path(folder)
 
 
 def load_catalog(directory: Path | None = None) -> dict[str, Subject]:

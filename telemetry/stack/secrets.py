@@ -31,7 +31,6 @@ from telemetry.config import (
     SECRETS_FILE,
     Secret,
     Settings,
-    load_settings,
     stored_secrets,
 )
 
@@ -117,16 +116,10 @@ def _with_stored(settings: Settings) -> Settings:
         if isinstance(value, Secret) and not value.reveal() and stored.get(name):
             changes[f.name] = Secret(stored[name])
     if settings.telemetry_profile == "cluster":
-        fresh = load_settings(
-            {
-                **os.environ,
-                "TELEMETRY_PROFILE": settings.telemetry_profile,
-                "TELEMETRY_DATA_DIR": str(settings.telemetry_data_dir),
-            }
-        )
-        for name in (variable.lower() for variable in CLUSTER_TLS_FILES):
-            if not getattr(settings, name) and getattr(fresh, name):
-                changes[name] = getattr(fresh, name)
+        for variable, file in CLUSTER_TLS_FILES.items():
+            path = settings.telemetry_data_dir / "tls" / file
+            if not getattr(settings, variable.lower()) and path.is_file():
+                changes[variable.lower()] = str(path)
     return dataclasses.replace(settings, **changes) if changes else settings
 
 

@@ -8,7 +8,6 @@ registry together), then the Flink JobManager and TaskManager.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import ssl
 import urllib.error
@@ -20,7 +19,7 @@ from pathlib import Path
 from string import Template
 
 from telemetry import versions
-from telemetry.config import Settings
+from telemetry.config import Settings, inherited_environ
 from telemetry.flink_tls import rest_tls_context
 from telemetry.kafka import client_secrets_env, librdkafka_config
 from telemetry.stack.java import find_java
@@ -82,8 +81,8 @@ def http_ok(
 
 
 def base_env() -> dict[str, str]:
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER")
-    return {k: os.environ[k] for k in keep if k in os.environ}
+    """The little of this process's environment a server is started with."""
+    return inherited_environ(("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER"))
 
 
 # MinIO -----------------------------------------------------------------

@@ -18,10 +18,10 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     credential chain applies."""
     from urllib.parse import urlsplit
 
+    arrow_trust.trust(settings)  # before pyarrow.fs is first imported
     import pyarrow.fs as pafs
 
     endpoint = urlsplit(settings.s3_endpoint_url) if settings.s3_endpoint_url else None
-    arrow_trust.refresh(settings.s3_ca_location)
     keys = {}
     if settings.aws_access_key_id.reveal():
         keys = {
@@ -42,6 +42,7 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
 
 def read_table(settings: Settings, path: str) -> pa.Table:
     """Every Parquet file under `bucket/prefix` as one table."""
+    arrow_trust.trust(settings)  # before pyarrow.fs is first imported
     import pyarrow.dataset as ds
 
     try:

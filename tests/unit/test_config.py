@@ -137,3 +137,173 @@ def test_the_cluster_catalog_is_its_postgresql_by_client_certificate(tmp_path: P
     assert jdbc.startswith("jdbc:postgresql://127.0.0.1:15432/iceberg?user=telemetry&")
     assert jdbc.endswith(f"sslkey={tmp_path}/tls/client-telemetry.pk8")
     assert "password" not in uri + jdbc
+
+
+# One declaration per setting ------------------------------------------------------
+
+
+def test_every_setting_has_the_type_its_field_declares(tmp_path: Path) -> None:
+    import dataclasses
+    import typing
+
+    from telemetry.config import Settings
+
+    types = typing.get_type_hints(Settings)
+    for environ in ({}, {"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)}):
+        settings = load_settings(environ)
+        for f in dataclasses.fields(settings):
+            assert isinstance(getattr(settings, f.name), types[f.name]), f.name
+
+
+def test_the_variables_are_the_fields_and_secrets_are_the_secret_typed_ones() -> None:
+    import dataclasses
+
+    from telemetry.config import Secret, Settings
+
+    by_field = {f.name.upper(): f for f in dataclasses.fields(Settings)}
+    assert [var.name for var in ENV_VARS] == list(by_field)
+    secret = {var.name for var in ENV_VARS if var.secret}
+    assert secret == {
+        "KAFKA_SASL_PASSWORD",
+        "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "FLINK_REST_KEY_PASSWORD",
+        "PYICEBERG_CATALOG__TELEMETRY__URI",
+        "TELEMETRY_CATALOG_JDBC_URL",
+    }
+    settings = load_settings({})
+    assert {n for n, _v, s in settings.items() if s} == secret
+    assert all(isinstance(getattr(settings, n.lower()), Secret) for n in secret)
+
+
+def test_the_cluster_profile_takes_each_declared_cluster_default(tmp_path: Path) -> None:
+    cluster = load_settings({"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)})
+    values = {name: value for name, value, _secret in cluster.items()}
+    declared = {var.name: var.cluster for var in ENV_VARS if var.cluster is not None}
+    assert declared["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert {name: values[name] for name in declared} == declared
+    overridden = load_settings({"TELEMETRY_PROFILE": "cluster", "TELEMETRY_PARALLELISM": "1"})
+    assert overridden.telemetry_parallelism == 1, "the environment wins over the profile"
+
+
+def test_the_cluster_profile_trusts_its_own_ca_once_it_exists(tmp_path: Path) -> None:
+    from telemetry.config import CLUSTER_TLS_FILES
+
+    environ = {"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)}
+    assert load_settings(environ).kafka_ssl_ca_location == ""
+    (tmp_path / "tls").mkdir()
+    for file in set(CLUSTER_TLS_FILES.values()):
+        (tmp_path / "tls" / file).write_text("PEM")
+    settings = load_settings(environ)
+    for name, file in CLUSTER_TLS_FILES.items():
+        assert getattr(settings, name.lower()) == str(tmp_path / "tls" / file), name
+    assert load_settings({}).kafka_ssl_ca_location == "", "the local profile: none"
+
+
+def test_the_cache_dir_follows_xdg_cache_home_of_the_environment_given(tmp_path: Path) -> None:
+    settings = load_settings({"XDG_CACHE_HOME": str(tmp_path)})
+    assert settings.telemetry_cache_dir == tmp_path / "telemetry-pipeline"
+
+
+def test_the_schemas_folder_defaults_to_the_checkouts_and_follows_the_variable(
+    tmp_path: Path,
+) -> None:
+    from telemetry.config import repo_root
+    from telemetry.schemas import schemas_dir
+
+    root = repo_root()
+    assert root is not None
+    assert schemas_dir(load_settings({})) == root / "schemas"
+    assert schemas_dir(load_settings({"TELEMETRY_SCHEMAS_DIR": str(tmp_path)})) == tmp_path
+
+
+def test_flink_conf_dir_is_a_setting_empty_unless_flink_sets_it(tmp_path: Path) -> None:
+    assert load_settings({}).flink_conf_dir == ""
+    assert load_settings({"FLINK_CONF_DIR": str(tmp_path)}).flink_conf_dir == str(tmp_path)
+
+
+def test_the_readme_configuration_table_has_a_row_for_every_variable() -> None:
+    from telemetry.config import repo_root
+
+    root = repo_root()
+    assert root is not None
+    text = (root / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    named = {word.strip("`") for row in rows for word in row.split("|")[1].split()}
+    missing = [var.name for var in ENV_VARS if var.name not in named]
+    assert not missing, f"add README rows for {missing}"
+
+
+# Secrets ----------------------------------------------------------------------------
+
+
+def test_a_secret_is_masked_by_str_repr_format_and_percent_formatting() -> None:
+    from telemetry.config import Secret
+
+    secret = Secret("hunter2")
+    shown = [
+        str(secret),
+        repr(secret),
+        format(secret),
+        format(secret, ">5"),
+        f"{secret}",
+        f"{secret!s} {secret!r}",
+        "%s %r" % (secret, secret),  # noqa: UP031 - %-formatting is what is tested
+        "{}".format(secret),  # noqa: UP032 - str.format is what is tested
+        str([secret]),
+        str({"password": secret}),
+    ]
+    assert all("hunter2" not in text and "***" in text for text in shown), shown
+    assert secret.reveal() == "hunter2"
+
+
+def test_a_secret_is_masked_in_log_records(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from telemetry.config import Secret
+
+    log = logging.getLogger("telemetry.test")
+    with caplog.at_level(logging.INFO, logger="telemetry.test"):
+        log.info("password %s", Secret("hunter2"))
+        log.info(Secret("hunter2"))
+        log.info("user info %r", Secret("u:hunter2"))
+    assert "hunter2" not in caplog.text
+    assert caplog.messages == ["password ***", "***", "user info '***'"]
+
+
+def test_a_secret_is_no_str_and_only_reveal_gives_the_value() -> None:
+    import json
+
+    from telemetry.config import Secret
+
+    secret = Secret("hunter2")
+    assert not isinstance(secret, str)
+    with pytest.raises(TypeError):
+        json.dumps({"password": secret})
+    with pytest.raises(TypeError):
+        "user:" + secret  # it must not join a credential string unrevealed
+    with pytest.raises(TypeError):
+        Secret(secret)
+    with pytest.raises(AttributeError):
+        secret._value = "other"
+    assert secret == Secret("hunter2") and secret != Secret("other") and secret != "hunter2"
+    assert bool(secret) and not Secret(""), "true when set, without showing it"
+
+
+def test_settings_show_no_secret_in_repr_str_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    secrets = {var.name: f"known-{var.name.lower()}" for var in ENV_VARS if var.secret}
+    secrets["PYICEBERG_CATALOG__TELEMETRY__URI"] = "postgresql://u:known-pw@db/iceberg"
+    secrets["TELEMETRY_CATALOG_JDBC_URL"] = "jdbc:postgresql://db/iceberg?password=known-jdbc"
+    settings = load_settings(secrets)
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("telemetry.test").info("settings %s", settings)
+    for text in (repr(settings), str(settings), f"{settings}", caplog.text):
+        assert "known-" not in text
+        assert "aws_secret_access_key='***'" in text
+    revealed = {name: value for name, value, secret in settings.items() if secret}
+    assert revealed == secrets, "items() reveals them, for `telemetry env`"
