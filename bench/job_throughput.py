@@ -1,6 +1,7 @@
 """The Flink job's throughput and fixed cost, by the difference of two backlogs.
 
     .venv/bin/python bench/job_throughput.py [--small 2000000] [--large 10000000]
+        [--job-script OLD.py]   # e.g. `git show REF:flink/telemetry_job.py > OLD.py`
 
 Preloads both backlogs with the real producer (fast Avro, 20 cars), then times
 a fresh job on each from `jobs.submit` until every event is counted in
@@ -15,17 +16,36 @@ local stack (`make up`).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from jobbench import job_rate
 
 from telemetry.config import load_settings
 
 
+def use_job_script(script: Path) -> None:
+    """Submit `script` in this process: the stack's warm client holds the checkout's."""
+    from telemetry.jobs import client, warm
+
+    if not script.is_file():
+        raise SystemExit(f"error: --job-script {script} does not exist")
+    client.job_script = lambda: script  # type: ignore[assignment]
+    warm.submit_warm = lambda *_args, **_kwargs: None  # type: ignore[assignment]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=2_000_000, help="events in the short backlog")
     parser.add_argument("--large", type=int, default=10_000_000, help="events in the long one")
+    parser.add_argument(
+        "--job-script",
+        type=Path,
+        help="bench this job script instead of flink/telemetry_job.py (an older version, "
+        "for a side-by-side on the same stack); it is built in this process",
+    )
     args = parser.parse_args()
+    if args.job_script:
+        use_job_script(args.job_script)
     if not 0 < args.small < args.large:
         parser.error("--small must be positive and below --large")
     result = job_rate(load_settings(), args.small, args.large, say=lambda m: print(f"  {m}"))

@@ -428,7 +428,7 @@ def execute(
     (a warm-up of the planner; returns "").
     """
     add_jars_to_context_class_loader([jar.resolve().as_uri()])
-    config = client_configuration()
+    config = client_configuration(settings)
     if rest_endpoint is not None:
         config.set_string("execution.attached", "false")
     if savepoint:
@@ -499,19 +499,31 @@ def execute(
     sink_options = sql_options({"write-parallelism": "1"})
 
     # Partials: per car, lap and tumbling event-time window, the one aggregation of every
-    # event. Their window_time keeps event time for the windows and laps built from them
-    # (their bounds would clash with those of the windows' TUMBLE over them).
+    # event. Converted to a DataStream once, so that the windows and the laps share them (a
+    # view would be planned, and computed, once for each). Their window_time travels as the
+    # records' event time, and becomes the rowtime of the view read back from it.
     partial = ",\n            ".join(
         f"{expr} AS `{name}`" for name, expr in PARTIAL_COLUMNS.items()
     )
-    t_env.execute_sql(f"""
-        CREATE TEMPORARY VIEW partials AS
+    partial_stream = t_env.to_data_stream(
+        t_env.sql_query(f"""
         SELECT
             car_id, lap, window_time,
             {partial}
         FROM TABLE(TUMBLE(
             TABLE on_time, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
         GROUP BY car_id, lap, window_start, window_end, window_time""")
+    )
+    t_env.create_temporary_view(
+        "partials",
+        t_env.from_data_stream(
+            partial_stream,
+            Schema.new_builder()
+            .column_by_metadata("rowtime", "TIMESTAMP_LTZ(3)")
+            .watermark("rowtime", "SOURCE_WATERMARK()")
+            .build(),
+        ),
+    )
 
     # Windows: a window's partials merged (one per lap it saw), every aggregate the job
     # knows whatever the table's version: the window state is then the same for every
@@ -522,7 +534,7 @@ def execute(
         SELECT
             {every}
         FROM TABLE(TUMBLE(
-            TABLE partials, DESCRIPTOR(window_time), INTERVAL '{args.window_seconds}' SECOND))
+            TABLE partials, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
         GROUP BY car_id, window_start, window_end""")
     window_stream = t_env.to_data_stream(aggregated)
     t_env.create_temporary_view("window_rows", t_env.from_data_stream(window_stream))
@@ -559,7 +571,7 @@ def execute(
         FROM (SELECT * FROM partials WHERE lap IS NOT NULL)
         MATCH_RECOGNIZE (
             PARTITION BY car_id
-            ORDER BY window_time, lap
+            ORDER BY rowtime, lap
             MEASURES
                 {measures}
             ONE ROW PER MATCH

@@ -44,11 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _tables(args: argparse.Namespace) -> int:
     from telemetry.lake.catalog import load_table
-    from telemetry.lake.tables import LATE_EVENTS, WINDOWS
+    from telemetry.lake.tables import TABLES
 
     settings = load_settings()
     namespace = args.namespace or settings.telemetry_namespace
-    for name in (WINDOWS, LATE_EVENTS):
+    for name in TABLES:
         table = load_table(settings, name, namespace)
         snapshot = table.current_snapshot()
         files = table.inspect.files().num_rows

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from telemetry.config import Settings
 from telemetry.errors import StorageError
-from telemetry.lake.tables import LATE_EVENTS, WINDOWS
+from telemetry.lake.tables import TABLES, WINDOWS
 
 if TYPE_CHECKING:
     import duckdb
@@ -90,16 +90,16 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with httpfs, avro and iceberg loaded and S3 configured.
 
-    Each of `tables` (`windows`, `late_events`) becomes a view of that name over
+    Each of `tables` (`windows`, `laps`, `late_events`) becomes a view of that name over
     `iceberg_scan` of its current snapshot in `namespace` (TELEMETRY_NAMESPACE).
     Times are shown in UTC. Raises StorageError.
     """
     import duckdb
 
     directory = extension_directory()
-    unknown = [t for t in tables if t not in (WINDOWS, LATE_EVENTS)]
+    unknown = [t for t in tables if t not in TABLES]
     if unknown:
-        raise StorageError(f"unknown table {', '.join(unknown)}; one of {WINDOWS}, {LATE_EVENTS}")
+        raise StorageError(f"unknown table {', '.join(unknown)}; one of {', '.join(TABLES)}")
     con = duckdb.connect(
         database,
         config={

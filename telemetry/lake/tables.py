@@ -24,6 +24,7 @@ __all__ = [
     "LAPS",
     "LATE_EVENTS",
     "LATE_EXTRA_COLUMNS",
+    "TABLES",
     "WINDOWS",
     "Column",
     "LakeTable",
@@ -35,6 +36,7 @@ __all__ = [
 WINDOWS = "windows"
 LAPS = "laps"
 LATE_EVENTS = "late_events"
+TABLES = (WINDOWS, LAPS, LATE_EVENTS)
 
 
 @dataclass(frozen=True)
