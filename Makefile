@@ -97,8 +97,9 @@ test-unit: $(STAMP) ## unit tests only (no servers, no builds, no .data: run on 
 check-deploy: $(STAMP) ## docker-compose config and the Kubernetes validator on infra/ (built on first use; no engine, no cluster)
 	$(BIN)/pytest tests/deploy
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff, then mypy (strict on the core; pyproject.toml's [tool.mypy])
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 mutate: $(STAMP) ## mutation testing of the modules whose mistakes corrupt data (mutmut; slow, not in `make test`)
 	$(BIN)/mutmut run --max-children 2

@@ -34,18 +34,18 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
-from jobbench import JobRate, job_rate
+from jobbench import JobRate, indented, job_rate
 
 from producer import kafka
 from producer.produce import Binding, ProduceReport, ProduceRequest, bind, run
 from telemetry import kafkaperf, versions
 from telemetry.config import Settings, load_settings
 from telemetry.kafka import client_secrets_env, java_properties, librdkafka_config
+from telemetry.progress import Say
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout
 from telemetry.topics import ensure_topics
@@ -77,7 +77,7 @@ JOB_TARGET_RATIO = 0.5
 FIXED_COST_BASELINE_S = 21.0
 
 
-def job_rate_row(settings: Settings, events: int, say: Callable[[str], None]) -> JobRate:
+def job_rate_row(settings: Settings, events: int, say: Say) -> JobRate:
     return job_rate(settings, events // 5, events, say=say)
 
 
@@ -208,7 +208,7 @@ def main() -> None:
     job = Row(f"job, backlog of {args.job_events / 1e6:g} M events", "consume")
     record_size = 0
     load_before = os.getloadavg()
-    say = _progress
+    say = indented
     try:
         for n in range(1, args.repeat + 1):
             report = python_producer(settings, bound["stock"], topic("stock", n), args.stock_events)
@@ -329,10 +329,6 @@ def _fixed_cost_verdict(measured: JobRate | None) -> str:
 
 def _load(load: tuple[float, float, float]) -> str:
     return "/".join(f"{x:.1f}" for x in load)
-
-
-def _progress(line: str) -> None:
-    print(f"  {line}", flush=True)
 
 
 def _delete(settings: Settings, topics: list[str]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from jobbench import job_rate
+from jobbench import indented, job_rate
 
 from telemetry.config import load_settings
 
@@ -48,7 +48,7 @@ def main() -> None:
         use_job_script(args.job_script)
     if not 0 < args.small < args.large:
         parser.error("--small must be positive and below --large")
-    result = job_rate(load_settings(), args.small, args.large, say=lambda m: print(f"  {m}"))
+    result = job_rate(load_settings(), args.small, args.large, say=indented)
     print(f"rate      {result.rate:>12,.0f} events/s (decode, windows, Parquet; exactly once)")
     print(f"marginal  {result.marginal_rate:>12,.0f} events/s (difference of the two backlogs)")
     jobs = len(result.timed)

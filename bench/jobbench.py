@@ -42,7 +42,6 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import psutil
@@ -54,6 +53,7 @@ from telemetry.config import Settings
 from telemetry.errors import StorageError
 from telemetry.jobs.rest import rest
 from telemetry.kafka import librdkafka_config
+from telemetry.progress import Say
 from telemetry.stack.layout import Layout
 from telemetry.stack.process import read_pid
 from telemetry.storage.windows import read_windows
@@ -220,9 +220,12 @@ def _records_read(settings: Settings, job_id: str, vertex: str) -> float:
     return float(metrics[0]["sum"]) if metrics else 0.0
 
 
-def job_rate(
-    settings: Settings, small: int, large: int, say: Callable[[str], None] = print
-) -> JobRate:
+def indented(line: str) -> None:
+    """A bench's `Say`: its steps indented under the heading, flushed for `| tee`."""
+    print(f"  {line}", flush=True)
+
+
+def job_rate(settings: Settings, small: int, large: int, say: Say = print) -> JobRate:
     """Preload both backlogs, warm up, time a fresh job on each, derive rate and fixed costs."""
     marker = uuid.uuid4().hex[:6]
     # (topic, events, event time of the first event: None for now)

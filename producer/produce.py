@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from types import FrameType
-from typing import Protocol
+from typing import Protocol, cast
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -313,7 +313,10 @@ def produce(
                 break
             show(now)
             if bad.due(tracker.sent):
-                _produce_bad(producer, serializers, topic, last, bad.take(last[1]), tracker)
+                # Set: a chunk sends at least one event (until_next >= 1) and stops where
+                # a bad record is due.
+                latest = cast("tuple[bytes, bytes]", last)
+                _produce_bad(producer, serializers, topic, latest, bad.take(latest[1]), tracker)
             if transactions is not None and transactions.due(now) and not commit():
                 failed_transaction = finished = True
                 break

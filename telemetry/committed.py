@@ -7,13 +7,16 @@ their replay ledger this way, and a file replay its ledger (producer.ledger).
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
-from telemetry.kafka import librdkafka_config
+from telemetry.kafka import client_logger, librdkafka_config
+
+if TYPE_CHECKING:
+    from confluent_kafka import Consumer
 
 __all__ = ["CommittedRecord", "read_committed"]
 
@@ -40,8 +43,7 @@ def read_committed(
     `missing` (default: that the topic does not exist)."""
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-    quiet = logging.getLogger("telemetry.committed.librdkafka")
-    quiet.propagate = False
+    quiet = client_logger("telemetry.committed.librdkafka")
     consumer = Consumer(
         librdkafka_config(
             settings,
@@ -77,7 +79,7 @@ def read_committed(
 
 
 def _drain(
-    consumer, topic: str, ends: dict[int, int], pending: set[int], timeout: float
+    consumer: Consumer, topic: str, ends: dict[int, int], pending: set[int], timeout: float
 ) -> list[CommittedRecord]:
     from confluent_kafka import KafkaError
 
@@ -85,25 +87,31 @@ def _drain(
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for message in consumer.consume(500, timeout=1.0):
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    pending.discard(message.partition())
+            # The stub's Optionals are for messages made by hand: a consumed one (an
+            # end-of-partition event too) has a partition and an offset, its headers pairs.
+            partition = cast(int, message.partition())
+            offset = cast(int, message.offset())
+            error = message.error()
+            if error:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    pending.discard(partition)
                     continue
-                raise ServiceError(f"reading {topic} failed: {message.error()}")
-            if message.offset() >= ends[message.partition()]:
-                pending.discard(message.partition())
+                raise ServiceError(f"reading {topic} failed: {error}")
+            if offset >= ends[partition]:
+                pending.discard(partition)
                 continue
+            headers = cast("list[tuple[str, bytes | None]] | None", message.headers())
             records.append(
                 CommittedRecord(
-                    message.partition(),
-                    message.offset(),
+                    partition,
+                    offset,
                     message.key(),
                     message.value(),
-                    tuple(message.headers() or ()),
+                    tuple(headers or ()),
                 )
             )
-            if message.offset() + 1 >= ends[message.partition()]:
-                pending.discard(message.partition())
+            if offset + 1 >= ends[partition]:
+                pending.discard(partition)
     if pending:
         raise ServiceError(f"reading {topic} did not reach its end within {timeout:.0f} s")
     return sorted(records, key=lambda r: (r.partition, r.offset))

@@ -136,7 +136,7 @@ def _port(name: str, value: str) -> int:
     return port
 
 
-def _int_at_least(minimum: int) -> Parser:
+def _int_at_least(minimum: int) -> Callable[[str, str], int]:
     def parse(name: str, value: str) -> int:
         try:
             number = int(value)

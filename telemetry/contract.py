@@ -3,6 +3,11 @@
 The job's name and jar, and where its checkpoints and savepoints live. The
 job, its management, the benches and the tests import them from here. The
 lake's tables are telemetry.lake's.
+
+Some facts are declared in Java as well (flink/jvm, the job's JVM half): the
+jar's name, the decoder's metadata columns and counters, the timeout of the
+job's Kafka transactions. tests/unit/test_cross_language.py reads the Java
+declarations and fails when the two differ.
 """
 
 from __future__ import annotations
@@ -13,9 +18,14 @@ from telemetry.config import Settings, repo_root
 from telemetry.errors import InvalidInputError
 
 __all__ = [
+    "DECODED_METRIC",
+    "FAILED_METRIC",
     "JAR_NAME",
     "JOB_NAME",
+    "METADATA_COLUMNS",
+    "TRANSACTION_TIMEOUT_MS",
     "checkpoint_prefix",
+    "failed_metric",
     "job_jar",
     "job_script",
     "savepoint_prefix",
@@ -23,7 +33,29 @@ __all__ = [
 ]
 
 JOB_NAME = "telemetry-windows"
-JAR_NAME = "telemetry-flink-functions-0.1.0.jar"
+JAR_NAME = "telemetry-flink-functions-0.1.0.jar"  # flink/jvm/pom.xml: artifactId-version.jar
+
+# The decoder's rows (ConfluentAvroRecordDeserializer.METADATA_COLUMNS): these columns
+# follow the reader schema's fields, in this order. `error` is null when the record
+# decoded, else "<reason>: <detail>" (a reason of telemetry.dlq.headers.REASONS).
+METADATA_COLUMNS = (
+    "schema_id",
+    "error",
+    "payload",
+    "kafka_key",
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_timestamp",
+)
+
+# The decoder's counters, on the Kafka source's metric group (Flink REST metric names).
+DECODED_METRIC = "telemetryRecordsDecoded"
+FAILED_METRIC = "telemetryRecordsFailed"  # every dead letter, whatever its reason
+
+# The job's Kafka transactions (aggregate topics, dead letters), in ms: the brokers'
+# default transaction.max.timeout.ms, so a long recovery does not abort them
+# (AggregateTopics.TRANSACTION_TIMEOUT_MS; the dead-letter sink's option).
+TRANSACTION_TIMEOUT_MS = 900_000
 
 # Keys in TELEMETRY_CHECKPOINT_BUCKET: one folder per job name, so the newest
 # state of a job is found by its name even after the cluster forgot the job.
@@ -44,6 +76,12 @@ def job_script() -> Path:
 
 def job_jar() -> Path:
     return _root() / "flink" / "jvm" / "target" / JAR_NAME
+
+
+def failed_metric(reason: str) -> str:
+    """The decoder's counter of one reason (FailureReason.metricName()): `corrupt` ->
+    `telemetryFailed_corrupt`, `bad-magic` -> `telemetryFailed_bad_magic`."""
+    return "telemetryFailed_" + reason.replace("-", "_")
 
 
 def checkpoint_prefix(name: str) -> str:

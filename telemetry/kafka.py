@@ -9,23 +9,36 @@ client config.
 Secrets stay out of the JVM properties: they carry
 `${env:KAFKA_SASL_PASSWORD}`, which Kafka's EnvVarConfigProvider resolves in
 the process that opens the connection (a Flink TaskManager or JobManager), so
-the password is in no job graph, log or config file. `client_secrets_env` is
-what such a process needs in its environment.
+the password is in no job graph, log or config file. The job's registry
+clients in the JVM likewise read their credentials from the variable
+`REGISTRY_CREDENTIALS_VARIABLE` names. `client_secrets_env` is what such a
+process needs in its environment.
 """
 
 from __future__ import annotations
 
+import logging
+
 from telemetry.config import Settings
 from telemetry.errors import ConfigError
 
-__all__ = ["client_secrets_env", "java_properties", "librdkafka_config"]
+__all__ = [
+    "PASSWORD_VARIABLE",
+    "REGISTRY_CREDENTIALS_VARIABLE",
+    "client_logger",
+    "client_secrets_env",
+    "java_properties",
+    "librdkafka_config",
+]
 
 _LOGIN_MODULES = {
     "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
     "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
     "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
 }
-PASSWORD_VARIABLE = "KAFKA_SASL_PASSWORD"
+# Variables a JVM reads a secret from; each is the name of the setting it carries.
+PASSWORD_VARIABLE = "KAFKA_SASL_PASSWORD"  # by `${env:...}` in the JAAS config
+REGISTRY_CREDENTIALS_VARIABLE = "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"  # the job passes the name
 
 
 def _sasl(settings: Settings) -> bool:
@@ -61,6 +74,18 @@ def librdkafka_config(settings: Settings, **overrides: object) -> dict[str, obje
     return config | overrides
 
 
+def client_logger(name: str) -> logging.Logger:
+    """The `logger=` for a confluent-kafka client: librdkafka's lines under `name`.
+
+    They do not propagate to the root logger, so the application's own logging
+    setup neither shows nor reformats them; with no handler of its own, Python's
+    last-resort handler still prints their warnings and errors to stderr.
+    """
+    logger = logging.getLogger(name)
+    logger.propagate = False
+    return logger
+
+
 def java_properties(settings: Settings) -> dict[str, str]:
     """Java client properties to reach the configured brokers (no secret in them)."""
     props = {
@@ -92,9 +117,7 @@ def client_secrets_env(settings: Settings) -> dict[str, str]:
     """Environment a JVM running this project's clients needs (Flink's processes)."""
     env = {
         PASSWORD_VARIABLE: settings.kafka_sasl_password.reveal(),
-        "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": (
-            settings.schema_registry_basic_auth_user_info.reveal()
-        ),
+        REGISTRY_CREDENTIALS_VARIABLE: settings.schema_registry_basic_auth_user_info.reveal(),
         "AWS_ACCESS_KEY_ID": settings.aws_access_key_id.reveal(),
         "AWS_SECRET_ACCESS_KEY": settings.aws_secret_access_key.reveal(),
         "AWS_SESSION_TOKEN": settings.aws_session_token.reveal(),

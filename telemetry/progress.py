@@ -1,6 +1,10 @@
-"""Signs of life on long work: one live status line on stderr (rich).
+"""Signs of life on long work: the `Say` callback and one live status line (rich).
 
-A spinner, the step, the time it has taken so far and one line of detail
+`Say` is how long operations report their steps, one line each: the caller
+picks where a line goes (`print`, `to_stderr` when stdout holds a JSON
+result, `print_now` when the output is followed live, `silent`).
+
+`Activity` is a spinner, the step, the time it has taken so far and one line of detail
 (the tool's last log line, a count of what it fetched, a rate). It is shown
 only while stderr is a terminal; in CI logs and pipes it prints nothing, and
 the callers' own one-line-per-step messages stand alone.
@@ -9,16 +13,41 @@ the callers' own one-line-per-step messages stand alone.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, TypeAlias
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Column
+if TYPE_CHECKING:  # rich is imported when a live line starts: `Say` users stay light
+    from rich.progress import Progress, TaskID
 
-__all__ = ["REFRESH_PER_SECOND", "Activity"]
+__all__ = [
+    "REFRESH_PER_SECOND",
+    "Activity",
+    "Say",
+    "is_terminal",
+    "print_now",
+    "silent",
+    "to_stderr",
+]
 
 REFRESH_PER_SECOND = 4
+
+Say: TypeAlias = Callable[[str], None]
+"""Reports one step of long work as one line of text."""
+
+
+def silent(_line: str) -> None:
+    """A `Say` that says nothing."""
+
+
+def to_stderr(line: str) -> None:
+    """A `Say` for commands whose stdout holds only their result (e.g. JSON)."""
+    print(line, file=sys.stderr)
+
+
+def print_now(line: str) -> None:
+    """A `Say` for output read as it comes (`logs --follow`, a live server's log)."""
+    print(line, flush=True)
 
 
 class Activity:
@@ -40,16 +69,21 @@ class Activity:
     ) -> None:
         self.title = title
         target = stream if stream is not None else sys.stderr
-        self.enabled = _is_terminal(target) if enabled is None else enabled
+        self.enabled = is_terminal(target) if enabled is None else enabled
+        self._target = target
+        self._width = width
         self._transient = transient
         self._elapsed = elapsed
-        self._console = Console(file=target, force_terminal=self.enabled, width=width)
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
     def start(self) -> None:
         if not self.enabled or self._progress is not None:
             return
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.table import Column
+
         columns = [
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -61,7 +95,7 @@ class Activity:
         ]
         self._progress = Progress(
             *columns,
-            console=self._console,
+            console=Console(file=self._target, force_terminal=True, width=self._width),
             transient=self._transient,
             refresh_per_second=REFRESH_PER_SECOND,
             redirect_stdout=False,  # the command's own output stays on stdout
@@ -96,7 +130,8 @@ class Activity:
         self.close()
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (False for pipes, files, closed streams)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):  # no isatty, or closed

@@ -40,7 +40,7 @@ from telemetry.errors import IncompatibleSchemaError, InvalidInputError, Registr
 try:  # the client uses httpx2 when installed, else httpx
     from httpx2 import TransportError
 except ImportError:  # pragma: no cover - depends on the installed client
-    from httpx import TransportError
+    from httpx import TransportError  # type: ignore[no-redef]  # the one or the other
 
 __all__ = ["Registered", "Registry", "connect"]
 
@@ -118,7 +118,8 @@ class Registry:
         """The schema text the registry stores for one version."""
         # The client's lookup caches our text under the version it returned,
         # which would hide a canonical-form match; ask the server itself.
-        self.client.clear_caches()
+        # confluent-kafka 2.16 leaves clear_caches unannotated (it returns None).
+        self.client.clear_caches()  # type: ignore[no-untyped-call]
         with self._calling(f"read version {version} of {subject}"):
             return str(self.client.get_version(subject, version).schema.schema_str or "")
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
-from telemetry.kafka import librdkafka_config
+from telemetry.kafka import client_logger, librdkafka_config
 
 __all__ = ["ensure_topics"]
 
@@ -29,9 +28,9 @@ def ensure_topics(
     from confluent_kafka.admin import AdminClient, NewTopic
 
     names = list(topics or (settings.telemetry_topic, settings.telemetry_dlq_topic))
-    quiet = logging.getLogger("telemetry.topics.librdkafka")
-    quiet.propagate = False
-    admin = AdminClient(librdkafka_config(settings), logger=quiet)
+    quiet = client_logger("telemetry.topics.librdkafka")
+    # AdminClient's stub takes a dict of scalars only (callbacks are valid too); ours are.
+    admin = AdminClient(librdkafka_config(settings), logger=quiet)  # type: ignore[arg-type]
     try:
         existing = admin.list_topics(timeout=10).topics
     except KafkaException as exc:

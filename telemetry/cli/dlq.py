@@ -6,6 +6,7 @@ import argparse
 
 from telemetry.cli.output import FORMATS, emit
 from telemetry.config import load_settings
+from telemetry.dlq.headers import REASONS
 
 COLUMNS = [
     "dlq_position",
@@ -35,8 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             action="append",
             default=[],
             metavar="CODE",
-            help="only this reason (repeatable): unknown-schema, incompatible-schema, "
-            "bad-magic, corrupt, null-value",
+            help=f"only this reason (repeatable): {', '.join(REASONS)}",
         )
         p.add_argument(
             "--at",

@@ -14,6 +14,7 @@ from telemetry.cli.output import FORMATS, emit
 from telemetry.cli.produce import TRACK_NAMES
 from telemetry.config import load_settings
 from telemetry.pipeline import PipelineSummary, run_pipeline
+from telemetry.progress import to_stderr
 
 CAR_COLUMNS = ("car_id", "windows", "events", "avg_speed", "top_speed", "avg_rpm")
 
@@ -75,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         track=args.track,
         timeout=args.timeout,
-        say=print if table else _to_stderr,
+        say=print if table else to_stderr,
     )
     if table:
         _print_summary(summary)
@@ -85,10 +86,6 @@ def _run(args: argparse.Namespace) -> int:
     if summary.missing:
         print(f"error: {summary.missing}", file=sys.stderr)
     return 0 if summary.complete else 1
-
-
-def _to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def _seconds(value: float | None) -> str:

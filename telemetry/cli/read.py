@@ -13,6 +13,7 @@ from telemetry.cli.output import render_table
 from telemetry.config import Settings, load_settings
 from telemetry.errors import InvalidInputError, TelemetryError
 from telemetry.lake.tables import LAPS, LATE_EVENTS, WINDOWS
+from telemetry.progress import is_terminal
 from telemetry.storage.windows import OUTPUT_FORMATS  # no pyarrow until used
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def _read(args: argparse.Namespace) -> int:
     settings = load_settings()
     namespace = args.namespace or settings.telemetry_namespace
     whole = columns is None or args.summary or args.plot  # these need more than --columns
-    needed = None if whole else list(dict.fromkeys([*columns, "car_id"]))
+    needed = None if whole or columns is None else list(dict.fromkeys([*columns, "car_id"]))
     table = windows.read_windows(
         settings,
         cars=cars,
@@ -181,7 +182,8 @@ def _output(
     try:
         with _open_output(args.output) as out:
             if fmt == "table":
-                _write_table(shown, table.num_rows, time_range, out)
+                color = args.output is None and is_terminal(sys.stdout)
+                _write_table(shown, table.num_rows, time_range, out, color=color)
             else:
                 windows.write_windows(shown, fmt, out)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
@@ -267,9 +269,11 @@ def _open_output(path: str | None) -> AbstractContextManager[BinaryIO]:
     return nullcontext(sys.stdout.buffer)
 
 
-def _write_table(table: pa.Table, total: int, time_range: TimeRange, out: BinaryIO) -> None:
+def _write_table(
+    table: pa.Table, total: int, time_range: TimeRange, out: BinaryIO, *, color: bool = False
+) -> None:
     rows = [{k: _cell(k, v) for k, v in row.items()} for row in table.to_pylist()]
-    text = render_table(rows, table.column_names) + "\n"
+    text = render_table(rows, table.column_names, color=color) + "\n"
     shown = f"{table.num_rows} of {total}" if table.num_rows < total else f"{total}"
     text += f"({shown} rows; {time_range}; times UTC)\n"
     out.write(text.encode())

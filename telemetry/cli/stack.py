@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
 from telemetry import stack
 from telemetry.cli.output import FORMATS, emit
 from telemetry.config import Settings, load_settings
+from telemetry.progress import print_now, to_stderr
 from telemetry.stack.cluster import SERVICES as CLUSTER_SERVICES
 from telemetry.stack.follow import follow
 from telemetry.stack.services import SERVICES
@@ -85,7 +85,7 @@ def _setup(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     settings = load_settings()
-    say = _to_stderr if args.format == "json" else print  # stdout holds only the JSON
+    say = to_stderr if args.format == "json" else print  # stdout holds only the JSON
     started = time.monotonic()
     settings = stack.up(settings, say)  # with the credentials the stack generated
     say(f"stack is up ({time.monotonic() - started:.1f} s):")
@@ -125,22 +125,14 @@ def _print_status(settings: Settings, fmt: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def _logs(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.follow:  # returns by Ctrl-C only, which the error funnel turns into exit 130
-        follow(stack.log_files(settings, args.service), _print_now, lines=args.lines)
+        follow(stack.log_files(settings, args.service), print_now, lines=args.lines)
     for name, text in stack.logs(settings, args.service, args.lines).items():
         print(f"==> {name} <==")
         print(text or "(no log yet)")
     return 0
-
-
-def _print_now(line: str) -> None:
-    print(line, flush=True)
 
 
 def _clean(args: argparse.Namespace) -> int:

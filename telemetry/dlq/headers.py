@@ -3,13 +3,16 @@
 Connect's `errors.deadletterqueue.context.headers.enable` writes the same
 `__connect.errors.*` names. Two of ours are added: the reason code (the
 decoder's `FailureReason`, e.g. `unknown-schema`) and the writer schema id.
+
+`REASONS` and `REPLAYED_FROM` are declared in flink/jvm too (FailureReason,
+ConfluentAvroRecordDeserializer); tests/unit/test_cross_language.py binds them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DLQ_HEADERS", "REPLAYED_FROM"]
+__all__ = ["DLQ_HEADERS", "REASONS", "REPLAYED_FROM"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,10 @@ class _Headers:
 
 
 DLQ_HEADERS = _Headers()
+
+# The values of the reason header: the decoder's FailureReason codes, in its order
+# (each error text in the decoder's `error` column starts with one and a colon).
+REASONS = ("bad-magic", "unknown-schema", "incompatible-schema", "corrupt", "null-value")
 
 # On a replayed record: `<dead-letter topic>/<partition>/<offset>` of the letter it came from.
 REPLAYED_FROM = "telemetry.replayed.from"

@@ -14,11 +14,15 @@ import json
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from telemetry.committed import read_committed
 from telemetry.config import Settings
 from telemetry.dlq.headers import DLQ_HEADERS
 from telemetry.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from fastavro.types import Schema
 
 __all__ = ["DeadLetter", "Decodability", "read_letters", "select"]
 
@@ -124,7 +128,7 @@ class Decodability:
 
         self._registry = connect(settings)
         self._reader = fastavro.parse_schema(json.loads(schema_text(VALUE_SUBJECT)))
-        self._writers: dict[int, object | None] = {}
+        self._writers: dict[int, Schema | None] = {}
 
     def problem(self, value: bytes | None) -> str | None:
         """Why `value` still cannot be decoded, or None if it can."""

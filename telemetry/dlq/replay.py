@@ -14,8 +14,7 @@ commits. Letters that still do not decode are left where they are.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,12 +22,12 @@ from telemetry.config import Settings
 from telemetry.dlq.headers import REPLAYED_FROM
 from telemetry.dlq.letters import DeadLetter, Decodability
 from telemetry.errors import ServiceError
-from telemetry.kafka import librdkafka_config
+from telemetry.kafka import client_logger, librdkafka_config
+from telemetry.progress import Say, silent
 from telemetry.topics import ensure_topics
 
 __all__ = ["ReplayReport", "ledger_topic", "replay", "replayed_positions"]
 
-Say = Callable[[str], None]
 BATCH = 500
 
 
@@ -60,7 +59,7 @@ def replay(
     *,
     default_topic: str,
     dry_run: bool = False,
-    say: Say = lambda _m: None,
+    say: Say = silent,
 ) -> ReplayReport:
     """Re-produce the decodable ones of `letters` to their source topic, exactly once."""
     from confluent_kafka import KafkaException, Producer
@@ -68,8 +67,7 @@ def replay(
     report = ReplayReport(selected=len(letters))
     ledger = ledger_topic(dlq_topic)
     ensure_topics(settings, [ledger], partitions=1, config={"cleanup.policy": "compact"})
-    quiet = logging.getLogger("telemetry.dlq.replay.librdkafka")
-    quiet.propagate = False
+    quiet = client_logger("telemetry.dlq.replay.librdkafka")
     producer = Producer(
         librdkafka_config(
             settings,

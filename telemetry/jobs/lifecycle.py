@@ -11,7 +11,6 @@ half-started job is cancelled.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ from telemetry.jobs.retained import (
     read_manifest,
     write_manifest,
 )
+from telemetry.progress import Say
 from telemetry.registry import Registry, connect
 from telemetry.schemas import (
     LAP_KEY_SUBJECT,
@@ -49,8 +49,6 @@ from telemetry.schemas import (
 )
 
 __all__ = ["Submission", "cancel", "resume_remembered", "stop_with_savepoint", "submit"]
-
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,10 @@ from telemetry.lake.tables import LakeTable
 from telemetry.storage import arrow_trust
 
 if TYPE_CHECKING:
-    from pyiceberg.catalog import Catalog
+    from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.schema import Schema
     from pyiceberg.table import Table
+    from pyiceberg.types import IcebergType
 
 __all__ = [
     "CATALOG_NAME",
@@ -163,7 +164,7 @@ def catalog_errors(settings: Settings, what: str) -> Iterator[None]:
         raise
 
 
-def load(settings: Settings) -> Catalog:
+def load(settings: Settings) -> SqlCatalog:
     """pyiceberg's catalog `telemetry` from the settings."""
     arrow_trust.trust(settings)  # before pyiceberg's FileIO imports pyarrow.fs
     from pyiceberg.catalog.sql import SqlCatalog
@@ -200,7 +201,7 @@ def iceberg_schema(table: LakeTable) -> Schema:
     )
 
 
-def _iceberg_type(sql_type: str) -> object:
+def _iceberg_type(sql_type: str) -> IcebergType:
     from pyiceberg import types
 
     mapping = {

@@ -17,6 +17,9 @@ tables are maintained (Iceberg 1.11, BaseCoordinator.registerLock).
     delete orphan files once an hour: files under the table no snapshot knows and
                         older than a day (left by commits that failed)
 
+`SCHEDULE` holds these numbers; LakeMaintenance declares the same (a unit test
+binds them).
+
 A reader scans one snapshot: a rewrite replaces files in one atomic commit, so
 no reader sees a row twice or misses one. Snapshots live 10 minutes, so a scan
 planned up to then still finds its files.
@@ -30,11 +33,41 @@ the job ("relation flink_maintenance_lock already exists").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from telemetry.config import Settings
 from telemetry.lake.catalog import SQLITE_BUSY_TIMEOUT_MS, catalog_errors, load
 
-__all__ = ["LOCK_TABLE", "MaintenanceLock", "ensure_lock_table", "maintenance_lock"]
+__all__ = [
+    "LOCK_TABLE",
+    "SCHEDULE",
+    "MaintenanceLock",
+    "Schedule",
+    "ensure_lock_table",
+    "maintenance_lock",
+]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When Iceberg's maintenance tasks run on a table, and what they keep."""
+
+    commits: int  # data files are rewritten and snapshots expired every this many commits
+    rate_limit: timedelta  # the table's snapshots are looked at no more often than this
+    snapshot_age: timedelta  # expiry removes snapshots older than this ...
+    retain_last: int  # ... but always keeps this many
+    orphan_interval: timedelta  # files no snapshot knows are looked for this often ...
+    orphan_age: timedelta  # ... and deleted once older than this
+
+
+SCHEDULE = Schedule(
+    commits=10,
+    rate_limit=timedelta(seconds=60),
+    snapshot_age=timedelta(minutes=10),
+    retain_last=10,
+    orphan_interval=timedelta(hours=1),
+    orphan_age=timedelta(days=1),
+)
 
 # Iceberg's JdbcLockFactory: its table, created as Iceberg 1.11 would (columns and key).
 LOCK_TABLE = "flink_maintenance_lock"

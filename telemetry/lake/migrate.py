@@ -18,7 +18,6 @@ second run adds nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from telemetry.config import Settings
 from telemetry.errors import StorageError
 from telemetry.lake.catalog import catalog_errors, ensure_table
 from telemetry.lake.tables import LakeTable, late_table, window_table
+from telemetry.progress import Say
 
 if TYPE_CHECKING:
     import pyarrow.fs as pafs
@@ -34,7 +34,6 @@ __all__ = ["LEGACY_MANIFEST", "Migration", "legacy_files", "migrate"]
 
 LEGACY_MANIFEST = "_MANIFEST.json"
 LEGACY_LATE_SUFFIX = "-late"
-Say = Callable[[str], None]
 
 
 @dataclass

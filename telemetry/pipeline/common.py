@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-Say = Callable[[str], None]
 RECORD_NAME = "acknowledged.jsonl"
 POLL_S = 2.0
 PROGRESS_EVERY_S = 5.0

@@ -6,14 +6,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from telemetry.config import Settings
 from telemetry.errors import StorageError
 from telemetry.lake.catalog import catalog_errors, load_table
 from telemetry.lake.tables import LATE_EVENTS, WINDOWS
-from telemetry.pipeline.common import POLL_S, PROGRESS_EVERY_S, Say, WindowKey
+from telemetry.pipeline.common import POLL_S, PROGRESS_EVERY_S, WindowKey
 from telemetry.pipeline.expectation import Expectation, _ms, _utc, window_start_ms
+from telemetry.progress import Say
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -153,7 +154,9 @@ def find_commits(
     files = 0
     with catalog_errors(settings, "telemetry.windows"):
         for when, path, partition in added_files(windows, since):
-            rows = read_pairs(windows, path, ["car_id", "window_start"])
+            # car_id is a long column, window_start a timestamp: pyarrow gives int, datetime.
+            pairs = read_pairs(windows, path, ["car_id", "window_start"])
+            rows = cast("list[tuple[int, datetime]]", pairs)
             keys = {(car, _ms(start)) for car, start in rows} & expectation.counts.keys()
             if keys:
                 files += 1

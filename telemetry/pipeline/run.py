@@ -21,10 +21,11 @@ from telemetry import jobs
 from telemetry import stack as local_stack
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
-from telemetry.pipeline.common import RECORD_NAME, Say
+from telemetry.pipeline.common import RECORD_NAME
 from telemetry.pipeline.expectation import default_timeout, load_expectation
 from telemetry.pipeline.landing import find_commits, missing_message, wait_for_windows
 from telemetry.pipeline.summary import PipelineSummary, _delays, _laps, _summarize
+from telemetry.progress import Say
 
 # Orchestration -------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 from telemetry.errors import InvalidInputError, RegistryError
 from telemetry.registry import Registry
@@ -104,6 +105,7 @@ def run_check(
     immutability = check_immutable(directory, base)
     if immutability.note:
         report.notes.append(f"immutability: {immutability.note}")
+    commit = cast(str, immutability.base)  # a commit whenever there are changes
     for change in immutability.changes:
         report.findings.append(
             Finding(
@@ -112,8 +114,8 @@ def run_check(
                 f"v{change.version}",
                 f"released version {change.status}",
                 change.path,
-                f"{change.path} is {change.status} since {immutability.base[:12]}",  # type: ignore[index]
-                f"restore it (git checkout {immutability.base[:12]} -- {change.path}) "  # type: ignore[index]
+                f"{change.path} is {change.status} since {commit[:12]}",
+                f"restore it (git checkout {commit[:12]} -- {change.path}) "
                 f"and put the change in v{len(catalog[change.subject].versions) + 1}.avsc"
                 if change.subject in catalog
                 else "restore it; released versions never change",

@@ -88,7 +88,9 @@ class Incompatibility:
 
 def is_compatible(reader: Schema, writer: Schema) -> bool:
     """The checker's verdict: can `reader` read data written with `writer`?"""
-    result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
+    # avro 1.12 leaves ReaderWriterCompatibilityChecker.__init__ unannotated.
+    checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
+    result = checker.get_compatibility(reader, writer)
     return result.compatibility is not SchemaCompatibilityType.incompatible
 
 
@@ -272,6 +274,8 @@ def _checker_says(
     reader: Schema, writer: Schema, path: tuple[str, ...], writer_union: UnionSchema | None
 ) -> Incompatibility:
     """What the checker reports for a node the walk could not break down."""
-    result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
+    # avro 1.12 leaves ReaderWriterCompatibilityChecker.__init__ unannotated.
+    checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
+    result = checker.get_compatibility(reader, writer)
     kinds = [k.value for k in result.incompatibilities] or [TYPE_MISMATCH]
     return Incompatibility(kinds[0], path, reader, writer, writer_union)

@@ -14,8 +14,12 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field
-from json.decoder import scanstring
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # typeshed declares scanstring in _json only; json.decoder re-exports it
+    from _json import scanstring
+else:
+    from json.decoder import scanstring
 
 from telemetry.schemas.describe import parse_path
 from telemetry.schemas.explain import ITEMS, VALUES
@@ -65,7 +69,8 @@ def _step(node: _Node, step: str, named: dict[str, _Node]) -> tuple[_Node, int |
             return candidate.value["values"], None
         fields = candidate.value.get("fields")
         if kind == "record" and fields is not None and isinstance(fields.value, list):
-            for item in fields.value:
+            items: list[_Node] = fields.value
+            for item in items:
                 if isinstance(item.value, dict) and _scalar(item.value.get("name")) == step:
                     return item.value.get("type", item), item.key_lines.get("name", item.line)
     return None

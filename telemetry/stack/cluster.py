@@ -37,6 +37,8 @@ from string import Template
 
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
+from telemetry.kafka import client_logger
+from telemetry.progress import Say
 from telemetry.stack.layout import Layout, infra_dir
 from telemetry.stack.postgres import postgres_service
 from telemetry.stack.secrets import private_dir, stack_secret
@@ -79,8 +81,6 @@ __all__ = [
     "kafka_ports",
     "tls_files",
 ]
-
-Say = Callable[[str], None]
 
 KAFKA_NODES = 3
 REGISTRY_INTERNAL_PORT = 18085
@@ -256,8 +256,6 @@ def internal_admin_config(settings: Settings) -> dict[str, object]:
 
 def _kafka_ready_and_users(settings: Settings, layout: Layout, say: Say) -> None:
     """Wait for all three brokers; create the clients' SCRAM user (idempotent)."""
-    import logging
-
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import (
         AdminClient,
@@ -266,9 +264,9 @@ def _kafka_ready_and_users(settings: Settings, layout: Layout, say: Say) -> None
         UserScramCredentialUpsertion,
     )
 
-    quiet = logging.getLogger("telemetry.stack.cluster.kafka")
-    quiet.propagate = False
-    admin = AdminClient(internal_admin_config(settings), logger=quiet)
+    quiet = client_logger("telemetry.stack.cluster.kafka")
+    # AdminClient's stub takes a dict of scalars only (callbacks are valid too); ours are.
+    admin = AdminClient(internal_admin_config(settings), logger=quiet)  # type: ignore[arg-type]
     deadline = time.monotonic() + 120
     while True:
         try:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import shutil
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
+from telemetry.progress import Say, silent
 from telemetry.stack import flink_home, process
 from telemetry.stack.layout import Layout
 from telemetry.stack.profiles import services_for
 from telemetry.stack.secrets import ensure_secrets, private_dir
 from telemetry.stack.services import Service
 from telemetry.stack.setup import setup
-
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -209,7 +207,7 @@ def logs(settings: Settings, service: str | None, lines: int) -> dict[str, str]:
 def clean(settings: Settings, say: Say = print) -> None:
     """Stop everything and delete the data directory (the download cache stays)."""
     layout = Layout.of(settings)
-    down(settings, say=lambda _m: None)
+    down(settings, say=silent)
     for service in services_for(settings):
         if service.discard is not None:
             service.discard(layout)

@@ -19,18 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from telemetry import versions
 from telemetry.config import Settings
+from telemetry.progress import Say
 from telemetry.stack.layout import infra_dir
 from telemetry.stack.steps import GO_LOG, LogTally, run_step
 
 __all__ = ["ManifestTools", "build_manifest_tools", "validator_source"]
-
-Say = Callable[[str], None]
 
 COMPOSE_MODULE = "github.com/docker/compose/v5"
 

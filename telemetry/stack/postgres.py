@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from telemetry import versions
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
+from telemetry.progress import Say
 from telemetry.stack.layout import Layout
 from telemetry.stack.process import exited
 from telemetry.stack.secrets import private_dir
@@ -66,8 +67,6 @@ SUPERUSER = "postgres"  # the stack's administration, by certificate as well
 SYSTEM_USER = "telemetry-pg"
 SYSTEM_ROOT = Path("/var/lib/telemetry-pipeline")
 MAX_CONNECTIONS = 200  # Iceberg's catalogs per operator: see postgresql_conf
-
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import os
 import secrets
 import shlex
 from pathlib import Path
+from typing import Any
 
 from telemetry.config import (
     CLUSTER_TLS_FILES,
@@ -109,7 +110,7 @@ def _write(path: Path, text: str, added: dict[str, str]) -> None:
 def _with_stored(settings: Settings) -> Settings:
     """Fill the secret settings the environment left empty (and the cluster's CA files)."""
     stored = stored_secrets(settings.telemetry_data_dir)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # fields named at run time: replace() is unchecked
     for f in dataclasses.fields(settings):
         value = getattr(settings, f.name)
         name = f.name.upper()

@@ -21,7 +21,8 @@ from string import Template
 from telemetry import versions
 from telemetry.config import Settings, inherited_environ
 from telemetry.flink_tls import rest_tls_context
-from telemetry.kafka import client_secrets_env, librdkafka_config
+from telemetry.kafka import client_logger, client_secrets_env, librdkafka_config
+from telemetry.progress import Say
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout, infra_dir
 from telemetry.stack.secrets import stack_secret
@@ -48,7 +49,7 @@ class Service:
     start_timeout: float = 90.0
     prepare: Callable[[Settings, Layout], None] | None = field(default=None)
     # After the service is healthy (e.g. buckets, users): runs on every `up`, idempotent.
-    after_start: Callable[[Settings, Layout, Callable[[str], None]], None] | None = None
+    after_start: Callable[[Settings, Layout, Say], None] | None = None
     # What `down` sends it (PostgreSQL: SIGINT, its fast shutdown; SIGTERM waits for clients).
     stop_signal: signal.Signals = signal.SIGTERM
     # Deletes what the service keeps outside the data folder, for `make clean`.
@@ -114,7 +115,7 @@ def minio_launch(settings: Settings, layout: Layout, *extra: str) -> Launch:
 def minio_service(
     title: str,
     launch: Callable[[Settings, Layout], Launch],
-    after_start: Callable[[Settings, Layout, Callable[[str], None]], None],
+    after_start: Callable[[Settings, Layout, Say], None],
 ) -> Service:
     """MinIO as a service of a profile: how it starts and what follows differ."""
     return Service(
@@ -135,7 +136,7 @@ def minio_healthy(settings: Settings) -> bool:
     return http_ok(url, ca=settings.s3_ca_location) is not None
 
 
-def ensure_lake_buckets(settings: Settings, layout: Layout, say: Callable[[str], None]) -> None:
+def ensure_lake_buckets(settings: Settings, layout: Layout, say: Say) -> None:
     from telemetry.storage.s3 import ensure_buckets
 
     buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
@@ -221,7 +222,6 @@ def _kafka_launch(settings: Settings, layout: Layout) -> Launch:
 
 
 def _kafka_healthy(settings: Settings) -> bool:
-    import logging
     import socket
 
     host, _, port = settings.kafka_bootstrap_servers.split(",")[0].rpartition(":")
@@ -231,10 +231,10 @@ def _kafka_healthy(settings: Settings) -> bool:
         return False
     from confluent_kafka.admin import AdminClient
 
-    quiet = logging.getLogger("telemetry.stack.kafka-probe")
-    quiet.propagate = False
+    quiet = client_logger("telemetry.stack.kafka-probe")
     admin = AdminClient(
-        librdkafka_config(settings, **{"socket.timeout.ms": 2000}),
+        # AdminClient's stub takes a dict of scalars only (callbacks are valid too); ours are.
+        librdkafka_config(settings, **{"socket.timeout.ms": 2000}),  # type: ignore[arg-type]
         logger=quiet,
     )
     try:
@@ -360,7 +360,7 @@ def jobmanager_healthy(settings: Settings) -> bool:
 def taskmanagers_registered(count: int) -> Callable[[Settings], bool]:
     def healthy(settings: Settings) -> bool:
         data = _flink_json(settings, "/taskmanagers")
-        return bool(data) and len(data.get("taskmanagers", [])) >= count
+        return bool(data and len(data.get("taskmanagers", [])) >= count)
 
     return healthy
 

@@ -12,17 +12,16 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from telemetry.errors import ServiceError
-from telemetry.progress import Activity
+from telemetry.progress import Activity, Say
 from telemetry.stack.follow import POLL_S, LogReader
 from telemetry.stack.process import tail
 
-__all__ = ["GO_LOG", "MAVEN_LOG", "LogTally", "run_step"]
-
-Say = Callable[[str], None]
+__all__ = ["GO_LOG", "MAVEN_LOG", "LogTally", "PopenOptions", "run_step"]
 
 # Maven in batch mode logs one `Downloaded from central: URL (size)` line per file.
 MAVEN_LOG = {"artifacts downloaded": r"^Downloaded from \S+: "}
@@ -58,6 +57,13 @@ class LogTally:
         return " · ".join([*counts, last] if last else counts)
 
 
+class PopenOptions(TypedDict, total=False):
+    """What a step passes on to subprocess.Popen besides the command and its output."""
+
+    cwd: str | Path
+    env: Mapping[str, str]
+
+
 def _plain(line: str) -> str:
     """A log line without ANSI colour codes and Maven's `[INFO] ` level."""
     line = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
@@ -75,7 +81,7 @@ def run_step(
     tally: LogTally | None = None,
     append: bool = False,
     capture: bool = False,
-    **popen: object,
+    **popen: Unpack[PopenOptions],
 ) -> str:
     """Run `command`, its output to `log`; return its stdout if `capture` (else "").
 
@@ -90,7 +96,7 @@ def run_step(
     log.parent.mkdir(parents=True, exist_ok=True)
     reader = LogReader(log, at_end=append)
     with open(log, "ab" if append else "wb") as out, Activity(label or step) as activity:
-        proc = subprocess.Popen(  # type: ignore[call-overload]
+        proc = subprocess.Popen(
             command, stdout=subprocess.PIPE if capture else out, stderr=out, **popen
         )
         try:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from telemetry.errors import InvalidInputError
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from matplotlib.colors import ListedColormap
 
 __all__ = ["plot_speed"]
 
@@ -34,7 +35,6 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
         raise InvalidInputError("nothing to plot: no windows")
 
     import pandas as pd
-    from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
@@ -55,10 +55,8 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
             speed, mean = speed.reindex(grid), mean.reindex(grid)
 
     cars = list(speed.columns)
-    if len(cars) > 10:  # 10 strong colours, then their light partners
-        colors = colormaps["tab20"].colors[0::2] + colormaps["tab20"].colors[1::2]
-    else:
-        colors = colormaps["tab10"].colors
+    # Past 10 cars, tab20's 10 strong colours, then their light partners.
+    colors = _colors("tab20")[0::2] + _colors("tab20")[1::2] if len(cars) > 10 else _colors("tab10")
     fig = Figure(figsize=(13, 6.5), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -89,8 +87,9 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
     )
     ax.set_xlabel("window start (UTC)")
     ax.set_ylabel("average speed (km/h)")
-    locator = AutoDateLocator(tz="UTC")
-    formatter = ConciseDateFormatter(
+    # matplotlib.dates has no annotations (matplotlib ships no dates.pyi).
+    locator = AutoDateLocator(tz="UTC")  # type: ignore[no-untyped-call]
+    formatter = ConciseDateFormatter(  # type: ignore[no-untyped-call]
         locator,
         tz="UTC",
         formats=["%Y", "%b", "%d", "%H:%M", "%H:%M:%S", "%H:%M:%S.%f"],
@@ -120,3 +119,13 @@ def _span(first: datetime, last: datetime) -> str:
     """'2026-11-28 03:00:00 to 03:00:55 UTC' (the date once when it does not change)."""
     end = f"{last:%H:%M:%S}" if first.date() == last.date() else f"{last:%Y-%m-%d %H:%M:%S}"
     return f"{first:%Y-%m-%d %H:%M:%S} to {end} UTC"
+
+
+def _colors(name: str) -> tuple[tuple[float, float, float], ...]:
+    """The colours of a qualitative colormap (tab10, tab20): its RGB triples."""
+    from matplotlib import colormaps
+
+    # The qualitative maps are ListedColormaps, whose colors (stubbed as any colour
+    # data) are a tuple of RGB triples.
+    colormap = cast("ListedColormap", colormaps[name])
+    return cast("tuple[tuple[float, float, float], ...]", colormap.colors)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 from telemetry.errors import InvalidInputError
 
@@ -42,20 +43,22 @@ class TimeRange:
             )
 
     def __contains__(self, moment: datetime) -> bool:
-        moment = utc(moment)  # type: ignore[assignment]
+        moment = utc(moment)
         after_start = self.start is None or moment >= self.start
         return after_start and (self.end is None or moment < self.end)
 
     def __str__(self) -> str:
-        if self.start is None and self.end is None:
-            return "all time"
-        if self.end is None:
-            return f"since {iso(self.start)}"  # type: ignore[arg-type]
         if self.start is None:
-            return f"before {iso(self.end)}"
+            return "all time" if self.end is None else f"before {iso(self.end)}"
+        if self.end is None:
+            return f"since {iso(self.start)}"
         return f"[{iso(self.start)}, {iso(self.end)})"
 
 
+@overload
+def utc(moment: datetime) -> datetime: ...
+@overload
+def utc(moment: None) -> None: ...
 def utc(moment: datetime | None) -> datetime | None:
     """Aware UTC; naive input is taken as UTC."""
     if moment is None:
@@ -82,7 +85,7 @@ def parse_time(text: str, *, option: str = "time", now: datetime | None = None) 
         raise InvalidInputError(
             f"{option} {text!r} is not an ISO 8601 time; e.g. 2026-11-28T03:00:00Z"
         ) from None
-    return utc(parsed)  # type: ignore[return-value]
+    return utc(parsed)
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")

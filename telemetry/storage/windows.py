@@ -30,6 +30,7 @@ from telemetry.storage.query import TimeRange, iso
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyiceberg.expressions import BooleanExpression
     from pyiceberg.table import Table
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "TIME_COLUMNS",
     "TimeRange",
     "cars_in_range",
+    "iso",
     "read_windows",
     "row_filter",
     "snapshot_id",
@@ -48,11 +50,14 @@ OUTPUT_FORMATS = ("table", "csv", "jsonl", "parquet")
 TIME_COLUMNS = {WINDOWS: "window_start", LATE_EVENTS: "event_time", LAPS: "lap_start"}
 
 
-def row_filter(cars: Sequence[int] | None, time_range: TimeRange, time_column: str) -> object:
+def row_filter(
+    cars: Sequence[int] | None, time_range: TimeRange, time_column: str
+) -> BooleanExpression:
     """The Iceberg expression for the cars and [start, end) on `time_column`."""
     from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, In, LessThan
 
-    expr: object = AlwaysTrue()
+    # pyiceberg's Singleton.__new__, which AlwaysTrue() calls, has no annotations.
+    expr: BooleanExpression = AlwaysTrue()  # type: ignore[no-untyped-call]
     if cars is not None:
         expr = And(expr, In("car_id", set(cars))) if cars else And(expr, In("car_id", {-1}))
     if time_range.start is not None:
