@@ -16,11 +16,12 @@ export TELEMETRY_PROFILE := $(PROFILE)
 CARS     ?= 20
 DURATION ?= 60
 RATE     ?= 2000
+TRACK    ?= short
 PARTITIONS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup venv constraints up down status logs clean env register-schemas check-schemas \
-        produce submit-job cancel-job run-pipeline test test-unit test-cluster check-deploy lint bench mutate
+        produce submit-job cancel-job run-pipeline live test test-unit test-cluster check-deploy lint bench mutate
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -80,8 +81,11 @@ cancel-job: $(STAMP) ## cancel the running Flink job
 	$(CLI) job cancel
 
 run-pipeline: setup ## the whole pipeline: stack, schemas, topic, job, producer, summary
-	$(CLI) run-pipeline --cars $(CARS) --duration $(DURATION) --rate $(RATE) \
+	$(CLI) run-pipeline --cars $(CARS) --duration $(DURATION) --rate $(RATE) --track $(TRACK) \
 		$(if $(PARTITIONS),--partitions $(PARTITIONS))
+
+live: up ## the live timing page on http://127.0.0.1:8090/ (PORT=... for another); Ctrl-C stops
+	$(CLI) live $(if $(PORT),--port $(PORT))
 
 test: setup check-schemas ## schema checks, unit, deployment and integration tests on the real stack, then the cluster profile
 	$(BIN)/pytest tests --ignore=tests/cluster

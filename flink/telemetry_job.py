@@ -38,10 +38,16 @@ from pyflink.table import Schema, StreamTableEnvironment
 from pyflink.util.java_utils import add_jars_to_context_class_loader
 
 from telemetry.config import Settings, load_settings
-from telemetry.contract import checkpoint_prefix, job_jar, savepoint_prefix, state_uri
+from telemetry.contract import (
+    TRANSACTION_TIMEOUT_MS,
+    checkpoint_prefix,
+    job_jar,
+    savepoint_prefix,
+    state_uri,
+)
 from telemetry.dlq.headers import DLQ_HEADERS
 from telemetry.jobs.params import JobParams
-from telemetry.kafka import java_properties
+from telemetry.kafka import REGISTRY_CREDENTIALS_VARIABLE, java_properties
 from telemetry.lake import LakeTable, lap_table, late_table, window_table
 from telemetry.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options
 from telemetry.lake.maintenance import ensure_lock_table, maintenance_lock
@@ -75,7 +81,7 @@ def record_deserializer(settings: Settings) -> object:
         settings.schema_registry_url,
         schema_text(VALUE_SUBJECT),
         settings.schema_registry_ca_location or None,
-        "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
+        REGISTRY_CREDENTIALS_VARIABLE,
     )
 
 
@@ -296,7 +302,7 @@ def create_sinks(
             'connector' = 'kafka',
             'topic' = '{args.dlq_topic}',
             {kafka_sql_options(settings)},
-            'properties.transaction.timeout.ms' = '900000',
+            'properties.transaction.timeout.ms' = '{TRANSACTION_TIMEOUT_MS}',
             'key.format' = 'raw',
             'key.fields' = 'record_key',
             'value.format' = 'raw',
@@ -341,7 +347,7 @@ def aggregate_topic(
     registry[0] = settings.schema_registry_url
     registry[1] = settings.schema_registry_ca_location or None
     # Registry credentials are read on the TaskManager from this variable, never shipped.
-    registry[2] = "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"
+    registry[2] = REGISTRY_CREDENTIALS_VARIABLE
     gateway.jvm.dev.telemetry.flink.AggregateTopics.append(
         rows._j_data_stream,  # type: ignore[attr-defined]
         uid,

@@ -18,6 +18,10 @@ MINIO = "v0.0.0-20260212201848-7aac2a2c5b7c"
 # whose go.mod accepts the Go 1.26.8 this project builds with (v5.7.x needs 1.26.10).
 COMPOSE = "v5.6.0"
 
+# uPlot, the live page's chart (`telemetry live`): the npm package, fetched by `make setup`
+# into the cache and served from there (no CDN).
+UPLOT = "1.6.32"
+
 # The cluster profile's catalog database: Debian 12's PostgreSQL (postgresql-15),
 # unpacked from its packages; the major version names its cache and data folders.
 POSTGRES_MAJOR = 15

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "telemetry.cli.read",
     "telemetry.cli.lake",
     "telemetry.cli.pipeline",
+    "telemetry.cli.live",
 )
 
 

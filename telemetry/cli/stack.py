@@ -23,9 +23,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "setup",
         help="fetch Kafka, Apicurio, Flink jars (Maven Central), build MinIO (Go), into the cache",
         description="Download every server into TELEMETRY_CACHE_DIR (default ~/.cache/"
-        "telemetry-pipeline), one folder per version set. A complete cache is reused.",
+        "telemetry-pipeline), one folder per version set, and uPlot (npm) for `telemetry "
+        "live`. A complete cache is reused.",
     )
     p.add_argument("--force", action="store_true", help="fetch again even if the cache is complete")
+    p.add_argument(
+        "--browser",
+        action="store_true",
+        help="also Debian's chromium and chromedriver for the live page's browser test "
+        "(~380 MB unpacked; the test fetches them on first use too)",
+    )
     p.set_defaults(func=_setup)
 
     p = subparsers.add_parser(
@@ -79,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    stack.setup(load_settings(), force=args.force)
+    stack.setup(load_settings(), force=args.force, browser=args.browser)
     return 0
 
 

@@ -85,6 +85,22 @@ class Layout:
             digest.update((source / name).read_bytes())
         return self.minio_cache.parent / f"minio-admin-{digest.hexdigest()[:8]}" / "minio-admin"
 
+    # The live page's assets and its browser test's browser, beside them too.
+    @property
+    def uplot_dir(self) -> Path:
+        """uPlot's npm package, installed (`npm install --prefix`) into the cache."""
+        return self.minio_cache.parent / f"uplot-{versions.UPLOT}"
+
+    @property
+    def uplot_dist(self) -> Path:
+        """uPlot's build (uPlot.iife.min.js, uPlot.min.css): what the live page loads."""
+        return self.uplot_dir / "node_modules" / "uplot" / "dist"
+
+    @property
+    def chromium_dir(self) -> Path:
+        """Debian's chromium and chromedriver with the libraries they lack, unpacked."""
+        return self.minio_cache.parent / "chromium"
+
     @property
     def ready_marker(self) -> Path:
         return self.cache / ".complete"

@@ -1,9 +1,11 @@
 """`telemetry setup`: fetch every server into the versioned download cache.
 
 Kafka, the Flink jars and Apicurio come from Maven Central through the
-manifest in infra/maven; MinIO is built from its Go module. Only what the
-pipeline runs: the tools that check the deployment files (docker-compose, the
-manifest validator) are built by `make check-deploy` and their tests, on first use.
+manifest in infra/maven; MinIO is built from its Go module; uPlot, the live
+page's chart, from npm (`--browser` adds the browser test's Chromium from
+Debian's packages). Only what the pipeline runs: the tools that check the
+deployment files (docker-compose, the manifest validator) are built by
+`make check-deploy` and their tests, on first use.
 A marker file makes a complete cache a no-op, so fresh clones (CI) reuse it.
 Each long step shows a live line on a terminal (telemetry.stack.steps).
 """
@@ -11,25 +13,30 @@ Each long step shows a live line on a terminal (telemetry.stack.steps).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Unpack
 
 from telemetry import versions
 from telemetry.config import Settings
-from telemetry.errors import ServiceError
+from telemetry.progress import Say
+from telemetry.stack.debian import unpack_debian_packages
 from telemetry.stack.java import find_java
 from telemetry.stack.layout import Layout, infra_dir
-from telemetry.stack.steps import GO_LOG, MAVEN_LOG, LogTally, run_step
+from telemetry.stack.steps import GO_LOG, MAVEN_LOG, LogTally, PopenOptions, run_step
+from telemetry.stack.web import ensure_chromium, fetch_uplot
 
-Say = Callable[[str], None]
 
-
-def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
+def setup(
+    settings: Settings, say: Say = print, force: bool = False, browser: bool = False
+) -> Layout:
+    """Fetch and build what the stack runs; `browser`: also the browser test's Chromium."""
     layout = Layout.of(settings)
     if layout.ready_marker.exists() and not force:
         say(f"servers already fetched in {layout.cache}")
         _build_job_jar(layout, say)
         _cluster_tools(settings, layout, say)
+        _web(layout, say, browser)
         return layout
     find_java(versions.JAVA_MIN, settings.java_home, "Kafka and Flink")
     find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
@@ -39,8 +46,16 @@ def setup(settings: Settings, say: Say = print, force: bool = False) -> Layout:
     _build_job_jar(layout, say)
     _cluster_tools(settings, layout, say)
     layout.ready_marker.write_text(versions.stack_fingerprint() + "\n")
+    _web(layout, say, browser)
     say(f"servers ready in {layout.cache}")
     return layout
+
+
+def _web(layout: Layout, say: Say, browser: bool) -> None:
+    """The live page's chart (uPlot, npm) and, asked for, the browser test's Chromium."""
+    fetch_uplot(layout, say)
+    if browser:
+        ensure_chromium(layout, say)
 
 
 def _run(
@@ -52,7 +67,7 @@ def _run(
     *,
     label: str | None = None,
     tally: LogTally | None = None,
-    **popen: object,
+    **popen: Unpack[PopenOptions],
 ) -> None:
     """One step of `make setup`, logged to `log_name` in the cache (see `run_step`)."""
     run_step(
@@ -158,37 +173,8 @@ POSTGRES_PACKAGES = (
 def _debian_packages(
     what: str, packages: Sequence[str], folder: Path, layout: Layout, say: Say
 ) -> None:
-    """Download Debian's `packages` (apt-get download) and unpack them into `folder`.
-
-    Unpacked, not installed: no system-wide install is used or changed, and a
-    fresh machine only needs its apt sources (`apt-get update` once).
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    log = f"{folder.name}.log"
-    _run(
-        f"download {what} from Debian's packages",
-        ["apt-get", "download", *packages],
-        log,
-        layout,
-        say,
-        cwd=str(folder),
-    )
-    for package in packages:
-        debs = sorted(folder.glob(f"{package}_*.deb"))
-        if not debs:
-            raise ServiceError(
-                f"`apt-get download {package}` left no .deb in {folder}; "
-                "run `apt-get update` and `make setup` again"
-            )
-        _run(
-            f"unpack {debs[-1].name}",
-            ["dpkg-deb", "-x", str(debs[-1]), str(folder)],
-            log,
-            layout,
-            lambda _m: None,
-            append=True,
-        )
-    say(f"  unpacked {len(packages)} package(s) into {folder}")
+    """Debian's `packages`, unpacked into `folder` (telemetry.stack.debian)."""
+    unpack_debian_packages(what, packages, folder, layout.cache / f"{folder.name}.log", say)
 
 
 def _build_job_jar(layout: Layout, say: Say) -> None:
