@@ -101,9 +101,10 @@ test-unit: $(STAMP) ## unit tests only (no servers, no builds, no .data: run on 
 check-deploy: $(STAMP) ## docker-compose config and the Kubernetes validator on infra/ (built on first use; no engine, no cluster)
 	$(BIN)/pytest tests/deploy
 
-lint: $(STAMP) ## ruff, then mypy (strict on the core; pyproject.toml's [tool.mypy])
+lint: $(STAMP) ## ruff, mypy (strict on the core) and the layers' import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 mutate: $(STAMP) ## mutation testing of the modules whose mistakes corrupt data (mutmut; slow, not in `make test`)
 	$(BIN)/mutmut run --max-children 2

@@ -46,7 +46,7 @@ from telemetry.contract import (
     state_uri,
 )
 from telemetry.dlq.headers import DLQ_HEADERS
-from telemetry.jobs.params import JobParams
+from telemetry.job_params import JobParams
 from telemetry.kafka import REGISTRY_CREDENTIALS_VARIABLE, java_properties
 from telemetry.lake import LakeTable, lap_table, late_table, window_table
 from telemetry.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options

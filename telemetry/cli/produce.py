@@ -1,4 +1,4 @@
-"""`telemetry produce` (also `python -m producer`): simulated or replayed telemetry into Kafka.
+"""`telemetry produce`: simulated or replayed telemetry into Kafka.
 
 Exit codes: 0 every record acknowledged, 1 a record failed or a service is
 unreachable, 2 bad input (options, replay file).

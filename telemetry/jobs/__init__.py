@@ -8,6 +8,7 @@ intent     which jobs the local stack should bring back
 """
 
 from telemetry.contract import JOB_NAME, job_jar, job_script
+from telemetry.job_params import JobParams
 from telemetry.jobs.lifecycle import (
     Submission,
     cancel,
@@ -15,7 +16,6 @@ from telemetry.jobs.lifecycle import (
     stop_with_savepoint,
     submit,
 )
-from telemetry.jobs.params import JobParams
 from telemetry.jobs.rest import (
     ACTIVE_STATES,
     JobInfo,

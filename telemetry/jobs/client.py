@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from telemetry.config import Settings
 from telemetry.contract import job_jar, job_script
 from telemetry.errors import ServiceError
-from telemetry.jobs.params import JobParams
+from telemetry.job_params import JobParams
 from telemetry.jobs.rest import summarize_trace
 
 __all__ = ["submit_in_process", "warm_up"]

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from telemetry.config import Settings
-from telemetry.jobs.params import JobParams
+from telemetry.job_params import JobParams
 from telemetry.stack.process import locked
 
 __all__ = ["forget", "remember", "remembered", "resuming"]

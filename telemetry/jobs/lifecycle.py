@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from telemetry.config import Settings
 from telemetry.contract import JOB_NAME
 from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
+from telemetry.job_params import STATE_KEYS, JobParams
 from telemetry.jobs import intent
-from telemetry.jobs.params import STATE_KEYS, JobParams
 from telemetry.jobs.rest import (
     ACTIVE_STATES,
     JobInfo,

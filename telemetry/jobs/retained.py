@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from telemetry.config import Settings
 from telemetry.contract import checkpoint_prefix, savepoint_prefix, state_uri
 from telemetry.errors import StorageError
-from telemetry.jobs.params import JobParams
+from telemetry.job_params import JobParams
 from telemetry.storage.s3 import s3_client
 
 __all__ = [

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from telemetry.config import Settings
 from telemetry.errors import ServiceError, TelemetryError
-from telemetry.jobs.params import JobParams
+from telemetry.job_params import JobParams
 from telemetry.stack.layout import Layout
 
 __all__ = ["SOCKET_NAME", "serve", "submit_warm"]

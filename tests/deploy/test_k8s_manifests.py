@@ -21,7 +21,7 @@ import yaml
 from telemetry import versions
 from telemetry.config import ENV_VARS, load_settings
 from telemetry.contract import JAR_NAME, JOB_NAME, checkpoint_prefix, savepoint_prefix
-from telemetry.jobs.params import JobParams
+from telemetry.job_params import JobParams
 from telemetry.stack.manifest_tools import ManifestTools
 
 ROOT = Path(__file__).resolve().parents[2]

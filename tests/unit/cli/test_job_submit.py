@@ -9,8 +9,8 @@ import pytest
 
 from telemetry.cli.main import main
 from telemetry.config import Settings, load_settings
+from telemetry.job_params import JobParams
 from telemetry.jobs import lifecycle
-from telemetry.jobs.params import JobParams
 from telemetry.jobs.rest import JobInfo
 
 Pretend = Callable[[JobParams], None]

@@ -9,8 +9,8 @@ import pytest
 
 from telemetry.config import Settings, load_settings
 from telemetry.errors import ServiceError
+from telemetry.job_params import JobParams
 from telemetry.jobs import intent, lifecycle
-from telemetry.jobs.params import JobParams
 from telemetry.jobs.rest import JobInfo
 
 

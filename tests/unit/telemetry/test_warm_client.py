@@ -13,8 +13,8 @@ import pytest
 
 from telemetry.config import load_settings
 from telemetry.errors import ServiceError
+from telemetry.job_params import JobParams
 from telemetry.jobs import warm
-from telemetry.jobs.params import JobParams
 
 
 def test_a_submission_that_raises_anything_is_answered_and_the_next_one_is_served(
