@@ -168,10 +168,12 @@ def test_submission_creates_the_topics_it_needs(job_run: JobRun) -> None:
     from confluent_kafka.admin import AdminClient
 
     assert job_run.submission is not None
-    assert set(job_run.submission.created_topics) == {job_run.topic, job_run.dlq_topic}
+    params = job_run.params
+    needed = {job_run.topic, job_run.dlq_topic, params.window_topic, params.lap_topic}
+    assert set(job_run.submission.created_topics) == needed
     admin = AdminClient(librdkafka_config(job_run.settings))
     topics = admin.list_topics(timeout=10).topics
-    for topic in (job_run.topic, job_run.dlq_topic):
+    for topic in needed:
         assert len(topics[topic].partitions) == job_run.settings.telemetry_partitions
     job = jobs.active_job(job_run.settings, job_run.name)
     assert job is not None and job.state == "RUNNING"
