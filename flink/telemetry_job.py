@@ -59,6 +59,7 @@ from telemetry.schemas import (
     WINDOW_SUBJECT,
     schema_text,
 )
+from telemetry.storage import arrow_trust
 
 SOURCE_UID = "telemetry-kafka-source"
 SIGNAL_UID = "telemetry-committed-watermark"
@@ -433,6 +434,9 @@ def execute(
     `savepoint` the state to resume. `dry_run` plans the job without submitting it
     (a warm-up of the planner; returns "").
     """
+    # Before PyFlink's environment, which imports pyarrow.fs: pyarrow's S3 client (the
+    # catalog's FileIO) takes its CA bundle then, and must trust S3_CA_LOCATION.
+    arrow_trust.trust(settings)
     add_jars_to_context_class_loader([jar.resolve().as_uri()])
     config = client_configuration(settings)
     if rest_endpoint is not None:
