@@ -127,6 +127,17 @@ def expected_windows(events: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def without_late(events: pd.DataFrame, late: pd.DataFrame) -> pd.DataFrame:
+    """The acknowledged events the job aggregated: all but those it wrote as late."""
+    if not len(late):
+        return events
+    late_keys = set(zip(late["car_id"], late["timestamp"], strict=True))
+    keep = [
+        (c, t) not in late_keys for c, t in zip(events["car_id"], events["timestamp"], strict=True)
+    ]
+    return events[keep]
+
+
 def expected_laps(events: pd.DataFrame) -> pd.DataFrame:
     """Per car and completed lap: what the job must write, computed independently.
 
@@ -167,13 +178,7 @@ def expected_laps(events: pd.DataFrame) -> pd.DataFrame:
 def assert_laps_match(laps: pd.DataFrame, late: pd.DataFrame, events: pd.DataFrame) -> int:
     """The job's laps are exactly the expected ones (none missing, twice or wrong);
     returns how many."""
-    if len(late):
-        late_keys = set(zip(late["car_id"], late["timestamp"], strict=True))
-        keep = [
-            (c, t) not in late_keys
-            for c, t in zip(events["car_id"], events["timestamp"], strict=True)
-        ]
-        events = events[keep]
+    events = without_late(events, late)  # late events are in no lap
     expected = expected_laps(events).set_index(["car_id", "lap"]).sort_index()
     assert len(expected), "the run completed no lap: produce longer or on --track short"
     actual = laps.copy()
@@ -231,14 +236,7 @@ def wait_for_output(
 
 
 def assert_windows_match(windows: pd.DataFrame, late: pd.DataFrame, events: pd.DataFrame) -> None:
-    # Late events are not in windows: take them out of the expectation.
-    if len(late):
-        late_keys = set(zip(late["car_id"], late["timestamp"], strict=True))
-        keep = [
-            (c, t) not in late_keys
-            for c, t in zip(events["car_id"], events["timestamp"], strict=True)
-        ]
-        events = events[keep]
+    events = without_late(events, late)  # late events are in no window
     expected = expected_windows(events).set_index(["car_id", "window_start"]).sort_index()
     actual = windows.copy()
     actual["window_start"] = actual["window_start"].dt.tz_localize(None).astype("datetime64[ns]")

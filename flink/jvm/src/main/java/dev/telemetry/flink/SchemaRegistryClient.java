@@ -132,14 +132,24 @@ final class SchemaRegistryClient {
             unknownUntil.remove(id, until);
         }
         URI uri = URI.create(baseUrl + "/schemas/ids/" + id);
+        Optional<RegisteredSchema> schema = withRetries("schema id " + id, () -> fetch(uri, id));
+        if (schema.isEmpty()) {
+            unknownUntil.put(id, nanoClock.getAsLong() + negativeTtlNanos);
+        }
+        return schema;
+    }
+
+    /** One registry request, which may fail with an IOException. */
+    private interface Request<T> {
+        T send() throws IOException;
+    }
+
+    /** `request`, retried with exponential backoff; after the last attempt, its failure. */
+    private <T> T withRetries(String what, Request<T> request) throws IOException {
         IOException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
             try {
-                Optional<RegisteredSchema> schema = fetch(uri, id);
-                if (schema.isEmpty()) {
-                    unknownUntil.put(id, nanoClock.getAsLong() + negativeTtlNanos);
-                }
-                return schema;
+                return request.send();
             } catch (IOException e) {
                 last = e;
             }
@@ -148,7 +158,7 @@ final class SchemaRegistryClient {
             }
         }
         throw new IOException(
-                "schema registry " + baseUrl + " gave no answer for schema id " + id + " after "
+                "schema registry " + baseUrl + " gave no answer for " + what + " after "
                         + attempts + " attempts (is SCHEMA_REGISTRY_URL right and the registry up?): "
                         + last.getMessage(),
                 last);
@@ -164,22 +174,7 @@ final class SchemaRegistryClient {
     Optional<Integer> registeredId(String subject, String schemaText) throws IOException {
         URI uri = URI.create(baseUrl + "/subjects/" + java.net.URLEncoder.encode(subject, StandardCharsets.UTF_8));
         String body = JSON.createObjectNode().put("schema", schemaText).toString();
-        IOException last = null;
-        for (int attempt = 1; attempt <= attempts; attempt++) {
-            try {
-                return lookup(uri, body);
-            } catch (IOException e) {
-                last = e;
-            }
-            if (attempt < attempts) {
-                sleep(firstBackoff.multipliedBy(1L << (attempt - 1)));
-            }
-        }
-        throw new IOException(
-                "schema registry " + baseUrl + " gave no answer for subject " + subject + " after "
-                        + attempts + " attempts (is SCHEMA_REGISTRY_URL right and the registry up?): "
-                        + last.getMessage(),
-                last);
+        return withRetries("subject " + subject, () -> lookup(uri, body));
     }
 
     /** Confluent's error code for "Subject not found". */
