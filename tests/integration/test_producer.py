@@ -291,7 +291,7 @@ def _identity(row: dict[str, Any]) -> tuple[Any, ...]:
 def run_cli(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "producer", "--quiet", *args],
+        [sys.executable, "-m", "telemetry", "produce", "--quiet", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -394,7 +394,7 @@ def test_a_killed_replay_is_refused_again_and_resumes_without_duplicates(
     rows = write_replay_file(source, cars=4, sample_hz=125, count=10_000, start=1.7e9)
     args = ["--topic", topic, "--replay", source, "--record", record]
     process = subprocess.Popen(  # at the recorded pace: 500 events/s, 20 s
-        [sys.executable, "-m", "producer", "--quiet", *map(str, args)],
+        [sys.executable, "-m", "telemetry", "produce", "--quiet", *map(str, args)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
