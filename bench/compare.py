@@ -11,7 +11,7 @@ The broker is KAFKA_BOOTSTRAP_SERVERS (default: the local stack). Rows:
   Avro events/s, each run on a fresh topic;
 - Kafka's ProducerPerformance with the fast run's record size (bytes per
   value) and the Python producer's delivery settings (acks=all, idempotent,
-  lz4, linger, batch size: telemetry.kafkaperf.java_producer_props);
+  lz4, linger, batch size: telemetry.ops.kafkaperf.java_producer_props);
 - Kafka's ConsumerPerformance reading the fast run's backlog from the start,
   and a plain confluent-kafka consumer reading the same backlog;
 - the Flink job on a backlog of 10 M events (once: bench/jobbench.py), and its
@@ -42,12 +42,13 @@ from jobbench import JobRate, indented, job_rate
 
 from producer import kafka
 from producer.produce import Binding, ProduceReport, ProduceRequest, bind, run
-from telemetry import kafkaperf, versions
 from telemetry.config import Settings, load_settings
 from telemetry.kafka import client_secrets_env, java_properties, librdkafka_config
+from telemetry.ops import kafkaperf
+from telemetry.ops.host import versions
+from telemetry.ops.host.java import find_java
+from telemetry.ops.host.layout import Layout
 from telemetry.progress import Say
-from telemetry.stack.java import find_java
-from telemetry.stack.layout import Layout
 from telemetry.topics import ensure_topics
 
 PRODUCER_TARGET_EVENTS_S = 200_000

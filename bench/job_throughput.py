@@ -25,7 +25,7 @@ from telemetry.config import load_settings
 
 def use_job_script(script: Path) -> None:
     """Submit `script` in this process: the stack's warm client holds the checkout's."""
-    from telemetry.jobs import client, warm
+    from telemetry.ops.jobs import client, warm
 
     if not script.is_file():
         raise SystemExit(f"error: --job-script {script} does not exist")

@@ -48,14 +48,14 @@ import psutil
 
 from producer.produce import ProduceRequest
 from producer.produce import run as produce
-from telemetry import jobs
 from telemetry.config import Settings
 from telemetry.errors import StorageError
-from telemetry.jobs.rest import rest
 from telemetry.kafka import librdkafka_config
+from telemetry.ops import jobs
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.host.process import read_pid
+from telemetry.ops.jobs.rest import rest
 from telemetry.progress import Say
-from telemetry.stack.layout import Layout
-from telemetry.stack.process import read_pid
 from telemetry.storage.windows import read_windows
 
 

@@ -31,10 +31,10 @@ import numpy as np
 
 from producer.produce import ProduceRequest
 from producer.produce import run as produce
-from telemetry import jobs
 from telemetry.config import Settings, load_settings
 from telemetry.lake.catalog import load_table
-from telemetry.pipeline.landing import added_files, read_pairs
+from telemetry.ops import jobs
+from telemetry.ops.pipeline.landing import added_files, read_pairs
 from telemetry.storage.s3 import s3_client
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 import psutil
 from jobbench import preload
 
-from telemetry import jobs
 from telemetry.config import load_settings
-from telemetry.stack.layout import Layout
-from telemetry.stack.process import read_pid
+from telemetry.ops import jobs
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.host.process import read_pid
 from telemetry.topics import ensure_topics
 
 SERVICES = ("taskmanager", "kafka", "jobmanager", "minio", "registry", "supervisor")

@@ -116,7 +116,7 @@ def client_configuration(settings: Settings | None = None) -> Configuration:
     A PyFlink job given a configuration of its own submits with it alone; without
     the cluster's keys it would talk plain HTTP to a REST API that wants TLS.
     Without `settings`, they are loaded (under `flink run`, FLINK_CONF_DIR is the
-    command's; in-process, the one telemetry.jobs.client set for the gateway).
+    command's; in-process, the one telemetry.ops.jobs.client set for the gateway).
     """
     conf_dir = (settings if settings is not None else load_settings()).flink_conf_dir
     if not conf_dir:
@@ -430,7 +430,7 @@ def execute(
     """Build the pipeline and submit it; returns the job id.
 
     Under `flink run` the job goes to the cluster that command names. Called
-    in-process (telemetry.jobs.client), `rest_endpoint` names the cluster and
+    in-process (telemetry.ops.jobs.client), `rest_endpoint` names the cluster and
     `savepoint` the state to resume. `dry_run` plans the job without submitting it
     (a warm-up of the planner; returns "").
     """
@@ -454,7 +454,7 @@ def execute(
     # Iceberg's sink v2: commits on checkpoints (maintenance is a branch of its own).
     config.set_string("table.exec.iceberg.use-v2-sink", "true")
     # State per job name, kept when the job is cancelled or fails, so that the
-    # next submission finds and resumes it (telemetry.jobs.retained).
+    # next submission finds and resumes it (telemetry.ops.jobs.retained).
     config.set_string(
         "execution.checkpointing.dir", state_uri(settings, checkpoint_prefix(args.name))
     )

@@ -584,7 +584,7 @@ ENV_VARS: tuple[Var, ...] = _variables()
 _BY_NAME = {var.name: var for var in ENV_VARS}
 
 # Files of the cluster profile's own certificate authority in <data>/tls (made at
-# first start, telemetry.stack.tls): the CA every client trusts, and the Flink REST
+# first start, telemetry.ops.stack.tls): the CA every client trusts, and the Flink REST
 # API's client certificate (its key encrypted with FLINK_REST_KEY_PASSWORD).
 CLUSTER_TLS_FILES: dict[str, str] = {v.name: v.cluster_tls for v in ENV_VARS if v.cluster_tls}
 
@@ -657,7 +657,7 @@ def _derive_catalog(values: dict[str, Any], data_dir: Path) -> None:
 
 def _cluster_catalog(data_dir: Path) -> tuple[str, str]:
     """The cluster profile's catalog URLs (SQLAlchemy, JDBC): its PostgreSQL on 15432
-    (telemetry.stack.postgres), by the client certificate in <data>/tls: libpq reads
+    (telemetry.ops.stack.postgres), by the client certificate in <data>/tls: libpq reads
     the PEM key, the JDBC driver the same key as PKCS#8 DER (.pk8)."""
     tls = {n: quote(str(data_dir / "tls" / n), safe="/") for n in ("ca.pem", "client-telemetry")}
     ssl = f"sslmode=verify-full&sslrootcert={tls['ca.pem']}&sslcert={tls['client-telemetry']}.pem"

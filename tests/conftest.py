@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from support.jobs import JobRun
 
-from telemetry import jobs
 from telemetry.config import Settings, load_settings
-from telemetry.jobs import intent
 from telemetry.kafka import librdkafka_config
+from telemetry.ops import jobs
+from telemetry.ops.jobs import intent
 
 LOG_TAIL_LINES = 25
 
@@ -34,8 +34,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def _server_log_tails() -> Iterator[tuple[str, str]]:
-    from telemetry.stack.layout import Layout
-    from telemetry.stack.services import SERVICES
+    from telemetry.ops.host.layout import Layout
+    from telemetry.ops.stack.services import SERVICES
 
     layout = Layout.of(load_settings())
     for service in SERVICES:
@@ -53,7 +53,7 @@ def stack() -> Iterator[Settings]:
     Reuses a stack that is already running (a developer's `make up`); one
     started here is stopped at the end unless TELEMETRY_KEEP_STACK=1.
     """
-    from telemetry import stack as local_stack
+    from telemetry.ops import stack as local_stack
 
     settings = load_settings()
     was_up = all(s.healthy for s in local_stack.status(settings))

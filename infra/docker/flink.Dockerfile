@@ -61,4 +61,4 @@ RUN set -eux; \
     mkdir -p /opt/flink/usrlib; \
     ln -s /opt/telemetry/flink/telemetry_job.py /opt/flink/usrlib/telemetry_job.py; \
     ln -s /opt/telemetry/flink/jvm/target/telemetry-flink-functions-0.1.0.jar /opt/flink/usrlib/; \
-    /opt/venv/bin/python -c "import telemetry.jobs.params, pyflink"
+    /opt/venv/bin/python -c "import telemetry.ops.jobs.params, pyflink"

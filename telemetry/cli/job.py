@@ -6,9 +6,9 @@ import argparse
 import sys
 import time
 
-from telemetry import jobs
 from telemetry.cli.output import FORMATS, emit
 from telemetry.config import Settings, load_settings
+from telemetry.ops import jobs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -63,7 +63,7 @@ def _port(text: str) -> int:
 
 
 def _live(args: argparse.Namespace) -> int:
-    from telemetry.live.serve import serve
+    from telemetry.ops.live.serve import serve
 
     serve(
         load_settings(),

@@ -6,13 +6,13 @@ import argparse
 import time
 from typing import Any
 
-from telemetry import stack
 from telemetry.cli.output import FORMATS, emit
 from telemetry.config import Settings, load_settings
+from telemetry.ops import stack
+from telemetry.ops.stack.cluster import SERVICES as CLUSTER_SERVICES
+from telemetry.ops.stack.follow import follow
+from telemetry.ops.stack.services import SERVICES
 from telemetry.progress import print_now, to_stderr
-from telemetry.stack.cluster import SERVICES as CLUSTER_SERVICES
-from telemetry.stack.follow import follow
-from telemetry.stack.services import SERVICES
 
 # Every service of either profile (`telemetry logs` checks it against the current one).
 SERVICE_NAMES = sorted({s.name for s in SERVICES} | {s.name for s in CLUSTER_SERVICES})

@@ -21,10 +21,10 @@ from support.jobs import (
     wait_for_output,
 )
 
-from telemetry import jobs
 from telemetry.config import Settings
-from telemetry.stack.layout import Layout
-from telemetry.stack.process import read_pid
+from telemetry.ops import jobs
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.host.process import read_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.cluster, pytest.mark.faults]
 
@@ -45,15 +45,15 @@ def postgres_pid(settings: Settings) -> int:
 
 
 def taskmanager_pids(settings: Settings) -> dict[str, int | None]:
-    from telemetry.stack import status
+    from telemetry.ops.stack import status
 
     return {s.name: s.pid for s in status(settings) if s.name.startswith("taskmanager")}
 
 
 def restart_catalog(settings: Settings) -> None:
     """What `telemetry up` does for the dead catalog: start PostgreSQL again."""
-    from telemetry.stack.lifecycle import start_service
-    from telemetry.stack.profiles import services_for
+    from telemetry.ops.stack.lifecycle import start_service
+    from telemetry.ops.stack.profiles import services_for
 
     (postgres,) = [s for s in services_for(settings) if s.name == "postgres"]
     assert start_service(postgres, settings, Layout.of(settings), say=lambda _m: None)
@@ -69,7 +69,7 @@ def test_catalog_database_down_30_s_loses_and_duplicates_nothing(
     TaskManager goes down meanwhile: Iceberg 1.11's maintenance operators, as its
     sink builds them, fail to close when a restart cancels them before they opened,
     which Flink treats as fatal (dev.telemetry.flink.lake.LakeMaintenance)."""
-    from telemetry.stack import status
+    from telemetry.ops.stack import status
 
     settings = job_run.settings
     taskmanagers = taskmanager_pids(settings)

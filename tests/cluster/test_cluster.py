@@ -25,11 +25,11 @@ from support.jobs import (
     wait_for_output,
 )
 
-from telemetry import jobs
 from telemetry.config import Settings
 from telemetry.kafka import librdkafka_config
-from telemetry.stack.layout import Layout
-from telemetry.stack.process import read_pid
+from telemetry.ops import jobs
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.host.process import read_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.cluster]
 
@@ -77,7 +77,7 @@ def test_the_job_runs_at_the_partitions_parallelism_on_both_taskmanagers(
 def test_the_pipeline_on_the_cluster_equals_the_record_through_a_broker_and_a_taskmanager_kill(
     job_run: JobRun, tmp_path: Path
 ) -> None:
-    from telemetry.stack import up
+    from telemetry.ops.stack import up
 
     settings = job_run.settings
     record = tmp_path / "acked.jsonl"
@@ -111,7 +111,7 @@ def test_the_pipeline_on_the_cluster_equals_the_record_through_a_broker_and_a_ta
 
 
 def taskmanager_pid(settings: Settings, name: str) -> int | None:
-    from telemetry.stack import status
+    from telemetry.ops.stack import status
 
     return next(s.pid for s in status(settings) if s.name == name)
 
@@ -143,7 +143,7 @@ def test_every_broker_refuses_clients_without_the_right_credentials(
 
 
 def test_the_registry_refuses_clients_without_the_right_credentials(stack: Settings) -> None:
-    from telemetry.stack.services import http_ok
+    from telemetry.ops.stack.services import http_ok
 
     url = f"{stack.schema_registry_url}/subjects"
     ca = stack.schema_registry_ca_location
@@ -237,7 +237,7 @@ def test_the_catalog_database_refuses_plaintext_and_clients_without_a_certificat
 ) -> None:
     import psycopg2
 
-    from telemetry.stack import postgres
+    from telemetry.ops.stack import postgres
 
     base = {
         "host": "127.0.0.1",
@@ -281,8 +281,8 @@ def test_flinks_jdbc_url_reaches_the_catalog_database(stack: Settings, tmp_path:
     """The JDBC default (with the .pk8 key) as Flink's catalog uses it, with Flink's driver."""
     import subprocess
 
-    from telemetry import versions
-    from telemetry.stack.java import find_java
+    from telemetry.ops.host import versions
+    from telemetry.ops.host.java import find_java
 
     jars = sorted((Layout.of(stack).flink_home / "lib").glob("postgresql-*.jar"))
     assert jars, "the PostgreSQL JDBC driver is not in Flink's lib/"

@@ -23,9 +23,9 @@ import pytest
 
 from telemetry.config import Settings
 from telemetry.flink_tls import rest_tls_context
-from telemetry.stack.cluster import BLOB_PORT, JM_RPC_PORT, TASKMANAGERS
-from telemetry.stack.layout import Layout
-from telemetry.stack.process import read_pid
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.host.process import read_pid
+from telemetry.ops.stack.cluster import BLOB_PORT, JM_RPC_PORT, TASKMANAGERS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.cluster]
 

@@ -6,7 +6,7 @@ import pytest
 
 from telemetry.config import load_settings
 from telemetry.errors import ServiceError
-from telemetry.stack.manifest_tools import ManifestTools, build_manifest_tools
+from telemetry.ops.stack.manifest_tools import ManifestTools, build_manifest_tools
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from telemetry import versions
 from telemetry.config import ENV_VARS, load_settings
 from telemetry.contract import JOB_NAME
-from telemetry.stack.manifest_tools import ManifestTools
+from telemetry.ops.host import versions
+from telemetry.ops.stack.manifest_tools import ManifestTools
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "infra" / "docker"

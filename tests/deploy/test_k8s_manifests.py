@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from telemetry import versions
 from telemetry.config import ENV_VARS, load_settings
 from telemetry.contract import JAR_NAME, JOB_NAME, checkpoint_prefix, savepoint_prefix
 from telemetry.job_params import JobParams
-from telemetry.stack.manifest_tools import ManifestTools
+from telemetry.ops.host import versions
+from telemetry.ops.stack.manifest_tools import ManifestTools
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "infra" / "k8s"

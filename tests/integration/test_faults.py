@@ -33,13 +33,13 @@ from support.jobs import (
 from producer.ledger import ledger_topic
 from producer.produce import ProduceReport, ProduceRequest
 from producer.produce import run as produce_run
-from telemetry import jobs
 from telemetry.config import Settings
 from telemetry.dlq.letters import read_letters
 from telemetry.errors import ServiceError
 from telemetry.kafka import librdkafka_config
-from telemetry.stack.layout import Layout
-from telemetry.stack.process import read_pid
+from telemetry.ops import jobs
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.host.process import read_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
 
@@ -52,7 +52,7 @@ def kill(settings: Settings, service: str) -> None:
 
 
 def restart_stack(settings: Settings) -> None:
-    from telemetry.stack import up
+    from telemetry.ops.stack import up
 
     up(settings, say=lambda _m: None)
 
@@ -192,7 +192,7 @@ def test_minio_down_30_s_loses_and_duplicates_nothing(job_run: JobRun, tmp_path:
 def test_jobmanager_killed_comes_back_and_resumes_without_a_person(
     job_run: JobRun, tmp_path: Path
 ) -> None:
-    from telemetry.jobs import intent
+    from telemetry.ops.jobs import intent
 
     settings = job_run.settings
     intent.remember(settings, job_run.params)  # as `telemetry job submit` does

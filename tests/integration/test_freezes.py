@@ -29,9 +29,9 @@ from support.jobs import (
     wait_for_output,
 )
 
-from telemetry import jobs
-from telemetry.stack.layout import Layout
-from telemetry.stack.process import read_pid
+from telemetry.ops import jobs
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.host.process import read_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
 

@@ -30,10 +30,10 @@ from support.jobs import (
     wait_for_output,
 )
 
-from telemetry import jobs
-from telemetry.jobs.rest import all_tasks_running
-from telemetry.stack.layout import Layout
-from telemetry.stack.process import read_pid
+from telemetry.ops import jobs
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.host.process import read_pid
+from telemetry.ops.jobs.rest import all_tasks_running
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -101,7 +101,7 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
 def test_taskmanager_killed_mid_stream_loses_and_duplicates_nothing(
     job_run: JobRun, tmp_path: Path
 ) -> None:
-    from telemetry.stack import up
+    from telemetry.ops.stack import up
 
     record = tmp_path / "acked.jsonl"
     # The short track: laps of about 16 s, so that each car completes one or two.

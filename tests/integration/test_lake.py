@@ -25,8 +25,8 @@ from support.jobs import (
     wait_for_output,
 )
 
-from telemetry import jobs
 from telemetry.lake.catalog import COMMITTED_BEFORE, load_table
+from telemetry.ops import jobs
 from telemetry.storage.windows import read_windows
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

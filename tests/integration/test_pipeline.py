@@ -18,7 +18,7 @@ import pytest
 from support.jobs import expected_laps
 
 from telemetry.config import Settings
-from telemetry.pipeline import PipelineSummary, run_pipeline
+from telemetry.ops.pipeline import PipelineSummary, run_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ import pytest
 
 from telemetry.config import Settings, load_settings
 from telemetry.kafka import librdkafka_config
-from telemetry.stack import status
+from telemetry.ops.stack import status
 
 pytestmark = pytest.mark.integration
 
@@ -153,7 +153,7 @@ def test_a_pyflink_job_writes_to_s3_through_the_stacks_filesystem_plugin(
     assert sorted(lines) == ["16,301.25", "44,298.5", "7,312.4"]
     # `flink run -py` logs the Python process's environment at INFO unless told not to:
     # the clients' secrets would be in the client log.
-    from telemetry.stack.layout import Layout
+    from telemetry.ops.host.layout import Layout
 
     client_logs = list(Layout.of(stack).logs.glob("flink-*client*.log"))
     assert client_logs

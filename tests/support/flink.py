@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
-from telemetry.flink_cli import client_env
-from telemetry.stack.layout import Layout
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.jobs.flink_cli import client_env
 
 
 def run_python_job(

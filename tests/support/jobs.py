@@ -16,8 +16,8 @@ import pytest
 
 from producer.request import ProduceReport
 from telemetry.config import Settings
-from telemetry.jobs import JobParams, Submission
 from telemetry.kafka import librdkafka_config
+from telemetry.ops.jobs import JobParams, Submission
 
 WINDOW_S = 5
 # Producers ride out an outage and a slow restart with room to spare (above the default

@@ -26,10 +26,10 @@ from typing import Any
 
 from telemetry.config import Settings
 from telemetry.kafka import librdkafka_config
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.stack.web import HEADLESS_ARGS, Chromium, ensure_chromium
 from telemetry.registry import connect
 from telemetry.schemas import LAP_KEY_SUBJECT, LAP_SUBJECT, WINDOW_KEY_SUBJECT, WINDOW_SUBJECT
-from telemetry.stack.layout import Layout
-from telemetry.stack.web import HEADLESS_ARGS, Chromium, ensure_chromium
 from telemetry.topics import ensure_topics
 
 START_TIMEOUT_S = 30

@@ -183,8 +183,8 @@ def test_pyarrow_gets_keys_token_and_virtual_addressing(monkeypatch) -> None:
 
 
 def test_flink_s3_config_has_no_credentials_and_follows_the_endpoint(tmp_path: Path) -> None:
-    from telemetry.stack.flink_home import render_config
-    from telemetry.stack.layout import Layout
+    from telemetry.ops.host.layout import Layout
+    from telemetry.ops.stack.flink_home import render_config
 
     settings = load_settings(
         {
@@ -238,7 +238,7 @@ def test_the_cluster_profile_changes_the_connection_defaults() -> None:
 
 
 def test_a_local_stack_generates_private_random_credentials_once(tmp_path: Path) -> None:
-    from telemetry.stack.secrets import ensure_secrets
+    from telemetry.ops.stack.secrets import ensure_secrets
 
     data = tmp_path / "data"
     settings = ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(data)}))
@@ -254,7 +254,7 @@ def test_a_local_stack_generates_private_random_credentials_once(tmp_path: Path)
 
 
 def test_the_environment_wins_over_the_generated_credentials(tmp_path: Path) -> None:
-    from telemetry.stack.secrets import ensure_secrets
+    from telemetry.ops.stack.secrets import ensure_secrets
 
     ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)}))
     settings = load_settings({"TELEMETRY_DATA_DIR": str(tmp_path), "AWS_SECRET_ACCESS_KEY": "mine"})
@@ -262,7 +262,7 @@ def test_the_environment_wins_over_the_generated_credentials(tmp_path: Path) -> 
 
 
 def test_a_data_folder_from_before_keeps_minios_old_credentials(tmp_path: Path) -> None:
-    from telemetry.stack.secrets import ensure_secrets
+    from telemetry.ops.stack.secrets import ensure_secrets
 
     (tmp_path / "minio").mkdir()
     settings = ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)}))

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from telemetry import versions
 from telemetry.config import ENV_VARS, Secret, load_settings
 from telemetry.contract import (
     DECODED_METRIC,
@@ -35,6 +34,7 @@ from telemetry.kafka import (
     java_properties,
 )
 from telemetry.lake.maintenance import SCHEDULE
+from telemetry.ops.host import versions
 
 ROOT = Path(__file__).resolve().parents[2]
 JAVA = ROOT / "flink" / "jvm" / "src" / "main" / "java" / "dev" / "telemetry" / "flink"

@@ -1,11 +1,11 @@
-"""The pinned versions agree across telemetry/versions.py, the Maven manifest and Docker."""
+"""The pinned versions agree across ops/host/versions.py, the Maven manifest and Docker."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from telemetry import versions
+from telemetry.ops.host import versions
 
 ROOT = Path(__file__).resolve().parents[2]
 

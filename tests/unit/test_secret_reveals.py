@@ -75,8 +75,8 @@ def test_the_jvms_environment_gets_every_client_secret(settings: Settings) -> No
 def test_the_pyflink_gateway_environment_gets_the_client_secrets(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import telemetry.flink_cli
-    from telemetry.jobs import client
+    import telemetry.ops.jobs.flink_cli
+    from telemetry.ops.jobs import client
 
     launch = {
         "FLINK_HOME": "/flink",
@@ -84,7 +84,7 @@ def test_the_pyflink_gateway_environment_gets_the_client_secrets(
         "FLINK_LOG_DIR": "/logs",
         "JAVA_HOME": "/jdk",
     }
-    monkeypatch.setattr(telemetry.flink_cli, "client_env", lambda _settings: launch)
+    monkeypatch.setattr(telemetry.ops.jobs.flink_cli, "client_env", lambda _settings: launch)
     for name in [*launch, "KAFKA_SASL_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]:
         monkeypatch.setenv(name, "before")  # restored after the test
     job_settings = client._prepare_gateway(settings)
@@ -104,7 +104,7 @@ def test_the_registry_client_gets_the_basic_auth_user_info(settings: Settings) -
 def test_the_registry_health_check_sends_the_user_info(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from telemetry.stack import services
+    from telemetry.ops.stack import services
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(services, "http_ok", lambda url, **kw: calls.append(kw) or b"[]")
@@ -189,8 +189,8 @@ def test_the_flink_rest_client_key_is_decrypted_with_its_password(
 def test_the_clusters_minio_user_gets_the_s3_keys(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from telemetry.stack import cluster
-    from telemetry.stack.layout import Layout
+    from telemetry.ops.host.layout import Layout
+    from telemetry.ops.stack import cluster
 
     envs: list[dict[str, str]] = []
     monkeypatch.setattr(cluster, "tls_files", lambda _s: SimpleNamespace(ca=tmp_path / "ca.pem"))
@@ -212,7 +212,7 @@ def test_the_clusters_kafka_user_gets_the_sasl_password(
 ) -> None:
     import confluent_kafka.admin
 
-    from telemetry.stack import cluster
+    from telemetry.ops.stack import cluster
 
     upserts: list[Any] = []
 
@@ -236,8 +236,8 @@ def test_the_clusters_kafka_user_gets_the_sasl_password(
 def test_the_registry_proxy_checks_the_user_infos_password(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from telemetry.stack import cluster
-    from telemetry.stack.layout import Layout
+    from telemetry.ops.host.layout import Layout
+    from telemetry.ops.stack import cluster
 
     tls = SimpleNamespace(cert=tmp_path / "cert.pem", key=tmp_path / "key.pem")
     monkeypatch.setattr(cluster, "tls_files", lambda _s: tls)

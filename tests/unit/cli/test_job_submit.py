@@ -10,8 +10,8 @@ import pytest
 from telemetry.cli.main import main
 from telemetry.config import Settings, load_settings
 from telemetry.job_params import JobParams
-from telemetry.jobs import lifecycle
-from telemetry.jobs.rest import JobInfo
+from telemetry.ops.jobs import lifecycle
+from telemetry.ops.jobs.rest import JobInfo
 
 Pretend = Callable[[JobParams], None]
 RUNNING = JobInfo("a" * 32, "telemetry-windows", "RUNNING", 1_700_000_000_000, 60_000)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from telemetry import stack
 from telemetry.cli.main import main
 from telemetry.config import Settings
-from telemetry.stack.lifecycle import ServiceStatus
-from telemetry.stack.services import SERVICES
+from telemetry.ops import stack
+from telemetry.ops.stack.lifecycle import ServiceStatus
+from telemetry.ops.stack.services import SERVICES
 
 
 @pytest.fixture

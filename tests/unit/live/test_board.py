@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from telemetry.live.board import Board
-from telemetry.live.records import Lap, Window
+from telemetry.ops.live.board import Board
+from telemetry.ops.live.records import Lap, Window
 
 T0 = 1_796_191_620_000
 

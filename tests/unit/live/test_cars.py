@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telemetry.live.cars import CarWindows
-from telemetry.live.records import Window
+from telemetry.ops.live.cars import CarWindows
+from telemetry.ops.live.records import Window
 
 
 def window(car: int, end_ms: int, speed: float = 200.0) -> Window:

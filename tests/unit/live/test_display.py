@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telemetry.live.display import MISSING, clock, gap, lap_time, laps_down, window_cells
-from telemetry.live.records import Window
+from telemetry.ops.live.display import MISSING, clock, gap, lap_time, laps_down, window_cells
+from telemetry.ops.live.records import Window
 
 LAP_TIME = re.compile(r"^(\d+):([0-5]\d)\.(\d{3})$")
 

@@ -10,9 +10,9 @@ import pytest
 
 from telemetry.config import load_settings
 from telemetry.errors import InvalidInputError, RegistryError
-from telemetry.live import feed as feed_module
-from telemetry.live.feed import Feed, feed_topics
-from telemetry.live.records import Lap
+from telemetry.ops.live import feed as feed_module
+from telemetry.ops.live.feed import Feed, feed_topics
+from telemetry.ops.live.records import Lap
 
 SETTINGS = load_settings({"TELEMETRY_WINDOW_TOPIC": "w", "TELEMETRY_LAP_TOPIC": "l"})
 LAP = {

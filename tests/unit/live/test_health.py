@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telemetry.errors import ServiceError
-from telemetry.jobs.rest import JobInfo
-from telemetry.live import health
-from telemetry.live.health import HealthProbe, pick_job
+from telemetry.ops.jobs.rest import JobInfo
+from telemetry.ops.live import health
+from telemetry.ops.live.health import HealthProbe, pick_job
 
 
 def job(jid: str, name: str, state: str, start: int) -> JobInfo:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from telemetry.live.board import Update
-from telemetry.live.hub import CUT_OFF, Hub
+from telemetry.ops.live.board import Update
+from telemetry.ops.live.hub import CUT_OFF, Hub
 
 
 def test_every_subscriber_gets_every_update_in_order() -> None:

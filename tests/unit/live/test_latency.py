@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telemetry.live.latency import LatencyRecorder, percentile
+from telemetry.ops.live.latency import LatencyRecorder, percentile
 
 
 def test_nearest_rank_percentiles() -> None:

@@ -15,8 +15,8 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from telemetry.errors import InvalidInputError
-from telemetry.live.feed import decode_value
-from telemetry.live.records import Lap, epoch_ms, lap_from_avro, window_from_avro
+from telemetry.ops.live.feed import decode_value
+from telemetry.ops.live.records import Lap, epoch_ms, lap_from_avro, window_from_avro
 from telemetry.schemas import LAP_SUBJECT, WINDOW_SUBJECT, schema_text
 
 LAP_END = 1_796_191_626_007  # a millisecond that a float of seconds would not hold exactly

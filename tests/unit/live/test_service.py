@@ -7,9 +7,9 @@ import asyncio
 import json
 import time
 
-from telemetry.live.feed import FeedRecord
-from telemetry.live.records import Lap, Window
-from telemetry.live.server import LiveService
+from telemetry.ops.live.feed import FeedRecord
+from telemetry.ops.live.records import Lap, Window
+from telemetry.ops.live.server import LiveService
 
 
 def record(value: Window | Lap, kafka_ts_ms: int | None) -> FeedRecord:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telemetry.live.display import MISSING, gap, lap_time
-from telemetry.live.records import Lap
-from telemetry.live.tower import LEADER, TimingTower
+from telemetry.ops.live.display import MISSING, gap, lap_time
+from telemetry.ops.live.records import Lap
+from telemetry.ops.live.tower import LEADER, TimingTower
 
 T0 = 1_796_000_000_000
 

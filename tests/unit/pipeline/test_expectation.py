@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from producer.record import Recorder
 from telemetry.config import load_settings
 from telemetry.errors import InvalidInputError
-from telemetry.pipeline import event_time_ms, window_start_ms
-from telemetry.pipeline.expectation import default_timeout, load_expectation
+from telemetry.ops.pipeline import event_time_ms, window_start_ms
+from telemetry.ops.pipeline.expectation import default_timeout, load_expectation
 
 # Java's Math.round returns a long: beyond this it saturates, which no epoch time reaches.
 LONG_MS = 2.0**62

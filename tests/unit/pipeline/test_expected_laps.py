@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from support.jobs import expected_laps
 
-from telemetry.pipeline.expectation import load_expectation
+from telemetry.ops.pipeline.expectation import load_expectation
 
 
 def _events(rows: list[tuple[int, int | None, float, float]]) -> pd.DataFrame:

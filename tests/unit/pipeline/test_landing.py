@@ -18,8 +18,8 @@ import pytest
 from producer.record import Recorder
 from telemetry.config import load_settings
 from telemetry.errors import StorageError
-from telemetry.pipeline.expectation import Expectation, load_expectation
-from telemetry.pipeline.landing import Landing, missing_message, observe
+from telemetry.ops.pipeline.expectation import Expectation, load_expectation
+from telemetry.ops.pipeline.landing import Landing, missing_message, observe
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 START = int(T0 * 1000)

@@ -10,10 +10,11 @@ import pytest
 
 from telemetry.config import load_settings
 from telemetry.errors import ServiceError
-from telemetry.stack import lifecycle, process
-from telemetry.stack.layout import Layout
-from telemetry.stack.services import Launch, Service
-from telemetry.stack.setup import _run
+from telemetry.ops.host import process
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.stack import lifecycle
+from telemetry.ops.stack.services import Launch, Service
+from telemetry.ops.stack.setup import _run
 
 
 def test_a_failed_download_names_the_step_the_fix_and_the_log(tmp_path: Path) -> None:

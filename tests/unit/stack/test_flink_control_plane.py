@@ -18,8 +18,8 @@ needs_keytool = pytest.mark.skipif(shutil.which("keytool") is None, reason="need
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A cluster profile's settings after its first start made the credentials and TLS files."""
-    from telemetry.stack.cluster import tls_files
-    from telemetry.stack.secrets import ensure_secrets
+    from telemetry.ops.stack.cluster import tls_files
+    from telemetry.ops.stack.secrets import ensure_secrets
 
     data = tmp_path_factory.mktemp("data-cluster")
     settings = ensure_secrets(
@@ -101,8 +101,8 @@ def test_a_client_key_without_its_certificate_is_refused(tmp_path: Path) -> None
 def test_flink_requires_client_certificates_on_rest_and_internal_connections(
     cluster: Settings,
 ) -> None:
-    from telemetry.stack.cluster import BLOB_PORT, flink_config_values
-    from telemetry.stack.layout import Layout
+    from telemetry.ops.host.layout import Layout
+    from telemetry.ops.stack.cluster import BLOB_PORT, flink_config_values
 
     extra = flink_config_values(cluster, Layout.of(cluster))["PROFILE_EXTRA"]
     conf = dict(
@@ -133,7 +133,7 @@ def test_an_older_cluster_secrets_file_gets_the_new_credentials_and_keeps_its_ow
     tmp_path: Path,
 ) -> None:
     from telemetry.config import stored_secrets
-    from telemetry.stack.secrets import ensure_secrets
+    from telemetry.ops.stack.secrets import ensure_secrets
 
     (tmp_path / "secrets.env").write_text("KAFKA_SASL_PASSWORD=old-and-kept\n")
     settings = load_settings({"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.stack.follow import LogReader, follow
+from telemetry.ops.stack.follow import LogReader, follow
 
 
 def test_only_complete_lines_are_read_and_a_partial_one_waits_for_its_end(tmp_path: Path) -> None:

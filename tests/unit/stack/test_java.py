@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from telemetry.errors import ServiceError
-from telemetry.stack.java import find_java
+from telemetry.ops.host.java import find_java
 
 
 def _fake_jdk(root: Path, version: str) -> Path:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from telemetry.config import load_settings
-from telemetry.stack import postgres
-from telemetry.stack.layout import Layout
-from telemetry.stack.tls import ClientCert
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.stack import postgres
+from telemetry.ops.stack.tls import ClientCert
 
 
 def _layout(tmp_path: Path, data: str = "data") -> Layout:
@@ -109,7 +109,7 @@ def test_a_catalog_set_for_the_cluster_profile_is_the_jdbc_default_too() -> None
 def test_a_client_certificate_names_the_role_and_its_der_key_is_the_pem_one(
     tmp_path: Path,
 ) -> None:
-    from telemetry.stack.tls import client_cert, ensure_tls
+    from telemetry.ops.stack.tls import client_cert, ensure_tls
 
     client = client_cert(ensure_tls(tmp_path, "store-password"), "telemetry")
     subject = subprocess.run(

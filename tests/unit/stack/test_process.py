@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from telemetry.stack import process
+from telemetry.ops.host import process
 
 # A child that starts a grandchild, then both sleep: a server and its worker.
 _PARENT = (

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from telemetry.errors import ServiceError
-from telemetry.stack import steps
-from telemetry.stack.layout import Layout
-from telemetry.stack.setup import _run
-from telemetry.stack.steps import GO_LOG, MAVEN_LOG, LogTally
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.stack import steps
+from telemetry.ops.stack.setup import _run
+from telemetry.ops.stack.steps import GO_LOG, MAVEN_LOG, LogTally
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

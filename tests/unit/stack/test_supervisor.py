@@ -8,8 +8,8 @@ import pytest
 
 from telemetry.config import load_settings
 from telemetry.errors import ServiceError
-from telemetry.stack import supervisor
-from telemetry.stack.layout import Layout
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.stack import supervisor
 
 
 def _supervisor(
@@ -28,7 +28,7 @@ def _supervisor(
         return []
 
     monkeypatch.setattr(supervisor, "check_once", lambda _s, _l: next(rounds, []))
-    monkeypatch.setattr("telemetry.jobs.resume_remembered", resume)
+    monkeypatch.setattr("telemetry.ops.jobs.resume_remembered", resume)
     settings = load_settings()
     return supervisor.Supervisor(settings, Layout.of(settings)), calls
 

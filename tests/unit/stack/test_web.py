@@ -8,9 +8,9 @@ import pytest
 
 from telemetry.config import load_settings
 from telemetry.errors import ServiceError
-from telemetry.stack import web
-from telemetry.stack.layout import Layout
-from telemetry.stack.web import CHROMIUM_PACKAGES, UPLOT_FILES, Chromium, fetch_uplot
+from telemetry.ops.host.layout import Layout
+from telemetry.ops.stack import web
+from telemetry.ops.stack.web import CHROMIUM_PACKAGES, UPLOT_FILES, Chromium, fetch_uplot
 
 
 @pytest.fixture

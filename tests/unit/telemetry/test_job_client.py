@@ -11,7 +11,7 @@ from pyflink.util.exceptions import TableException
 from telemetry.config import load_settings
 from telemetry.errors import ServiceError
 from telemetry.job_params import JobParams
-from telemetry.jobs import client
+from telemetry.ops.jobs import client
 
 TRACE = """org.apache.flink.table.api.TableException: Failed to execute sql
 \tat org.apache.flink.table.api.internal.TableEnvironmentImpl.executeInternal(X.java:1266)

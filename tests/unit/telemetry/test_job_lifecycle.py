@@ -10,8 +10,8 @@ import pytest
 from telemetry.config import load_settings
 from telemetry.errors import InvalidInputError, ServiceError
 from telemetry.job_params import JobParams
-from telemetry.jobs import intent, lifecycle
-from telemetry.jobs.rest import tasks_running
+from telemetry.ops.jobs import intent, lifecycle
+from telemetry.ops.jobs.rest import tasks_running
 
 JOB_ID = "b" * 32
 
@@ -58,7 +58,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setattr(lifecycle, "active_job", lambda _s, _name: None)
     monkeypatch.setattr("telemetry.topics.ensure_topics", lambda _s, _topics: [])
     monkeypatch.setattr(lifecycle, "connect", lambda _s: PartialRegistry())  # holds them all
-    monkeypatch.setattr("telemetry.jobs.warm.submit_warm", lambda _s, _p, _r: JOB_ID)
+    monkeypatch.setattr("telemetry.ops.jobs.warm.submit_warm", lambda _s, _p, _r: JOB_ID)
     monkeypatch.setattr(lifecycle, "write_manifest", write_manifest)
     monkeypatch.setattr(lifecycle, "job_state", lambda _s, _id: seen["fake"].answers[-1]["state"])
     monkeypatch.setattr(lifecycle, "root_cause", lambda _s, _id: seen["fake"].cause)

@@ -10,8 +10,8 @@ import pytest
 from telemetry.config import Settings, load_settings
 from telemetry.errors import ServiceError
 from telemetry.job_params import JobParams
-from telemetry.jobs import intent, lifecycle
-from telemetry.jobs.rest import JobInfo
+from telemetry.ops.jobs import intent, lifecycle
+from telemetry.ops.jobs.rest import JobInfo
 
 
 def _job(name: str, state: str, job_id: str = "a" * 32) -> JobInfo:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from producer import kafka
-from telemetry import versions
 from telemetry.config import load_settings
 from telemetry.errors import ServiceError
-from telemetry.kafkaperf import (
+from telemetry.ops.host import versions
+from telemetry.ops.kafkaperf import (
     java_producer_props,
     parse_consumer_output,
     parse_producer_output,

@@ -14,7 +14,7 @@ import pytest
 from telemetry.config import load_settings
 from telemetry.errors import ServiceError
 from telemetry.job_params import JobParams
-from telemetry.jobs import warm
+from telemetry.ops.jobs import warm
 
 
 def test_a_submission_that_raises_anything_is_answered_and_the_next_one_is_served(
@@ -33,8 +33,8 @@ def test_a_submission_that_raises_anything_is_answered_and_the_next_one_is_serve
             raise outcome
         return str(outcome)
 
-    monkeypatch.setattr("telemetry.jobs.client.warm_up", lambda _settings: None)
-    monkeypatch.setattr("telemetry.jobs.client.submit_in_process", submit_in_process)
+    monkeypatch.setattr("telemetry.ops.jobs.client.warm_up", lambda _settings: None)
+    monkeypatch.setattr("telemetry.ops.jobs.client.submit_in_process", submit_in_process)
     warm.serve(settings)
     deadline = time.monotonic() + 10
     while not (tmp_path / "run" / warm.SOCKET_NAME).exists():

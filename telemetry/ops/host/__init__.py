@@ -1,0 +1,1 @@
+"""This machine's facts the operations share: versions, paths, processes, the JDK."""

@@ -1,0 +1,198 @@
+"""The whole pipeline in one call: what `make run-pipeline` runs.
+
+    stack up -> register schemas -> ensure topics -> submit the job (or reuse
+    it) -> produce for a bounded time, recording what the broker acknowledged
+    -> wait until every window of those events is committed to Iceberg, and
+    their laps -> a summary read back from the Iceberg tables.
+
+Each run gets its own folder `<TELEMETRY_DATA_DIR>/runs/<UTC time>/` with the
+producer's record (`acknowledged.jsonl`). The expectation is computed from
+that record only, so running again beside older data is safe: a window is
+done when its row's `event_count` plus the run's late events in it equal the
+acknowledged events of that car and window.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from telemetry.config import Settings
+from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
+from telemetry.ops import jobs
+from telemetry.ops import stack as local_stack
+from telemetry.ops.pipeline.common import RECORD_NAME
+from telemetry.ops.pipeline.expectation import default_timeout, load_expectation
+from telemetry.ops.pipeline.landing import find_commits, missing_message, wait_for_windows
+from telemetry.ops.pipeline.summary import PipelineSummary, _delays, _laps, _summarize
+from telemetry.progress import Say
+
+# Orchestration -------------------------------------------------------------------
+
+
+def _register_schemas(settings: Settings, say: Say) -> None:
+    from telemetry.registry import connect
+    from telemetry.schemas import load_catalog, schemas_dir
+    from telemetry.schemas.register import register_all
+
+    rows = register_all(connect(settings), load_catalog(schemas_dir(settings)))
+    say("schemas:")
+    for subject in dict.fromkeys(r.subject for r in rows):
+        mine = [r for r in rows if r.subject == subject]
+        fresh = sum(r.status == "registered" for r in mine)
+        versions = ", ".join(f"{r.file}=id {r.id}" for r in mine)
+        say(
+            f"  {subject:<28} {mine[0].level:<20} {versions}"
+            f"  ({fresh} new, {len(mine) - fresh} already registered)"
+        )
+
+
+def _ensure_job(settings: Settings, say: Say) -> tuple[jobs.JobInfo, bool]:
+    """The pipeline job, running with this configuration: reused, resumed or started."""
+    result = jobs.submit(settings)
+    if result.already_running:
+        job = result.job
+        say(f"job: reusing {job.name} ({job.job_id}, {job.state.lower()})")
+        return job, True
+    origin = result.resumed_from.describe() if result.resumed_from else "no earlier state"
+    say(f"job: {result.job.name} running ({result.job.job_id}), resumed from {origin}")
+    return result.job, False
+
+
+def new_run_dir(settings: Settings, now: datetime | None = None) -> Path:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
+    run_dir = settings.telemetry_data_dir / "runs" / stamp
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        raise TelemetryError(f"cannot create run folder {run_dir}: {exc.strerror}") from exc
+    return run_dir
+
+
+def run_pipeline(
+    settings: Settings,
+    *,
+    cars: int = 20,
+    duration: float = 60.0,
+    rate: float = 2000.0,
+    partitions: int | None = None,
+    seed: int = 0,
+    track: str = "short",
+    timeout: float | None = None,
+    progress: bool | None = None,
+    say: Say = print,
+) -> PipelineSummary:
+    """Run the pipeline end to end for `duration` s of traffic and summarise what landed."""
+    from producer.produce import ProduceRequest, run
+    from telemetry.topics import ensure_topics
+
+    if duration <= 0 or rate <= 0:
+        raise InvalidInputError("--duration and --rate must be positive for a bounded run")
+    if partitions is not None and partitions < 1:
+        raise InvalidInputError(f"--partitions {partitions} must be at least 1")
+
+    # Stack, contract, topics, job.
+    settings = local_stack.up(settings, say=say)
+    _register_schemas(settings, say)
+    created = ensure_topics(settings, partitions=partitions)
+    count = partitions or settings.telemetry_partitions
+    if created:
+        say(f"topics: created {', '.join(created)} with {count} partitions")
+    else:
+        kept = " (--partitions applies only when a topic is created)" if partitions else ""
+        say(f"topics: {settings.telemetry_topic} and {settings.telemetry_dlq_topic} exist{kept}")
+    job, reused = _ensure_job(settings, say)
+
+    # Produce, recording what the broker acknowledged.
+    run_dir = new_run_dir(settings)
+    record = run_dir / RECORD_NAME
+    say(
+        f"producing: {cars} cars on the {track} track, {rate:g} events/s for {duration:g} s"
+        f" -> {record}"
+    )
+    started = datetime.now(UTC)
+    report = run(
+        settings,
+        ProduceRequest(
+            topic=settings.telemetry_topic,
+            cars=cars,
+            rate=rate,
+            duration=duration,
+            seed=seed,
+            track=track,
+            record=record,
+            progress=progress,
+        ),
+    )
+    failed = report.failed + report.unconfirmed
+    say(
+        f"  {report.acknowledged} acknowledged, {failed} failed in {report.elapsed_s:.1f} s"
+        + (f" ({report.first_error})" if report.first_error else "")
+    )
+    if report.acknowledged == 0:
+        raise ServiceError(
+            f"the broker acknowledged no events on {settings.telemetry_topic}"
+            + (f": {report.first_error}" if report.first_error else "")
+        )
+
+    # Wait until every acknowledged event is in a committed window (or late).
+    expectation = load_expectation(record, settings.telemetry_window_seconds)
+    limit = default_timeout(settings) if timeout is None else timeout
+    say(f"waiting for {len(expectation.counts)} windows of {len(expectation.per_car)} cars:")
+    landing, waited = wait_for_windows(settings, expectation, timeout=limit, say=say)
+    pending = landing.pending(expectation)
+    missing = missing_message(settings, expectation, landing, waited) if pending else None
+    say(f"  all windows committed after {waited:.1f} s" if not pending else f"  {missing}")
+
+    # Laps: committed with the windows, or within a few checkpoints of them.
+    expected_laps = len(expectation.laps)
+    landed_laps, best_lap = _laps(
+        settings,
+        expectation,
+        timeout=3 * settings.telemetry_checkpoint_seconds if not pending else 0,
+    )
+    say(f"  {landed_laps} of {expected_laps} laps committed")
+    if not pending and landed_laps < expected_laps:
+        missing = (
+            f"{expected_laps - landed_laps} of {expected_laps} laps are not in the laps table "
+            f"with the lap time the record gives; see `telemetry job status` and `make logs`"
+        )
+
+    # Summary, read back from the Iceberg tables.
+    commits = find_commits(settings, expectation, landing, started - timedelta(seconds=1))
+    rows, car_rows = _summarize(settings, expectation)
+    p50, worst, last = _delays(expectation, commits)
+    window_start, window_end = expectation.window_range
+    return PipelineSummary(
+        complete=missing is None,
+        missing=missing,
+        run_dir=run_dir,
+        record=record,
+        job_id=job.job_id,
+        job_reused=reused,
+        topic=settings.telemetry_topic,
+        kafka_partitions=list(expectation.kafka_partitions),
+        acknowledged=expectation.acknowledged,
+        produce_failed=failed,
+        produce_elapsed_s=report.elapsed_s,
+        expected_windows=len(expectation.counts),
+        landed_windows=len(expectation.counts) - len(pending),
+        window_start=window_start,
+        window_end=window_end,
+        rows=rows,
+        late_events=landing.late_events,
+        partitions=commits.partitions,
+        files=commits.files,
+        late_files=commits.late_files,
+        cars=car_rows,
+        delay_p50_s=p50,
+        delay_max_s=worst,
+        last_event_delay_s=last,
+        waited_s=waited,
+        flink_ui=settings.flink_rest_url,
+        minio_console=settings.minio_console_url,
+        expected_laps=expected_laps,
+        landed_laps=landed_laps,
+        best_lap=best_lap,
+        live_url=f"http://127.0.0.1:{settings.telemetry_live_port}",
+    )
