@@ -13,16 +13,25 @@ Each long step shows a live line on a terminal (telemetry.ops.stack.steps).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Unpack
 
 from telemetry.config import Settings
+from telemetry.contract import job_jar
 from telemetry.ops.host import versions
 from telemetry.ops.host.java import find_java
 from telemetry.ops.host.layout import Layout, infra_dir
 from telemetry.ops.stack.debian import unpack_debian_packages
-from telemetry.ops.stack.steps import GO_LOG, MAVEN_LOG, LogTally, PopenOptions, run_step
+from telemetry.ops.stack.steps import (
+    GO_LOG,
+    MAVEN_LOG,
+    BackgroundStep,
+    LogTally,
+    PopenOptions,
+    run_step,
+)
 from telemetry.ops.stack.web import ensure_chromium, fetch_uplot
 from telemetry.progress import Say
 
@@ -41,14 +50,29 @@ def setup(
     find_java(versions.JAVA_MIN, settings.java_home, "Kafka and Flink")
     find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
     layout.cache.mkdir(parents=True, exist_ok=True)
-    _fetch_maven(layout, say)
-    _build_minio(layout, say)
-    _build_job_jar(layout, say)
+    # MinIO's build is the longest step and mostly compiles; the Maven downloads and the
+    # job's jar mostly wait on the network and the disk, so they run beside it.
+    minio_build = BackgroundStep(
+        lambda say_, cancel: _build_minio(layout, say_, cancel),
+        say,
+        label=MINIO_LABEL,
+        log=layout.cache / GO_LOG_NAME,
+        tally=LogTally(GO_LOG),
+    )
+    with minio_build as minio:
+        _fetch_maven(layout, say)
+        minio.flush()
+        _build_job_jar(layout, say)
+        minio.flush()
     _cluster_tools(settings, layout, say)
     layout.ready_marker.write_text(versions.stack_fingerprint() + "\n")
     _web(layout, say, browser)
     say(f"servers ready in {layout.cache}")
     return layout
+
+
+MINIO_LABEL = "MinIO (go install)"
+GO_LOG_NAME = "go.log"
 
 
 def _web(layout: Layout, say: Say, browser: bool) -> None:
@@ -67,9 +91,11 @@ def _run(
     *,
     label: str | None = None,
     tally: LogTally | None = None,
+    cancel: threading.Event | None = None,
     **popen: Unpack[PopenOptions],
 ) -> None:
-    """One step of `make setup`, logged to `log_name` in the cache (see `run_step`)."""
+    """One step of `make setup`, logged to `log_name` in the cache (see `run_step`);
+    with `cancel`, a background one (no live line)."""
     run_step(
         step,
         command,
@@ -78,6 +104,8 @@ def _run(
         fix="check access to the package registry and rerun `make setup`",
         label=label,
         tally=tally,
+        live=cancel is None,
+        cancel=cancel,
         **popen,
     )
 
@@ -96,20 +124,22 @@ def _fetch_maven(layout: Layout, say: Say) -> None:
     )
 
 
-def _build_minio(layout: Layout, say: Say) -> None:
+def _build_minio(layout: Layout, say: Say, cancel: threading.Event | None = None) -> None:
     if layout.minio_bin.is_file():
         say(f"MinIO {versions.MINIO} already built in {layout.minio_cache}")
         return
     layout.minio_cache.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, GOBIN=str(layout.minio_bin.parent), CGO_ENABLED="0")
     _run(
-        f"build MinIO {versions.MINIO} from its Go module (several minutes the first time)",
+        f"build MinIO {versions.MINIO} from its Go module, in the background "
+        "(several minutes the first time)",
         ["go", "install", "-v", f"github.com/minio/minio@{versions.MINIO}"],
-        "go.log",
+        GO_LOG_NAME,
         layout,
         say,
-        label="MinIO (go install)",
+        label=MINIO_LABEL,
         tally=LogTally(GO_LOG),
+        cancel=cancel,
         env=env,
         cwd=str(layout.cache),
     )
@@ -179,8 +209,6 @@ def _debian_packages(
 
 def _build_job_jar(layout: Layout, say: Say) -> None:
     """Build flink/jvm (the job's decoder and watermarks) when its sources changed."""
-    from telemetry.ops.jobs import job_jar
-
     jar = job_jar()
     module = jar.parents[1]
     if not (module / "pom.xml").exists():

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypedDict, Unpack
 
@@ -21,7 +22,7 @@ from telemetry.ops.host.process import tail
 from telemetry.ops.stack.follow import POLL_S, LogReader
 from telemetry.progress import Activity, Say
 
-__all__ = ["GO_LOG", "MAVEN_LOG", "LogTally", "PopenOptions", "run_step"]
+__all__ = ["GO_LOG", "MAVEN_LOG", "BackgroundStep", "LogTally", "PopenOptions", "run_step"]
 
 # Maven in batch mode logs one `Downloaded from central: URL (size)` line per file.
 MAVEN_LOG = {"artifacts downloaded": r"^Downloaded from \S+: "}
@@ -81,12 +82,16 @@ def run_step(
     tally: LogTally | None = None,
     append: bool = False,
     capture: bool = False,
+    live: bool = True,
+    cancel: threading.Event | None = None,
     **popen: Unpack[PopenOptions],
 ) -> str:
     """Run `command`, its output to `log`; return its stdout if `capture` (else "").
 
     `step` completes "failed to ..." and "... (log: ...)"; `fix` says what to
-    do when it fails; `label` is the short name on the live line.
+    do when it fails; `label` is the short name on the live line. `live=False`
+    draws no live line (a terminal has one, the foreground step's); `cancel`,
+    once set, kills the command.
     """
     if shutil.which(command[0]) is None:
         raise ServiceError(f"{command[0]} is not installed; it is needed to {step}")
@@ -95,7 +100,8 @@ def run_step(
     tally = tally or LogTally()
     log.parent.mkdir(parents=True, exist_ok=True)
     reader = LogReader(log, at_end=append)
-    with open(log, "ab" if append else "wb") as out, Activity(label or step) as activity:
+    activity_line = Activity(label or step, enabled=None if live else False)
+    with open(log, "ab" if append else "wb") as out, activity_line as activity:
         proc = subprocess.Popen(
             command, stdout=subprocess.PIPE if capture else out, stderr=out, **popen
         )
@@ -105,6 +111,8 @@ def run_step(
                     stdout, _ = proc.communicate(timeout=POLL_S)
                     break
                 except subprocess.TimeoutExpired:
+                    if cancel is not None and cancel.is_set():
+                        raise StepCancelled(step) from None
                     if activity.enabled:
                         tally.feed(reader.read_lines())
                         activity.update(tally.detail())
@@ -122,3 +130,87 @@ def run_step(
         )
     say(f"  done in {time.monotonic() - started:.0f} s")
     return stdout.decode() if capture and stdout is not None else ""
+
+
+class StepCancelled(Exception):
+    """A background step stopped because the steps beside it failed."""
+
+
+class BackgroundStep:
+    """`work` on a thread while the caller runs other steps; `with` joins it.
+
+    `work(say, cancel)` reports through `say` (its lines are passed on from the
+    caller's thread, so they never cut into the foreground's live line) and
+    stops when `cancel` is set, as `run_step(cancel=...)` does. Leaving the
+    block waits for the work, with a live line of `label` and what `log` says
+    so far (counted by `tally`), says its lines and raises its error; leaving
+    it on an error cancels the work first.
+    """
+
+    FIRST_LINE_WAIT_S = 2.0
+
+    def __init__(
+        self,
+        work: Callable[[Say, threading.Event], None],
+        say: Say,
+        *,
+        label: str,
+        log: Path,
+        tally: LogTally | None = None,
+    ) -> None:
+        self._work = work
+        self._say = say
+        self._label = label
+        self._log = log
+        self._tally = tally or LogTally()
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._said = threading.Event()
+        self._cancel = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="background-step", daemon=True)
+
+    def _collect(self, line: str) -> None:
+        with self._lock:
+            self._lines.append(line)
+        self._said.set()
+
+    def _run(self) -> None:
+        try:
+            self._work(self._collect, self._cancel)
+        except BaseException as error:  # raised in the caller's thread on join
+            self._error = error
+        finally:
+            self._said.set()
+
+    def flush(self) -> None:
+        """Say the lines the work has reported so far."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+        for line in lines:
+            self._say(line)
+
+    def __enter__(self) -> BackgroundStep:
+        self._thread.start()
+        self._said.wait(self.FIRST_LINE_WAIT_S)  # its opening line comes first
+        self.flush()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None:
+            self._cancel.set()
+        elif self._thread.is_alive():
+            self._wait_in_view()
+        self._thread.join()
+        self.flush()
+        if exc_type is None and self._error is not None:
+            raise self._error
+
+    def _wait_in_view(self) -> None:
+        reader = LogReader(self._log, at_end=False)
+        with Activity(f"{self._label}, the rest done") as activity:
+            while self._thread.is_alive():
+                self._thread.join(POLL_S)
+                if activity.enabled:
+                    self._tally.feed(reader.read_lines())
+                    activity.update(self._tally.detail())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,61 @@ def test_a_failed_step_names_the_step_the_fix_and_the_log_tail(tmp_path: Path) -
 def test_a_missing_tool_is_named_with_the_step_that_needs_it(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match=r"^no-such-tool is not installed; it is needed to "):
         steps.run_step("build it", ["no-such-tool"], tmp_path / "x.log", print, fix="-")
+
+
+def _background_run(log: Path, script: str, said: list[str]) -> steps.BackgroundStep:
+    return steps.BackgroundStep(
+        lambda say, cancel: steps.run_step(
+            "build MinIO", [sys.executable, "-c", script], log, say, fix="rerun", cancel=cancel
+        ),
+        said.append,
+        label="MinIO",
+        log=log,
+    )
+
+
+def test_a_background_step_runs_beside_the_foreground_and_reports_through_its_caller(
+    tmp_path: Path,
+) -> None:
+    said: list[str] = []
+    started = tmp_path / "started"
+    # The background waits for a file the foreground writes: both ran at once.
+    script = (
+        "import pathlib, time\n"
+        f"pathlib.Path({str(started)!r}).write_text('x')\n"
+        f"while not pathlib.Path({str(tmp_path / 'go-on')!r}).exists(): time.sleep(0.05)\n"
+    )
+    with _background_run(tmp_path / "go.log", script, said) as background:
+        assert said == [f"build MinIO ... (log: {tmp_path / 'go.log'})"]  # its opening line
+        while not started.exists():
+            time.sleep(0.05)
+        said.append("foreground step")
+        (tmp_path / "go-on").write_text("x")
+        background.flush()
+    assert said[1] == "foreground step"
+    assert re.fullmatch(r"  done in \d+ s", said[2]), said
+    assert len(said) == 3
+
+
+def test_a_background_failure_is_raised_when_the_block_ends(tmp_path: Path) -> None:
+    failure = pytest.raises(ServiceError, match=r"^failed to build MinIO \(exit 3\); rerun")
+    with failure, _background_run(tmp_path / "go.log", "import sys; sys.exit(3)", []):
+        pass
+
+
+def test_a_foreground_failure_stops_the_background_command(tmp_path: Path) -> None:
+    pid_file, finished = tmp_path / "pid", tmp_path / "finished"
+    script = (
+        "import os, pathlib, time\n"
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))\n"
+        "time.sleep(30)\n"
+        f"pathlib.Path({str(finished)!r}).write_text('x')\n"
+    )
+    failure = pytest.raises(RuntimeError, match="the Maven step failed")
+    with failure, _background_run(tmp_path / "go.log", script, []):
+        while not pid_file.exists():
+            time.sleep(0.05)
+        raise RuntimeError("the Maven step failed")
+    assert not finished.exists()  # killed, not waited for
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)  # and reaped
