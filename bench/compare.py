@@ -41,7 +41,9 @@ from confluent_kafka.admin import AdminClient
 from jobbench import JobRate, indented, job_rate
 
 from producer import kafka
+from producer.contract import BoundSchema
 from producer.produce import Binding, ProduceReport, ProduceRequest, bind, run
+from producer.serializers import build_serializers
 from telemetry.config import Settings, load_settings
 from telemetry.kafka import client_secrets_env, java_properties, librdkafka_config
 from telemetry.ops import kafkaperf
@@ -49,6 +51,7 @@ from telemetry.ops.host import versions
 from telemetry.ops.host.java import find_java
 from telemetry.ops.host.layout import Layout
 from telemetry.progress import Say
+from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, load_catalog, schema_text
 from telemetry.topics import ensure_topics
 
 PRODUCER_TARGET_EVENTS_S = 200_000
@@ -101,10 +104,6 @@ def local_binding(kind: str) -> Binding:
     from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
         MockSchemaRegistryClient,
     )
-
-    from producer.contract import BoundSchema
-    from producer.serializers import build_serializers
-    from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, load_catalog, schema_text
 
     client = MockSchemaRegistryClient({"url": f"mock://bench-{kind}"})
     bound = {}

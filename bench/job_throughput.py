@@ -21,12 +21,11 @@ from pathlib import Path
 from jobbench import indented, job_rate
 
 from telemetry.config import load_settings
+from telemetry.ops.jobs import client, warm
 
 
 def use_job_script(script: Path) -> None:
     """Submit `script` in this process: the stack's warm client holds the checkout's."""
-    from telemetry.ops.jobs import client, warm
-
     if not script.is_file():
         raise SystemExit(f"error: --job-script {script} does not exist")
     client.job_script = lambda: script  # type: ignore[assignment]

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["ColumnEncoder"]
 
@@ -30,10 +31,10 @@ _PRIMITIVES: Mapping[str, str] = {
     "boolean": "fixed",
 }
 # The fixed-size ones: little-endian IEEE 754, and one byte 0/1 for a boolean
-_FIXED_DTYPES: Mapping[str, np.dtype] = {
-    "double": np.dtype("<f8"),
-    "float": np.dtype("<f4"),
-    "boolean": np.dtype("u1"),
+_FIXED_DTYPES: Mapping[str, str] = {  # numpy dtypes
+    "double": "<f8",
+    "float": "<f4",
+    "boolean": "u1",
 }
 _MAX_VARINT_BYTES = 10  # a zig-zag encoded 64-bit long
 
@@ -65,6 +66,8 @@ def _field(spec: Mapping[str, Any]) -> _Field | None:
 
 def _varint_lengths(zigzag: np.ndarray) -> np.ndarray:
     """Bytes of each unsigned varint: 1 plus one per further 7 bits."""
+    import numpy as np  # late: numpy costs 0.05 s of every CLI start
+
     lengths = np.ones(len(zigzag), dtype=np.int64)
     for shift in range(7, 7 * _MAX_VARINT_BYTES, 7):
         more = zigzag >= np.uint64(1 << shift)
@@ -75,6 +78,8 @@ def _varint_lengths(zigzag: np.ndarray) -> np.ndarray:
 
 
 def _zigzag(values: np.ndarray) -> np.ndarray:
+    import numpy as np  # late: numpy costs 0.05 s of every CLI start
+
     signed = values.astype(np.int64)
     return ((signed << 1) ^ (signed >> 63)).view(np.uint64)
 
@@ -103,6 +108,8 @@ class ColumnEncoder:
     ) -> list[bytes]:
         """One encoded record per row of `columns` (every field's values by name);
         `nulls[name]` marks rows whose optional field is null."""
+        import numpy as np  # late: numpy costs 0.05 s of every CLI start
+
         nulls = nulls or {}
         count = len(columns[self.fields[0].name])
         # Pass 1: each field's bytes and their length per record.
@@ -120,8 +127,9 @@ class ColumnEncoder:
                 data = _zigzag(values)
                 sizes = _varint_lengths(data)
             else:
-                data = values.astype(_FIXED_DTYPES[f.avro_type]).view(np.uint8)
-                data = data.reshape(count, _FIXED_DTYPES[f.avro_type].itemsize)
+                dtype = np.dtype(_FIXED_DTYPES[f.avro_type])
+                data = values.astype(dtype).view(np.uint8)
+                data = data.reshape(count, dtype.itemsize)
                 sizes = np.full(count, data.shape[1], dtype=np.int64)
             if missing is not None:
                 sizes = np.where(missing, 0, sizes)
@@ -156,6 +164,8 @@ class ColumnEncoder:
 
 def _write_varints(out: np.ndarray, at: np.ndarray, values: np.ndarray, sizes: np.ndarray) -> None:
     """Little-endian base-128 groups, the high bit set on all but the last."""
+    import numpy as np  # late: numpy costs 0.05 s of every CLI start
+
     for index in range(int(sizes.max()) if len(sizes) else 0):
         has = sizes > index
         if not has.all():

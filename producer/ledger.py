@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from telemetry.committed import read_committed
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError
 
@@ -95,8 +96,6 @@ def read_entry(settings: Settings, topic: str, replay: str) -> Entry | None:
     """The last committed entry of `replay` in the ledger of `topic`, if any. Call it after
     `init_transactions()` of the replay's producer: an open transaction of an earlier
     session is aborted by then, so the entry is final."""
-    from telemetry.committed import read_committed
-
     key = replay.encode()
     entries = [
         r.value

@@ -46,6 +46,7 @@ from producer.track import TRACKS
 from producer.transactions import ReplayTransactions, TransactionError, open_replay
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
+from telemetry.registry import connect
 from telemetry.topics import ensure_topics
 
 __all__ = ["Binding", "ProduceReport", "ProduceRequest", "StopFlag", "bind", "produce", "run"]
@@ -83,8 +84,6 @@ def bind(settings: Settings, request: ProduceRequest) -> Binding:
     """Contract: the registered schemas, looked up by their exact text."""
     if request.serializer == "json":
         return Binding(build_serializers("json", None, None, None), "JSON (seed format)")
-    from telemetry.registry import connect
-
     registry = connect(settings)
     value, key = bind_value(registry, request.schema_version), bind_key(registry)
     serializers = build_serializers(request.serializer, registry.client, value, key)

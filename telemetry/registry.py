@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from telemetry.config import Settings
+from telemetry.config import Settings, load_settings
 from telemetry.errors import IncompatibleSchemaError, InvalidInputError, RegistryError
 
 try:  # the client uses httpx2 when installed, else httpx
@@ -228,8 +228,6 @@ class _Missing(Exception):
 def connect(settings: Settings | None = None, url: str | None = None, **kwargs: float) -> Registry:
     """The registry named by `url`, else by the settings (with their credentials and CA)."""
     if settings is None:
-        from telemetry.config import load_settings
-
         settings = load_settings()
     if url is None:
         url = settings.schema_registry_url

@@ -7,6 +7,8 @@ import argparse
 from telemetry.cli.output import FORMATS, emit
 from telemetry.config import load_settings
 from telemetry.dlq.headers import REASONS
+from telemetry.dlq.letters import read_letters, select
+from telemetry.dlq.replay import replay
 
 COLUMNS = [
     "dlq_position",
@@ -66,8 +68,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _letters(args: argparse.Namespace):
-    from telemetry.dlq.letters import read_letters, select
-
     settings = load_settings()
     topic = args.topic or settings.telemetry_dlq_topic
     return settings, topic, select(read_letters(settings, topic), args.reason, args.at)
@@ -89,8 +89,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from telemetry.dlq.replay import replay
-
     settings, topic, letters = _letters(args)
     report = replay(
         settings,

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 
 from telemetry.config import load_settings
+from telemetry.lake.catalog import load_table
+from telemetry.lake.migrate import migrate
+from telemetry.lake.tables import TABLES
+from telemetry.storage.parquet import s3_filesystem
 
 EXAMPLES = """\
 examples:
@@ -43,9 +47,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from telemetry.lake.catalog import load_table
-    from telemetry.lake.tables import TABLES
-
     settings = load_settings()
     namespace = args.namespace or settings.telemetry_namespace
     for name in TABLES:
@@ -61,9 +62,6 @@ def _tables(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from telemetry.lake.migrate import migrate
-    from telemetry.storage.parquet import s3_filesystem
-
     settings = load_settings()
     base = f"{settings.telemetry_bucket}/{args.prefix.strip('/')}"
     report = migrate(

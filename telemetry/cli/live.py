@@ -6,6 +6,7 @@ import argparse
 
 from telemetry.config import load_settings
 from telemetry.contract import JOB_NAME
+from telemetry.ops.live.serve import serve
 from telemetry.progress import print_now
 
 EPILOG = """\
@@ -63,8 +64,6 @@ def _port(text: str) -> int:
 
 
 def _live(args: argparse.Namespace) -> int:
-    from telemetry.ops.live.serve import serve
-
     serve(
         load_settings(),
         args.host,

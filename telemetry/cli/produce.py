@@ -11,13 +11,16 @@ import logging
 import sys
 from pathlib import Path
 
+from producer.contract import parse_version
+from producer.produce import ProduceRequest
+from producer.produce import run as run_producer
+from producer.track import TRACKS
 from telemetry.cli.output import FORMATS, emit
 from telemetry.config import load_settings
 from telemetry.errors import InvalidInputError
 
-# producer.track.TRACKS' names, without importing the simulation (numpy) to build --help;
-# a unit test binds the two.
-TRACK_NAMES = ("monza-like", "short")
+# The choices of --track (producer.track imports numpy only when a simulation runs).
+TRACK_NAMES = tuple(TRACKS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -143,10 +146,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from producer.contract import parse_version
-    from producer.produce import ProduceRequest
-    from producer.produce import run as run_producer
-
     if args.as_fast_as_possible and args.replay is None:
         raise InvalidInputError("--as-fast-as-possible applies to --replay; use --rate 0")
     logging.basicConfig(

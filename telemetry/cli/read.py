@@ -14,12 +14,13 @@ from telemetry.config import Settings, load_settings
 from telemetry.errors import InvalidInputError, TelemetryError
 from telemetry.lake.tables import LAPS, LATE_EVENTS, WINDOWS
 from telemetry.progress import is_terminal
-from telemetry.storage.windows import OUTPUT_FORMATS  # no pyarrow until used
+from telemetry.storage import query, windows
+from telemetry.storage.plot import plot_speed
+from telemetry.storage.query import TimeRange, format_ids, iso, parse_time
+from telemetry.storage.windows import OUTPUT_FORMATS
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from telemetry.storage.query import TimeRange
 
 TABLE_COLUMNS = (
     "car_id",
@@ -112,8 +113,6 @@ def _limit(text: str) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
-    from telemetry.storage import query, windows
-
     fmt = args.format or "table"
     if fmt == "parquet" and not args.output:
         raise InvalidInputError("--format parquet needs --output FILE.parquet")
@@ -144,8 +143,6 @@ def _read(args: argparse.Namespace) -> int:
     _check_found(settings, table, cars, time_range, source, args)
 
     if args.plot:
-        from telemetry.storage.plot import plot_speed
-
         path = plot_speed(table, args.plot, source=source)
         print(f"wrote {path}: {_counts(table)}, {time_range}", file=sys.stderr)
         if args.format is None and args.output is None:
@@ -164,8 +161,6 @@ def _output(
     time_range: TimeRange,
 ) -> int:
     """The rows in the chosen format, to --output or stdout."""
-    from telemetry.storage import windows
-
     if columns is not None:
         unknown = [c for c in columns if c not in table.column_names]
         if unknown:
@@ -197,8 +192,6 @@ def _output(
 
 
 def _as_of(text: str) -> datetime | int:
-    from telemetry.storage.query import parse_time
-
     return int(text) if text.strip().isdigit() else parse_time(text, option="--as-of")
 
 
@@ -211,9 +204,6 @@ def _check_found(
     args: argparse.Namespace,
 ) -> None:
     """No rows, or requested cars without rows: say what is there instead."""
-    from telemetry.storage import windows
-    from telemetry.storage.query import format_ids
-
     found = set(table.column("car_id").unique().to_pylist()) if table.num_rows else set()
     missing = [c for c in cars or () if c not in found]
     if table.num_rows and not missing:
@@ -281,8 +271,6 @@ def _write_table(
 
 
 def _cell(name: str, value: Any) -> str:
-    from telemetry.storage.query import iso
-
     if value is None:
         return ""
     if isinstance(value, datetime):

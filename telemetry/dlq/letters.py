@@ -20,6 +20,8 @@ from telemetry.committed import read_committed
 from telemetry.config import Settings
 from telemetry.dlq.headers import DLQ_HEADERS
 from telemetry.errors import InvalidInputError
+from telemetry.registry import connect
+from telemetry.schemas import VALUE_SUBJECT, schema_text
 
 if TYPE_CHECKING:
     from fastavro.types import Schema
@@ -122,9 +124,6 @@ class Decodability:
 
     def __init__(self, settings: Settings) -> None:
         import fastavro
-
-        from telemetry.registry import connect
-        from telemetry.schemas import VALUE_SUBJECT, schema_text
 
         self._registry = connect(settings)
         self._reader = fastavro.parse_schema(json.loads(schema_text(VALUE_SUBJECT)))

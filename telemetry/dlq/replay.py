@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from telemetry.committed import read_committed
 from telemetry.config import Settings
 from telemetry.dlq.headers import REPLAYED_FROM
 from telemetry.dlq.letters import DeadLetter, Decodability
@@ -46,8 +47,6 @@ class ReplayReport:
 
 def replayed_positions(settings: Settings, dlq_topic: str) -> set[str]:
     """`P:O` of every letter the ledger says was replayed (committed transactions only)."""
-    from telemetry.committed import read_committed
-
     records = read_committed(settings, ledger_topic(dlq_topic), group="telemetry-dlq-reader")
     return {record.key.decode() for record in records if record.key is not None}
 

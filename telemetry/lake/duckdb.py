@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from telemetry.config import Settings
 from telemetry.errors import StorageError
+from telemetry.lake.catalog import load_table
 from telemetry.lake.tables import TABLES, WINDOWS
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ def metadata_location(
     settings: Settings, table: str = WINDOWS, namespace: str | None = None
 ) -> str:
     """The current metadata file of `namespace.table`, what `iceberg_scan` reads."""
-    from telemetry.lake.catalog import load_table
-
     return load_table(settings, table, namespace).metadata_location
 
 

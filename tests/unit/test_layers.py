@@ -1,5 +1,7 @@
-"""The layers of pyproject.toml's import-linter contracts cover every module, and the
-Flink job, a script import-linter does not see, imports only the core."""
+"""The layers of pyproject.toml's import-linter contracts cover every module, the
+Flink job, a script import-linter does not see, imports only the core, and no code
+imports the project's own modules inside a function (where import-linter and a reader
+would miss a dependency, or a cycle hides)."""
 
 from __future__ import annotations
 
@@ -60,3 +62,63 @@ def test_the_flink_job_imports_only_the_core() -> None:
     assert imported, "the job imports the core's settings and contracts"
     outside = {m for m in imported if not any(m == c or m.startswith(c + ".") for c in core)}
     assert outside == set(), f"the job imports modules above the core: {sorted(outside)}"
+
+
+PROJECT_PACKAGES = ("telemetry", "producer")
+SOURCE_FOLDERS = ("telemetry", "producer", "flink", "bench")
+
+
+def late_project_imports(source: str) -> list[tuple[int, str]]:
+    """(line, module) of each import of a project module inside a function or method.
+
+    Module-level imports, `if TYPE_CHECKING:` blocks among them, are fine; so is a late
+    import of a heavy third-party package (the project's rule: with a reason comment).
+    A relative import is the project's own."""
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{'.' * node.level}{node.module or ''}"]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found += [
+                (node.lineno, name)
+                for name in names
+                if name.startswith(".") or name.split(".")[0] in PROJECT_PACKAGES
+            ]
+    return sorted(set(found))
+
+
+def test_late_project_imports_are_found() -> None:
+    source = (
+        "from telemetry.config import Settings\n"
+        "def f():\n"
+        "    import numpy as np\n"
+        "    class C:\n"
+        "        def g(self):\n"
+        "            from producer.track import TRACKS\n"
+        "    import telemetry.kafka, json\n"
+        "    from . import sibling\n"
+    )
+    assert late_project_imports(source) == [
+        (6, "producer.track"),
+        (7, "telemetry.kafka"),
+        (8, "."),
+    ]
+
+
+def test_no_project_module_is_imported_inside_a_function() -> None:
+    late = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for folder in SOURCE_FOLDERS
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for line, module in late_project_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert late == [], (
+        "import the project's modules at the top of the module (a cycle is fixed by moving "
+        "code, not by a late import):\n" + "\n".join(late)
+    )

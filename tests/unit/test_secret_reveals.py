@@ -75,7 +75,6 @@ def test_the_jvms_environment_gets_every_client_secret(settings: Settings) -> No
 def test_the_pyflink_gateway_environment_gets_the_client_secrets(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import telemetry.ops.jobs.flink_cli
     from telemetry.ops.jobs import client
 
     launch = {
@@ -84,7 +83,7 @@ def test_the_pyflink_gateway_environment_gets_the_client_secrets(
         "FLINK_LOG_DIR": "/logs",
         "JAVA_HOME": "/jdk",
     }
-    monkeypatch.setattr(telemetry.ops.jobs.flink_cli, "client_env", lambda _settings: launch)
+    monkeypatch.setattr(client, "client_env", lambda _settings: launch)  # bound at import
     for name in [*launch, "KAFKA_SASL_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]:
         monkeypatch.setenv(name, "before")  # restored after the test
     job_settings = client._prepare_gateway(settings)

@@ -28,6 +28,8 @@ from telemetry.config import Settings
 from telemetry.contract import job_jar, job_script
 from telemetry.errors import ServiceError
 from telemetry.job_params import JobParams
+from telemetry.kafka import client_secrets_env
+from telemetry.ops.jobs.flink_cli import client_env
 from telemetry.ops.jobs.rest import summarize_trace
 
 __all__ = ["submit_in_process", "warm_up"]
@@ -43,9 +45,6 @@ def _prepare_gateway(settings: Settings) -> Settings:
     PyFlink reads only the process environment, so this writes it (and never reads it).
     Returns the settings to build the job with: FLINK_CONF_DIR the gateway's.
     """
-    from telemetry.kafka import client_secrets_env
-    from telemetry.ops.jobs.flink_cli import client_env
-
     env = client_env(settings)
     for name in ("FLINK_HOME", "FLINK_CONF_DIR", "FLINK_LOG_DIR", "JAVA_HOME"):
         os.environ[name] = env[name]

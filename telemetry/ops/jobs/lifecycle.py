@@ -18,7 +18,7 @@ from telemetry.config import Settings
 from telemetry.contract import JOB_NAME
 from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
 from telemetry.job_params import STATE_KEYS, JobParams
-from telemetry.ops.jobs import intent
+from telemetry.ops.jobs import client, intent, warm
 from telemetry.ops.jobs.rest import (
     ACTIVE_STATES,
     JobInfo,
@@ -47,6 +47,7 @@ from telemetry.schemas import (
     load_catalog,
     schema_text,
 )
+from telemetry.topics import ensure_topics
 
 __all__ = ["Submission", "cancel", "resume_remembered", "stop_with_savepoint", "submit"]
 
@@ -126,10 +127,6 @@ def submit(
     change them. A submitted job is remembered (unless `remember` is False), so
     `telemetry up` and the supervisor bring it back after a crash.
     """
-    from telemetry.ops.jobs.client import submit_in_process
-    from telemetry.ops.jobs.warm import submit_warm
-    from telemetry.topics import ensure_topics
-
     params = params or JobParams.from_settings(settings)
     existing = active_job(settings, params.name)
     if existing is not None:
@@ -146,7 +143,7 @@ def submit(
     restore = savepoint or (retained.path if retained else None)
 
     try:
-        job_id = submit_warm(settings, params, restore) or submit_in_process(
+        job_id = warm.submit_warm(settings, params, restore) or client.submit_in_process(
             settings, params, restore
         )
     except ServiceError as exc:

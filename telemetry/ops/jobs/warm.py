@@ -24,6 +24,7 @@ from telemetry.config import Settings
 from telemetry.errors import ServiceError, TelemetryError
 from telemetry.job_params import JobParams
 from telemetry.ops.host.layout import Layout
+from telemetry.ops.jobs import client
 
 __all__ = ["SOCKET_NAME", "serve", "submit_warm"]
 
@@ -79,11 +80,9 @@ def serve(settings: Settings) -> threading.Thread:
 
 
 def _serve(settings: Settings) -> None:
-    from telemetry.ops.jobs.client import warm_up
-
     path = _socket_path(settings)
     try:
-        warm_up(settings)
+        client.warm_up(settings)
         log.info("job client warm: submissions take a few seconds")
     except TelemetryError as exc:  # still serve: the first submission warms up instead
         log.warning("warming up the job client failed: %s", exc)
@@ -100,14 +99,12 @@ def _serve(settings: Settings) -> None:
 
 
 def _answer(settings: Settings, mine: str, conn: socket.socket) -> dict[str, object]:
-    from telemetry.ops.jobs.client import submit_in_process
-
     try:
         request = json.loads(conn.makefile("rb").readline())
         if request.get("fingerprint") != mine:
             return {"other_settings": True}
         params = JobParams(**request["params"])
-        return {"job_id": submit_in_process(settings, params, request.get("restore"))}
+        return {"job_id": client.submit_in_process(settings, params, request.get("restore"))}
     except TelemetryError as exc:
         return {"error": str(exc)}
     except (ValueError, TypeError, KeyError) as exc:

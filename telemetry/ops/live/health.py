@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from telemetry.config import Settings
 from telemetry.contract import FAILED_METRIC, JOB_NAME
 from telemetry.errors import TelemetryError
+from telemetry.lake.catalog import load_table
 from telemetry.lake.tables import LATE_EVENTS
 from telemetry.ops.jobs.rest import ACTIVE_STATES, JobInfo, list_jobs, metric_sum
 
@@ -85,8 +86,6 @@ class HealthProbe:
             return "UNREACHABLE", str(exc), None
 
     def _late_events(self) -> tuple[int | None, str]:
-        from telemetry.lake.catalog import load_table
-
         try:
             table = load_table(self.settings, LATE_EVENTS)
         except TelemetryError as exc:

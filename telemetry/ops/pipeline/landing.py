@@ -15,6 +15,7 @@ from telemetry.lake.tables import LATE_EVENTS, WINDOWS
 from telemetry.ops.pipeline.common import POLL_S, PROGRESS_EVERY_S, WindowKey
 from telemetry.ops.pipeline.expectation import Expectation, _ms, _utc, window_start_ms
 from telemetry.progress import Say
+from telemetry.storage.windows import read_windows
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -43,8 +44,6 @@ class Landing:
 
 def observe(settings: Settings, expectation: Expectation) -> Landing:
     """Read this run's windows and late events; a storage error is noted, not raised."""
-    from telemetry.storage.windows import read_windows
-
     landing = Landing()
     start, end = expectation.window_range
     try:

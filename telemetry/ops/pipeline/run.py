@@ -17,6 +17,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from producer.produce import ProduceRequest
+from producer.produce import run as run_producer
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
 from telemetry.ops import jobs
@@ -26,15 +28,15 @@ from telemetry.ops.pipeline.expectation import default_timeout, load_expectation
 from telemetry.ops.pipeline.landing import find_commits, missing_message, wait_for_windows
 from telemetry.ops.pipeline.summary import PipelineSummary, _delays, _laps, _summarize
 from telemetry.progress import Say
+from telemetry.registry import connect
+from telemetry.schemas import load_catalog, schemas_dir
+from telemetry.schemas.register import register_all
+from telemetry.topics import ensure_topics
 
 # Orchestration -------------------------------------------------------------------
 
 
 def _register_schemas(settings: Settings, say: Say) -> None:
-    from telemetry.registry import connect
-    from telemetry.schemas import load_catalog, schemas_dir
-    from telemetry.schemas.register import register_all
-
     rows = register_all(connect(settings), load_catalog(schemas_dir(settings)))
     say("schemas:")
     for subject in dict.fromkeys(r.subject for r in rows):
@@ -83,9 +85,6 @@ def run_pipeline(
     say: Say = print,
 ) -> PipelineSummary:
     """Run the pipeline end to end for `duration` s of traffic and summarise what landed."""
-    from producer.produce import ProduceRequest, run
-    from telemetry.topics import ensure_topics
-
     if duration <= 0 or rate <= 0:
         raise InvalidInputError("--duration and --rate must be positive for a bounded run")
     if partitions is not None and partitions < 1:
@@ -111,7 +110,7 @@ def run_pipeline(
         f" -> {record}"
     )
     started = datetime.now(UTC)
-    report = run(
+    report = run_producer(
         settings,
         ProduceRequest(
             topic=settings.telemetry_topic,

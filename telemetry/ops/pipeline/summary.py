@@ -14,6 +14,7 @@ from telemetry.errors import StorageError
 from telemetry.lake.tables import LAPS
 from telemetry.ops.pipeline.expectation import Expectation, _utc, event_time_ms
 from telemetry.ops.pipeline.landing import Commits
+from telemetry.storage.windows import read_windows, summarize_by_car
 
 # The summary ---------------------------------------------------------------------
 
@@ -86,8 +87,6 @@ class PipelineSummary:
 
 def _summarize(settings: Settings, expectation: Expectation) -> tuple[int, list[CarSummary]]:
     """Rows and the per-car table of this run's range, from `summarize_by_car`."""
-    from telemetry.storage.windows import read_windows, summarize_by_car
-
     start, end = expectation.window_range
     try:
         table = read_windows(settings, cars=expectation.cars, start=start, end=end)
@@ -102,8 +101,6 @@ def _laps(
 ) -> tuple[int, LapSummary | None]:
     """How many of the run's laps are in the laps table with their expected lap time (waiting
     up to `timeout` for the last), and the fastest of them."""
-    from telemetry.storage.windows import read_windows
-
     expected = expectation.laps
     if not expected:
         return 0, None

@@ -18,6 +18,7 @@ from string import Template
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
 from telemetry.ops.host.layout import Layout, infra_dir
+from telemetry.ops.stack import profiles
 
 
 def pyflink_dir() -> Path:
@@ -31,8 +32,6 @@ def pyflink_dir() -> Path:
 
 
 def render_config(settings: Settings, layout: Layout) -> str:
-    from telemetry.ops.stack import profiles
-
     template = Template((infra_dir() / "flink" / "config.yaml").read_text(encoding="utf-8"))
     return template.substitute(
         **profiles.flink_config_values(settings, layout),

@@ -12,7 +12,8 @@ from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError
 from telemetry.ops.host import process
 from telemetry.ops.host.layout import Layout
-from telemetry.ops.stack import flink_home
+from telemetry.ops.jobs import resume_remembered
+from telemetry.ops.stack import cluster, flink_home
 from telemetry.ops.stack.profiles import services_for
 from telemetry.ops.stack.secrets import ensure_secrets, private_dir
 from telemetry.ops.stack.services import Service
@@ -108,9 +109,7 @@ def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Set
     layout = setup(settings, say)
     settings = ensure_secrets(settings)
     if settings.telemetry_profile == "cluster":
-        from telemetry.ops.stack.cluster import tls_files
-
-        tls_files(settings)  # the CA first: its file is the default of the *_CA settings
+        cluster.tls_files(settings)  # the CA first: its file is the default of the *_CA settings
         settings = ensure_secrets(settings)
     for folder in (layout.run, layout.logs):
         private_dir(folder)
@@ -129,8 +128,6 @@ def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Set
                 service.after_start(settings, layout, say)
     _start_supervisor(settings, layout, say)
     if resume_jobs:
-        from telemetry.ops.jobs import resume_remembered
-
         resume_remembered(settings, say)
     return settings
 

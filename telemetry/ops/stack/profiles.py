@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telemetry.config import Settings
 from telemetry.ops.host.layout import Layout
+from telemetry.ops.stack import cluster
 from telemetry.ops.stack.services import SERVICES, Service
 
 __all__ = ["flink_config_values", "services_for"]
@@ -15,8 +16,6 @@ __all__ = ["flink_config_values", "services_for"]
 
 def services_for(settings: Settings) -> tuple[Service, ...]:
     if settings.telemetry_profile == "cluster":
-        from telemetry.ops.stack import cluster
-
         return cluster.SERVICES
     return SERVICES
 
@@ -24,8 +23,6 @@ def services_for(settings: Settings) -> tuple[Service, ...]:
 def flink_config_values(settings: Settings, layout: Layout) -> dict[str, str]:
     """The profile's values of infra/flink/config.yaml's placeholders."""
     if settings.telemetry_profile == "cluster":
-        from telemetry.ops.stack import cluster
-
         return cluster.flink_config_values(settings, layout)
     return {
         "JM_RPC_PORT": "6123",

@@ -19,6 +19,7 @@ from pathlib import Path
 from string import Template
 
 from telemetry.config import Settings, inherited_environ
+from telemetry.errors import ServiceError
 from telemetry.flink_tls import rest_tls_context
 from telemetry.kafka import client_logger, client_secrets_env, librdkafka_config
 from telemetry.ops.host import versions
@@ -26,6 +27,7 @@ from telemetry.ops.host.java import find_java
 from telemetry.ops.host.layout import Layout, infra_dir
 from telemetry.ops.stack.secrets import stack_secret
 from telemetry.progress import Say
+from telemetry.storage.s3 import ensure_buckets
 
 __all__ = ["SERVICES", "Launch", "Service", "http_ok"]
 
@@ -137,8 +139,6 @@ def minio_healthy(settings: Settings) -> bool:
 
 
 def ensure_lake_buckets(settings: Settings, layout: Layout, say: Say) -> None:
-    from telemetry.storage.s3 import ensure_buckets
-
     buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
     for bucket in ensure_buckets(settings, buckets):
         say(f"  created bucket {bucket}")
@@ -174,8 +174,6 @@ def kafka_java(
 def _kafka_prepare(settings: Settings, layout: Layout) -> None:
     """Render server.properties and format the KRaft log directory once."""
     import subprocess
-
-    from telemetry.errors import ServiceError
 
     log_dir = layout.service_dir("kafka") / "log"
     template = Template((infra_dir() / "kafka" / "server.properties").read_text(encoding="utf-8"))

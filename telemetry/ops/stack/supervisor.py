@@ -24,6 +24,9 @@ from telemetry.config import Settings, load_settings
 from telemetry.errors import TelemetryError
 from telemetry.ops.host import process
 from telemetry.ops.host.layout import Layout
+from telemetry.ops.jobs import resume_remembered
+from telemetry.ops.jobs.warm import serve
+from telemetry.ops.stack.lifecycle import start_service
 from telemetry.ops.stack.profiles import services_for
 
 __all__ = ["SUPERVISED", "Supervisor", "check_once", "main"]
@@ -36,8 +39,6 @@ RESUME_ATTEMPTS = 3
 
 def check_once(settings: Settings, layout: Layout) -> list[str]:
     """Restart the supervised services that are down; return their names."""
-    from telemetry.ops.stack.lifecycle import start_service
-
     restarted: list[str] = []
     for service in (s for s in services_for(settings) if s.name.startswith(SUPERVISED)):
         if process.running_pid(layout.pid_file(service.name), service.markers(layout)) is not None:
@@ -63,8 +64,6 @@ class Supervisor:
     resumes_left: int = 0
 
     def round(self) -> None:
-        from telemetry.ops.jobs import resume_remembered
-
         if "jobmanager" in check_once(self.settings, self.layout):
             self.resumes_left = RESUME_ATTEMPTS
         if not self.resumes_left:
@@ -85,8 +84,6 @@ def main() -> int:
     settings = load_settings()
     layout = Layout.of(settings)
     log.info("supervising %s (every %.0f s)", ", ".join(SUPERVISED), INTERVAL_S)
-    from telemetry.ops.jobs.warm import serve
-
     serve(settings)  # a warm job client for `telemetry job submit` (telemetry.ops.jobs.warm)
     supervisor = Supervisor(settings, layout)
     while True:

@@ -63,7 +63,7 @@ def _serve(monkeypatch: pytest.MonkeyPatch, windows: Any, late: Any) -> list[dic
             raise table
         return table
 
-    monkeypatch.setattr("telemetry.storage.windows.read_windows", read_windows)
+    monkeypatch.setattr("telemetry.ops.pipeline.landing.read_windows", read_windows)
     return calls
 
 

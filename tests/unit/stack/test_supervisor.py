@@ -28,7 +28,7 @@ def _supervisor(
         return []
 
     monkeypatch.setattr(supervisor, "check_once", lambda _s, _l: next(rounds, []))
-    monkeypatch.setattr("telemetry.ops.jobs.resume_remembered", resume)
+    monkeypatch.setattr("telemetry.ops.stack.supervisor.resume_remembered", resume)
     settings = load_settings()
     return supervisor.Supervisor(settings, Layout.of(settings)), calls
 

@@ -56,7 +56,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen["manifests"].append((params.name, job_id, restore))
 
     monkeypatch.setattr(lifecycle, "active_job", lambda _s, _name: None)
-    monkeypatch.setattr("telemetry.topics.ensure_topics", lambda _s, _topics: [])
+    monkeypatch.setattr(lifecycle, "ensure_topics", lambda _s, _topics: [])
     monkeypatch.setattr(lifecycle, "connect", lambda _s: PartialRegistry())  # holds them all
     monkeypatch.setattr("telemetry.ops.jobs.warm.submit_warm", lambda _s, _p, _r: JOB_ID)
     monkeypatch.setattr(lifecycle, "write_manifest", write_manifest)
