@@ -191,19 +191,12 @@ def test_the_clusters_minio_user_gets_the_s3_keys(
     from telemetry.ops.host.layout import Layout
     from telemetry.ops.stack import cluster
 
-    envs: list[dict[str, str]] = []
+    users: list[Any] = []
     monkeypatch.setattr(cluster, "tls_files", lambda _s: SimpleNamespace(ca=tmp_path / "ca.pem"))
     monkeypatch.setattr(cluster, "ensure_lake_buckets", lambda *_a: None)
-    monkeypatch.setattr(
-        cluster.subprocess,
-        "run",
-        lambda *_a, env, **_kw: envs.append(env) or SimpleNamespace(returncode=0),
-    )
+    monkeypatch.setattr(cluster, "give_clients_a_user", lambda _mc, user, _env: users.append(user))
     cluster._minio_user_and_buckets(settings, Layout.of(settings), print)
-    assert (envs[0]["CLIENT_ACCESS_KEY"], envs[0]["CLIENT_SECRET_KEY"]) == (
-        "known-access-key",
-        "known-secret-key",
-    )
+    assert (users[0].access_key, users[0].secret_key) == ("known-access-key", "known-secret-key")
 
 
 def test_the_clusters_kafka_user_gets_the_sasl_password(

@@ -77,13 +77,9 @@ class Layout:
         return self.minio_cache.parent / f"postgresql-{versions.POSTGRES_MAJOR}"
 
     @property
-    def minio_admin_bin(self) -> Path:
-        """infra/minio/admin built: gives the clients a MinIO user of their own."""
-        source = infra_dir() / "minio" / "admin"
-        digest = hashlib.sha256()
-        for name in ("go.mod", "go.sum", "main.go"):
-            digest.update((source / name).read_bytes())
-        return self.minio_cache.parent / f"minio-admin-{digest.hexdigest()[:8]}" / "minio-admin"
+    def mc_bin(self) -> Path:
+        """MinIO's client `mc`: gives the cluster profile's clients a MinIO user of their own."""
+        return self.minio_cache.parent / f"mc-{versions.MC[-12:]}" / "bin" / "mc"
 
     # The live page's assets and its browser test's browser, beside them too.
     @property

@@ -1,7 +1,7 @@
 """Pinned versions of the servers the local stack runs.
 
-Kept in step with infra/maven/pom.xml and infra/minio/go.mod (a unit test
-checks both). Changing one means a new cache folder, so old downloads are
+Kept in step with infra/maven/pom.xml and Docker's files (a unit test
+checks them). Changing one means a new cache folder, so old downloads are
 never mixed with new ones.
 """
 
@@ -13,6 +13,9 @@ FLINK_KAFKA_CONNECTOR = "5.0.0-2.2"
 HADOOP = "3.4.2"
 APICURIO = "3.3.3"
 MINIO = "v0.0.0-20260212201848-7aac2a2c5b7c"
+# MinIO's client, which gives the cluster profile's clients a user of their own. mc has no
+# tagged module versions: this is its newest commit (2025-11-06) as a pseudo-version.
+MC = "v0.0.0-20251106162529-77f82e18b540"
 # Docker's compose CLI, built from its Go module to check infra/docker without
 # an engine (telemetry/ops/stack/manifest_tools.py). v5.6.0 is the newest release
 # whose go.mod accepts the Go 1.26.8 this project builds with (v5.7.x needs 1.26.10).

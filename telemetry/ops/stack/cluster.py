@@ -39,6 +39,7 @@ from telemetry.config import Settings
 from telemetry.errors import ServiceError
 from telemetry.kafka import client_logger
 from telemetry.ops.host.layout import Layout, infra_dir
+from telemetry.ops.stack.minio_users import MinioUser, give_clients_a_user
 from telemetry.ops.stack.postgres import postgres_service
 from telemetry.ops.stack.secrets import private_dir, stack_secret
 from telemetry.ops.stack.services import (
@@ -131,21 +132,16 @@ def _minio_launch(settings: Settings, layout: Layout) -> Launch:
 
 def _minio_user_and_buckets(settings: Settings, layout: Layout, say: Say) -> None:
     """The clients' own MinIO user (policy: the two buckets), then the buckets."""
-    buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
-    env = base_env() | {
-        "MINIO_ENDPOINT": f"127.0.0.1:{settings.s3_port}",
-        "MINIO_CA_FILE": str(tls_files(settings).ca),
-        "MINIO_ROOT_USER": stack_secret(settings, "MINIO_ROOT_USER"),
-        "MINIO_ROOT_PASSWORD": stack_secret(settings, "MINIO_ROOT_PASSWORD"),
-        "CLIENT_ACCESS_KEY": settings.aws_access_key_id.reveal(),
-        "CLIENT_SECRET_KEY": settings.aws_secret_access_key.reveal(),
-        "BUCKETS": ",".join(buckets),
-    }
-    result = subprocess.run(
-        [str(layout.minio_admin_bin)], env=env, capture_output=True, text=True, check=False
+    user = MinioUser(
+        endpoint=f"127.0.0.1:{settings.s3_port}",
+        ca_file=tls_files(settings).ca,
+        root_user=stack_secret(settings, "MINIO_ROOT_USER"),
+        root_password=stack_secret(settings, "MINIO_ROOT_PASSWORD"),
+        access_key=settings.aws_access_key_id.reveal(),
+        secret_key=settings.aws_secret_access_key.reveal(),
+        buckets=(settings.telemetry_bucket, settings.telemetry_checkpoint_bucket),
     )
-    if result.returncode != 0:
-        raise ServiceError(f"cannot give the clients a MinIO user: {result.stderr.strip()}")
+    give_clients_a_user(layout.mc_bin, user, base_env())
     ensure_lake_buckets(settings, layout, say)
 
 

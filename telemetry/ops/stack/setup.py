@@ -167,16 +167,17 @@ def _cluster_tools(settings: Settings, layout: Layout, say: Say) -> None:
             say,
         )
         ready.write_text("\n".join(POSTGRES_PACKAGES) + "\n")
-    if not layout.minio_admin_bin.is_file():
-        layout.minio_admin_bin.parent.mkdir(parents=True, exist_ok=True)
+    if not layout.mc_bin.is_file():
         _run(
-            "build the MinIO user tool (infra/minio/admin, Go)",
-            ["go", "build", "-o", str(layout.minio_admin_bin), "."],
-            "minio-admin.log",
+            f"build MinIO's client mc {versions.MC} from its Go module",
+            ["go", "install", f"github.com/minio/mc@{versions.MC}"],
+            "mc.log",
             layout,
             say,
-            cwd=str(infra_dir() / "minio" / "admin"),
-            env=dict(os.environ, CGO_ENABLED="0"),
+            label="mc (go install)",
+            tally=LogTally(GO_LOG),
+            cwd=str(layout.cache),
+            env=dict(os.environ, GOBIN=str(layout.mc_bin.parent), CGO_ENABLED="0"),
         )
 
 
