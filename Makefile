@@ -35,12 +35,13 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) ## create .venv and install the project into it, at the versions in constraints.txt
 
 LOCK_VENV := .venv-constraints
+# `--all` lists setuptools, a dev dependency pip freeze otherwise leaves out on Python 3.11.
 constraints: ## re-resolve pyproject.toml's dependencies into constraints.txt (newest allowed)
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install -q --upgrade pip
 	$(LOCK_VENV)/bin/pip install -q -e '.[dev]'
-	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/pip freeze --all --exclude pip --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(LOCK_VENV)
 

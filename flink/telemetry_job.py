@@ -70,7 +70,9 @@ LAP_TOPIC_UID = "telemetry-lap-topic"
 def parse_args(argv: list[str] | None, settings: Settings) -> tuple[Path, JobParams]:
     """`--jar PATH` plus the job's parameters (JobParams; defaults from the environment)."""
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--jar", type=Path, default=job_jar(), help="telemetry-flink-functions jar")
+    parser.add_argument(
+        "--jar", type=Path, default=job_jar(settings), help="telemetry-flink-functions jar"
+    )
     known, rest = parser.parse_known_args(argv)
     return known.jar, JobParams.parse(rest, settings)
 

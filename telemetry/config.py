@@ -27,6 +27,7 @@ other tools.
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from telemetry.errors import ConfigError
+from telemetry.errors import ConfigError, InvalidInputError
 
 __all__ = [
     "CLUSTER_TLS_FILES",
@@ -43,11 +44,11 @@ __all__ = [
     "Secret",
     "Settings",
     "Var",
+    "bundled",
     "ci_annotations",
     "inherited_environ",
     "jdbc_url",
     "load_settings",
-    "repo_root",
     "ssl_cert_file",
 ]
 
@@ -55,8 +56,28 @@ PROFILES = ("local", "cluster")
 SECRETS_FILE = "secrets.env"
 
 
-def repo_root() -> Path | None:
-    """The checkout this package was installed from (editable install), if any."""
+BUNDLED = ("schemas", "infra", "flink")
+
+
+def bundled(name: str) -> Path:
+    """The folder `name` of BUNDLED that ships inside the package (telemetry._bundled):
+    the installed copy, or in an editable install the checkout's own (pyproject.toml)."""
+    if name not in BUNDLED:
+        raise ValueError(f"{name!r} is not one of {BUNDLED}")
+    try:
+        folder = importlib.resources.files(f"telemetry._bundled.{name}")
+    except ModuleNotFoundError:
+        folder = None
+    if not isinstance(folder, Path) or not folder.is_dir():
+        raise InvalidInputError(
+            f"this installation of telemetry has no {name}/ folder: reinstall the package"
+        )
+    return folder
+
+
+def _checkout() -> Path | None:
+    """The checkout of an editable install, if this is one: the data directory's default
+    lives in it. Nothing else depends on it (the package's own folders: `bundled`)."""
     candidate = Path(__file__).resolve().parents[1]
     return candidate if (candidate / "pyproject.toml").is_file() else None
 
@@ -222,7 +243,7 @@ DynamicDefault = Callable[[Mapping[str, str], str], str]
 
 def _default_data_dir(_env: Mapping[str, str], profile: str) -> str:
     folder = ".data" if profile == "local" else f".data-{profile}"
-    root = repo_root()
+    root = _checkout()
     if root is not None:
         return str(root / folder)
     return str(Path.home() / ".local" / "state" / "telemetry-pipeline" / profile)
@@ -234,8 +255,10 @@ def _default_cache_dir(env: Mapping[str, str], _profile: str) -> str:
 
 
 def _default_schemas_dir(_env: Mapping[str, str], _profile: str) -> str:
-    root = repo_root()
-    return str(root / "schemas") if root is not None else ""
+    try:
+        return str(bundled("schemas"))
+    except InvalidInputError:
+        return ""  # schemas_dir() says to set TELEMETRY_SCHEMAS_DIR
 
 
 # Declarations ----------------------------------------------------------------------
@@ -504,7 +527,7 @@ class Settings:
     )
     telemetry_schemas_dir: str = setting(
         "",
-        "Folder of the Avro schemas and their subjects.toml (default: the checkout's schemas/)",
+        "Folder of the Avro schemas and their subjects.toml (default: the package's schemas/)",
         dynamic=_default_schemas_dir,
     )
     java_home: str = setting("", "JDK 17+ for Kafka and Flink (found on PATH if unset)")

@@ -12,10 +12,10 @@ declarations and fails when the two differ.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from telemetry.config import Settings, repo_root
-from telemetry.errors import InvalidInputError
+from telemetry.config import Settings, bundled, load_settings
 
 __all__ = [
     "DECODED_METRIC",
@@ -28,6 +28,7 @@ __all__ = [
     "failed_metric",
     "job_jar",
     "job_script",
+    "job_sources",
     "savepoint_prefix",
     "state_uri",
 ]
@@ -63,19 +64,32 @@ _CHECKPOINTS = "checkpoints"
 _SAVEPOINTS = "savepoints"
 
 
-def _root() -> Path:
-    root = repo_root()
-    if root is None:
-        raise InvalidInputError("cannot find flink/; run from an editable install of the checkout")
-    return root
-
-
 def job_script() -> Path:
-    return _root() / "flink" / "telemetry_job.py"
+    """flink/telemetry_job.py, as the package ships it (telemetry.config.bundled)."""
+    return bundled("flink") / "telemetry_job.py"
 
 
-def job_jar() -> Path:
-    return _root() / "flink" / "jvm" / "target" / JAR_NAME
+def job_sources() -> Path:
+    """flink/jvm, the Maven module of the job's JVM functions, as the package ships it."""
+    return bundled("flink") / "jvm"
+
+
+def job_jar(settings: Settings | None = None) -> Path:
+    """The jar `telemetry setup` builds from job_sources() (`mvn -Djar.dir=<its folder>`):
+    in TELEMETRY_CACHE_DIR (of `settings`, or loaded), one folder per version of the
+    sources, so a change to them means a new build, and checkouts and installs of the
+    same sources share one."""
+    cache = (settings if settings is not None else load_settings()).telemetry_cache_dir
+    return cache / f"job-jar-{_sources_hash(job_sources())}" / JAR_NAME
+
+
+def _sources_hash(module: Path) -> str:
+    """Hash of the module's pom.xml and src/ (relative paths and contents)."""
+    digest = hashlib.sha256()
+    files = [module / "pom.xml", *(module / "src").rglob("*")]
+    for path in sorted(p for p in files if p.is_file()):
+        digest.update(path.relative_to(module).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def failed_metric(reason: str) -> str:

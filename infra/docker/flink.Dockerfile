@@ -8,8 +8,9 @@
 # TaskManagers on Kubernetes (infra/k8s/flink-deployment.yaml) and in Docker
 # compose:
 #
-#   /opt/telemetry                 the project (editable install: the job finds
-#                                  schemas/ and its jar beside its package)
+#   /opt/telemetry                 the project's sources, installed (not editable)
+#                                  into /opt/venv with schemas/, infra/ and flink/
+#                                  inside the package (telemetry._bundled)
 #   /opt/flink/usrlib/telemetry_job.py                      -py of the PythonDriver
 #   /opt/flink/usrlib/telemetry-flink-functions-0.1.0.jar   --jar of the job
 FROM maven:3.9-eclipse-temurin-17 AS jvm
@@ -54,11 +55,11 @@ COPY pyproject.toml README.md /opt/telemetry/
 COPY telemetry/ /opt/telemetry/telemetry/
 COPY producer/ /opt/telemetry/producer/
 COPY schemas/ /opt/telemetry/schemas/
-COPY flink/telemetry_job.py /opt/telemetry/flink/
-COPY --from=jvm /src/flink/jvm/target/telemetry-flink-functions-0.1.0.jar /opt/telemetry/flink/jvm/target/
+COPY infra/ /opt/telemetry/infra/
+COPY flink/ /opt/telemetry/flink/
+COPY --from=jvm /src/flink/jvm/target/telemetry-flink-functions-0.1.0.jar /opt/flink/usrlib/
 RUN set -eux; \
-    /opt/venv/bin/pip install --no-cache-dir -e /opt/telemetry; \
-    mkdir -p /opt/flink/usrlib; \
-    ln -s /opt/telemetry/flink/telemetry_job.py /opt/flink/usrlib/telemetry_job.py; \
-    ln -s /opt/telemetry/flink/jvm/target/telemetry-flink-functions-0.1.0.jar /opt/flink/usrlib/; \
-    /opt/venv/bin/python -c "import telemetry.ops.jobs.params, pyflink"
+    /opt/venv/bin/pip install --no-cache-dir /opt/telemetry; \
+    ln -s "$(/opt/venv/bin/python -c 'from telemetry.contract import job_script; print(job_script())')" \
+      /opt/flink/usrlib/telemetry_job.py; \
+    /opt/venv/bin/python -c "import telemetry.job_params, pyflink"

@@ -195,7 +195,7 @@ def test_the_image_provides_what_the_job_arguments_name() -> None:
     command: list[str] = _compose()["services"]["flink-jobmanager"]["command"]
     for path in (command[command.index("-py") + 1], command[command.index("--jar") + 1]):
         assert f"/opt/flink/usrlib/{Path(path).name}" in dockerfile, path
-    assert "pip install --no-cache-dir -e /opt/telemetry" in dockerfile
+    assert "pip install --no-cache-dir /opt/telemetry" in dockerfile
     # Every COPY source from the build context exists (context: the repository root).
     for source in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, flags=re.MULTILINE):
         for item in source.split():

@@ -9,6 +9,8 @@ import pytest
 from telemetry.config import ENV_VARS, ci_annotations, jdbc_url, load_settings
 from telemetry.errors import ConfigError
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_defaults_match_the_local_stack() -> None:
     settings = load_settings({})
@@ -207,15 +209,14 @@ def test_the_cache_dir_follows_xdg_cache_home_of_the_environment_given(tmp_path:
     assert settings.telemetry_cache_dir == tmp_path / "telemetry-pipeline"
 
 
-def test_the_schemas_folder_defaults_to_the_checkouts_and_follows_the_variable(
+def test_the_schemas_folder_defaults_to_the_packages_and_follows_the_variable(
     tmp_path: Path,
 ) -> None:
-    from telemetry.config import repo_root
+    from telemetry.config import bundled
     from telemetry.schemas import schemas_dir
 
-    root = repo_root()
-    assert root is not None
-    assert schemas_dir(load_settings({})) == root / "schemas"
+    assert schemas_dir(load_settings({})) == bundled("schemas")
+    assert (bundled("schemas") / "subjects.toml").is_file()
     assert schemas_dir(load_settings({"TELEMETRY_SCHEMAS_DIR": str(tmp_path)})) == tmp_path
 
 
@@ -225,11 +226,7 @@ def test_flink_conf_dir_is_a_setting_empty_unless_flink_sets_it(tmp_path: Path) 
 
 
 def test_the_readme_configuration_table_has_a_row_for_every_variable() -> None:
-    from telemetry.config import repo_root
-
-    root = repo_root()
-    assert root is not None
-    text = (root / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     named = {word.strip("`") for row in rows for word in row.split("|")[1].split()}

@@ -262,6 +262,7 @@ BUILD_ONLY = {
     "maven.compiler.release",  # compared with versions.JAVA_MIN below
     "project.build.sourceEncoding",
     "junit.version",  # the jar's own tests
+    "jar.dir",  # the build's output folder (`telemetry setup`: one in the download cache)
 }
 
 # Versions the jar is built against that differ from, or have no counterpart in,

@@ -6,16 +6,13 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from telemetry.config import Settings, repo_root
-from telemetry.errors import InvalidInputError
+from telemetry.config import Settings, bundled
 from telemetry.ops.host import versions
 
 
 def infra_dir() -> Path:
-    root = repo_root()
-    if root is None or not (root / "infra").is_dir():
-        raise InvalidInputError("cannot find infra/; run from an editable install of the checkout")
-    return root / "infra"
+    """infra/: the servers' manifests and configurations, as the package ships them."""
+    return bundled("infra")
 
 
 def _manifest_hash() -> str:

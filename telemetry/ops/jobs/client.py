@@ -132,7 +132,7 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
     from py4j.protocol import Py4JError
     from pyflink.util.exceptions import JavaException
 
-    jar = job_jar()
+    jar = job_jar(settings)
     if not jar.is_file():
         raise ServiceError(f"{jar} is missing; build it with `make setup`")
     job_settings = _prepare_gateway(settings)
@@ -168,6 +168,6 @@ def warm_up(settings: Settings) -> None:
     params = JobParams.from_settings(settings, name="warm-up")
     try:
         with _root_log_level_kept():
-            _job_module().execute(job_settings, Path(job_jar()), params, dry_run=True)
+            _job_module().execute(job_settings, Path(job_jar(settings)), params, dry_run=True)
     except (Py4JError, JavaException) as exc:
         raise ServiceError(f"planning the job failed: {summarize_trace(str(exc))}") from exc

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Unpack
 
 from telemetry.config import Settings
-from telemetry.contract import job_jar
+from telemetry.contract import job_jar, job_sources
 from telemetry.ops.host import versions
 from telemetry.ops.host.java import find_java
 from telemetry.ops.host.layout import Layout, infra_dir
@@ -43,7 +43,7 @@ def setup(
     layout = Layout.of(settings)
     if layout.ready_marker.exists() and not force:
         say(f"servers already fetched in {layout.cache}")
-        _build_job_jar(layout, say)
+        _build_job_jar(settings, layout, say)
         _cluster_tools(settings, layout, say)
         _web(layout, say, browser)
         return layout
@@ -62,7 +62,7 @@ def setup(
     with minio_build as minio:
         _fetch_maven(layout, say)
         minio.flush()
-        _build_job_jar(layout, say)
+        _build_job_jar(settings, layout, say)
         minio.flush()
     _cluster_tools(settings, layout, say)
     layout.ready_marker.write_text(versions.stack_fingerprint() + "\n")
@@ -208,18 +208,16 @@ def _debian_packages(
     unpack_debian_packages(what, packages, folder, layout.cache / f"{folder.name}.log", say)
 
 
-def _build_job_jar(layout: Layout, say: Say) -> None:
-    """Build flink/jvm (the job's decoder and watermarks) when its sources changed."""
-    jar = job_jar()
-    module = jar.parents[1]
-    if not (module / "pom.xml").exists():
-        return
-    sources = [module / "pom.xml", *(module / "src").rglob("*")]
-    if jar.exists() and all(p.stat().st_mtime <= jar.stat().st_mtime for p in sources):
+def _build_job_jar(settings: Settings, layout: Layout, say: Say) -> None:
+    """Build flink/jvm (the job's decoder and watermarks) into the cache when its sources
+    changed: job_jar's folder is named by their hash, so a change means a jar not yet built."""
+    jar = job_jar(settings)
+    pom = job_sources() / "pom.xml"
+    if jar.exists() or not pom.exists():
         return
     _run(
         "build the job's JVM functions (flink/jvm)",
-        ["mvn", "-B", "-f", str(module / "pom.xml"), "package"],
+        ["mvn", "-B", "-f", str(pom), f"-Djar.dir={jar.parent}", "package"],
         "job-jar.log",
         layout,
         say,

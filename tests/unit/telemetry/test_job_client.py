@@ -31,7 +31,7 @@ def test_a_converted_java_exception_becomes_a_service_error_with_its_root_cause(
     def execute(*_args: object, **_kwargs: object) -> str:
         raise TableException(TRACE)
 
-    monkeypatch.setattr(client, "job_jar", lambda: jar)
+    monkeypatch.setattr(client, "job_jar", lambda _settings: jar)
     monkeypatch.setattr(client, "_prepare_gateway", lambda _settings: None)
     monkeypatch.setattr(client, "_gateway_alive", lambda: True)
     monkeypatch.setattr(client, "_job_module", lambda: SimpleNamespace(execute=execute))

@@ -1,0 +1,1 @@
+"""Package data: this folder ships in the wheel as telemetry._bundled.infra (pyproject.toml)."""
