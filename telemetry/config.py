@@ -70,7 +70,8 @@ def bundled(name: str) -> Path:
         folder = None
     if not isinstance(folder, Path) or not folder.is_dir():
         raise InvalidInputError(
-            f"this installation of telemetry has no {name}/ folder: reinstall the package"
+            f"this installation of telemetry has no {name}/ folder: reinstall it (`make venv` in a "
+            "checkout, `pip install .` elsewhere)"
         )
     return folder
 
