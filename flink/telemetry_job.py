@@ -164,6 +164,7 @@ def watermarks(settings: Settings, args: JobParams, row_type: object) -> Waterma
             args.out_of_orderness_seconds * 1000,
             args.idle_timeout_seconds * 1000,
             args.topic,
+            args.consumer_group,
             java_map(java_properties(settings)),
         )
     )

@@ -41,11 +41,21 @@ public interface DrainProbe {
     Streak drained(int partition, long nextOffset);
 
     /**
-     * Since when every partition of the topic has answered every probe (its leader is reachable);
-     * null if the last probe failed. Used for partitions that have delivered no record yet, whose
-     * position the generator does not know.
+     * A generator that has read rows of {@code partition} says so, at every periodic emit; a
+     * claim lapses a few seconds after the last.
      */
-    Streak reachable();
+    void claim(int partition);
+
+    /**
+     * For a generator that has delivered no row yet, whose partition it does not know: since when
+     * the broker has confirmed, without a gap, that every partition of the topic that no
+     * generator of this JVM claims is either empty for the job (nothing committed beyond the
+     * consumer group's committed offset, or the beginning if it has none) or read elsewhere (its
+     * committed offset moved after {@code since}: a reader on another TaskManager). Null if that
+     * does not hold (a partition holds records nobody has read yet, which may be the caller's),
+     * or the last probe failed.
+     */
+    Streak settled(long since);
 
     /** Creates (or finds) the probe on the TaskManager; shipped with the watermark strategy. */
     @FunctionalInterface

@@ -38,9 +38,12 @@ import org.apache.flink.table.types.logical.RowType;
  *       (lastConfirmed - lastEventWallClock)}. Confirmations stop while the broker (or the
  *       partition's leader) does not answer, and so does the watermark;
  *   <li>no row yet (position unknown): mark the partition idle once it has existed for {@code
- *       idleTimeout} and every partition of the topic has answered the probe for {@code
- *       idleTimeout}, so an empty partition does not hold back the others; a partition with only
- *       error rows is marked idle once drained for {@code idleTimeout}.
+ *       idleTimeout} and the broker has confirmed for {@code idleTimeout} that no partition of the
+ *       topic holds records nobody reads ({@link DrainProbe#settled}): so an empty partition does
+ *       not hold back the others, while a reader slow to make its first fetch holds the watermark
+ *       rather than have its records turn late. Such an idle partition becomes active again as
+ *       soon as the broker shows records nobody reads, before its first row arrives. A partition
+ *       with only error rows is marked idle once drained for {@code idleTimeout}.
  * </ul>
  *
  * The watermark never goes back.
@@ -87,6 +90,8 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
      * @param idleTimeoutMillis how long the broker must confirm a quiet partition drained before
      *     event time follows the clock (or, if it never had a record, before it is idle)
      * @param topic the source topic, probed for end offsets
+     * @param consumerGroup the source's consumer group, whose committed offsets tell where a
+     *     partition that has delivered nothing yet starts
      * @param kafkaProperties consumer properties for the probe: bootstrap servers and security
      */
     public IdleAdvancingWatermarks(
@@ -95,9 +100,10 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
             long outOfOrdernessMillis,
             long idleTimeoutMillis,
             String topic,
+            String consumerGroup,
             Map<String, String> kafkaProperties) {
         this(rowType, timestampField, outOfOrdernessMillis, idleTimeoutMillis, System::currentTimeMillis,
-                KafkaDrainProbe.factory(topic, kafkaProperties, probeInterval(idleTimeoutMillis)));
+                KafkaDrainProbe.factory(topic, consumerGroup, kafkaProperties, probeInterval(idleTimeoutMillis)));
     }
 
     /** As above, with the wall clock and the probe given (for tests). */
@@ -190,6 +196,7 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
         private long lastEventAt = Long.MIN_VALUE; // wall clock; MIN_VALUE: no valid event yet
         private long emitted = Long.MIN_VALUE;
         private boolean watching;
+        private boolean idle; // marked idle while it had no row
 
         @Override
         public void onEvent(RowData row, long eventTimestamp, WatermarkOutput output) {
@@ -210,13 +217,22 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
         public void onPeriodicEmit(WatermarkOutput output) {
             long now = clock.getAsLong();
             if (partition < 0) {
-                DrainProbe.Streak reachable = probe().reachable();
-                if (now - createdAt >= idleTimeoutMillis && reachable != null
-                        && reachable.length() >= idleTimeoutMillis) {
+                // Commits observed within the idle timeout of our creation may be the last ones
+                // of this split's previous reader (a failover): they do not count.
+                DrainProbe.Streak settled = probe().settled(createdAt + idleTimeoutMillis);
+                if (now - createdAt >= idleTimeoutMillis && settled != null
+                        && settled.length() >= idleTimeoutMillis) {
                     output.markIdle();
+                    idle = true;
+                } else if (idle && settled == null) {
+                    // Records nobody reads appeared (perhaps ours, the reader slow to fetch them):
+                    // active again, so the others' event time waits for ours.
+                    output.markActive();
+                    idle = false;
                 }
                 return;
             }
+            probe().claim(partition);
             DrainProbe.Streak drained = null;
             if (now - lastRowAt >= probeIntervalMillis) {
                 probe().watch(partition, nextOffset);

@@ -3,15 +3,19 @@ package dev.telemetry.flink;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -32,6 +36,11 @@ import org.slf4j.LoggerFactory;
  * failure of a round (a broker or leader that does not answer within the timeout, an unknown
  * topic) ends every streak.
  *
+ * <p>While a generator without a row asks ({@link #settled}), each round also reads where the
+ * consumer group starts in every partition (committed offsets, log beginnings): a partition no
+ * generator here claims is empty for the job when nothing but markers lies beyond that start, and
+ * read elsewhere when its committed offset moves (the source commits on every checkpoint).
+ *
  * <p>One probe per topic and client configuration per JVM ({@link #shared}), with one daemon
  * thread and one consumer (no group, nothing committed). The thread runs while generators use
  * the probe and stops a minute after the last call, so a cancelled job leaves nothing behind; the
@@ -51,8 +60,21 @@ public final class KafkaDrainProbe implements DrainProbe {
         /** True if [next, end) of the partition holds no record, only transaction markers. */
         boolean onlyMarkers(int partition, long next, long end) throws Exception;
 
+        /** Where a reader of the consumer group starts in every partition of the topic. */
+        Map<Integer, Start> starts() throws Exception;
+
         @Override
         void close();
+    }
+
+    /**
+     * A partition's start for the consumer group: its committed offset (null if none) and the
+     * beginning of its log, where a reader without a committed offset (or one below it) starts.
+     */
+    record Start(Long committed, long beginning) {
+        long position() {
+            return committed == null ? beginning : Math.max(committed, beginning);
+        }
     }
 
     /** Partition -> its current streak, with the position it was confirmed at. */
@@ -70,6 +92,14 @@ public final class KafkaDrainProbe implements DrainProbe {
     private final Map<Integer, Confirmed> drained = new ConcurrentHashMap<>();
     private final Map<Integer, Behind> behind = new HashMap<>(); // only touched by the probing thread
     private volatile Streak reachable;
+    // For generators without a row (settled): only computed while one asks.
+    static final long CLAIM_TTL_MILLIS = 2_000; // ten periodic emits at Flink's default 200 ms
+    private final Map<Integer, Long> claims = new ConcurrentHashMap<>(); // partition -> last claim
+    private final Map<Integer, Streak> empty = new ConcurrentHashMap<>(); // nothing beyond its start
+    private final Map<Integer, Long> commitMoved = new ConcurrentHashMap<>(); // last seen moving
+    private final Map<Integer, Start> lastStarts = new HashMap<>(); // only touched by the probing thread
+    private volatile List<Integer> partitions; // of the last round that fetched the starts
+    private volatile long settledAsked = Long.MIN_VALUE;
     private volatile long lastUsed;
     private Thread thread; // guarded by this
     private Broker broker; // only touched by the probing thread (or a test calling round())
@@ -97,20 +127,22 @@ public final class KafkaDrainProbe implements DrainProbe {
      * The JVM's probe for {@code topic} with these consumer properties (bootstrap servers and
      * security settings), started on first use.
      */
-    public static KafkaDrainProbe shared(String topic, Map<String, String> properties, long intervalMillis) {
-        String key = topic + "|" + intervalMillis + "|" + new TreeMap<>(properties);
+    public static KafkaDrainProbe shared(
+            String topic, String group, Map<String, String> properties, long intervalMillis) {
+        String key = topic + "|" + group + "|" + intervalMillis + "|" + new TreeMap<>(properties);
         return SHARED.computeIfAbsent(key, k -> new KafkaDrainProbe(
                 topic,
-                () -> new KafkaBroker(topic, properties, Duration.ofMillis(Math.max(1000, 2 * intervalMillis))),
+                () -> new KafkaBroker(topic, group, properties, Duration.ofMillis(Math.max(1000, 2 * intervalMillis))),
                 intervalMillis,
                 System::currentTimeMillis,
                 true));
     }
 
     /** The {@link DrainProbe.Factory} the watermark strategy ships to the TaskManagers. */
-    public static DrainProbe.Factory factory(String topic, Map<String, String> properties, long intervalMillis) {
+    public static DrainProbe.Factory factory(
+            String topic, String group, Map<String, String> properties, long intervalMillis) {
         HashMap<String, String> copy = new HashMap<>(properties);
-        return () -> shared(topic, copy, intervalMillis);
+        return () -> shared(topic, group, copy, intervalMillis);
     }
 
     @Override
@@ -133,10 +165,48 @@ public final class KafkaDrainProbe implements DrainProbe {
         return confirmed != null && confirmed.nextOffset() == nextOffset ? confirmed.streak() : null;
     }
 
-    @Override
-    public Streak reachable() {
-        use();
+    /** Since when every partition's leader has answered every round; null after a failure. */
+    Streak reachable() {
         return reachable;
+    }
+
+    @Override
+    public void claim(int partition) {
+        use();
+        claims.put(partition, clock.getAsLong());
+    }
+
+    @Override
+    public Streak settled(long since) {
+        use();
+        long now = clock.getAsLong();
+        settledAsked = now;
+        Streak all = reachable;
+        List<Integer> known = partitions;
+        if (all == null || known == null) {
+            return null;
+        }
+        long from = all.since();
+        for (int partition : known) {
+            Long claimed = claims.get(partition);
+            if (claimed != null && now - claimed <= CLAIM_TTL_MILLIS) {
+                continue; // a generator here reads it
+            }
+            Streak nothingUnread = empty.get(partition);
+            Long moved = commitMoved.get(partition);
+            long partitionSince = Long.MAX_VALUE;
+            if (nothingUnread != null) {
+                partitionSince = nothingUnread.since();
+            }
+            if (moved != null && moved > since) {
+                partitionSince = Math.min(partitionSince, moved);
+            }
+            if (partitionSince == Long.MAX_VALUE) {
+                return null; // records nobody has read: perhaps the caller's
+            }
+            from = Math.max(from, partitionSince);
+        }
+        return new Streak(Math.min(from, all.lastConfirmed()), all.lastConfirmed());
     }
 
     private void use() {
@@ -169,6 +239,7 @@ public final class KafkaDrainProbe implements DrainProbe {
             closeBroker();
             reachable = null;
             drained.clear();
+            forgetStarts();
         }
     }
 
@@ -185,6 +256,7 @@ public final class KafkaDrainProbe implements DrainProbe {
                 throw new IllegalStateException("topic " + name + " has no partitions");
             }
             long at = clock.getAsLong(); // the answer is as fresh as its arrival
+            boolean gap = reachable == null || now - reachable.lastConfirmed() > maxGap;
             reachable = extend(reachable, now, at, maxGap);
             for (Map.Entry<Integer, Long> entry : new ArrayList<>(watched.entrySet())) {
                 int partition = entry.getKey();
@@ -200,14 +272,71 @@ public final class KafkaDrainProbe implements DrainProbe {
                     return new Confirmed(next, extend(before, now, at, maxGap));
                 });
             }
-            behind.keySet().retainAll(watched.keySet());
+            Set<Integer> checked = new HashSet<>(watched.keySet());
+            if (settledAsked != Long.MIN_VALUE && now - settledAsked <= maxGap) {
+                checked.addAll(probeStarts(ends, gap, now, at, maxGap));
+            } else {
+                forgetStarts();
+            }
+            behind.keySet().retainAll(checked);
         } catch (Exception e) {
             reachable = null;
             drained.clear();
             behind.clear();
+            forgetStarts();
             closeBroker(); // a fresh client after a failure: no half-broken state carried over
             logFailure(now, e);
         }
+    }
+
+    /**
+     * For {@link #settled}: which unclaimed partitions hold nothing beyond the group's start, and
+     * whose committed offset moved since the previous round (only after a round without a gap, so
+     * a move is seen as it happens). Returns the partitions checked for markers.
+     */
+    private Set<Integer> probeStarts(Map<Integer, Long> ends, boolean gap, long now, long at, long maxGap)
+            throws Exception {
+        Map<Integer, Start> starts = broker.starts();
+        Set<Integer> checked = new HashSet<>();
+        for (Map.Entry<Integer, Long> entry : ends.entrySet()) {
+            int partition = entry.getKey();
+            long end = entry.getValue();
+            Start start = starts.get(partition);
+            Start before = lastStarts.get(partition);
+            if (start == null) {
+                empty.remove(partition);
+                continue;
+            }
+            if (!gap && before != null && !Objects.equals(before.committed(), start.committed())) {
+                commitMoved.put(partition, at);
+            }
+            Long claimed = claims.get(partition);
+            if (claimed != null && now - claimed <= CLAIM_TTL_MILLIS) {
+                empty.remove(partition); // read here: its generator knows better
+                continue;
+            }
+            long position = start.position();
+            checked.add(partition);
+            boolean nothingUnread = end <= position || onlyMarkersBehind(partition, position, end);
+            if (nothingUnread) {
+                empty.compute(partition, (p, streak) -> extend(streak, now, at, maxGap));
+            } else {
+                empty.remove(partition);
+            }
+        }
+        lastStarts.clear();
+        lastStarts.putAll(starts);
+        empty.keySet().retainAll(ends.keySet());
+        commitMoved.keySet().retainAll(ends.keySet());
+        partitions = List.copyOf(new TreeMap<>(ends).keySet());
+        return checked;
+    }
+
+    private void forgetStarts() {
+        partitions = null;
+        empty.clear();
+        commitMoved.clear();
+        lastStarts.clear();
     }
 
     /**
@@ -262,7 +391,7 @@ public final class KafkaDrainProbe implements DrainProbe {
         private final Duration timeout;
         private final KafkaConsumer<byte[], byte[]> consumer;
 
-        KafkaBroker(String topic, Map<String, String> properties, Duration timeout) {
+        KafkaBroker(String topic, String group, Map<String, String> properties, Duration timeout) {
             this.topic = topic;
             this.timeout = timeout;
             Properties config = new Properties();
@@ -279,7 +408,9 @@ public final class KafkaDrainProbe implements DrainProbe {
             config.put(ConsumerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "1000");
             config.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeout.toMillis()));
             config.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(timeout.toMillis()));
-            config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+            // The group only to read its committed offsets: the probe never joins it (assign, not
+            // subscribe) and never commits.
+            config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
             this.consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         }
 
@@ -296,6 +427,22 @@ public final class KafkaDrainProbe implements DrainProbe {
             Map<Integer, Long> ends = new HashMap<>();
             consumer.endOffsets(partitions, timeout).forEach((tp, end) -> ends.put(tp.partition(), end));
             return ends;
+        }
+
+        @Override
+        public Map<Integer, Start> starts() {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (PartitionInfo info : consumer.partitionsFor(topic, timeout)) {
+                partitions.add(new TopicPartition(topic, info.partition()));
+            }
+            Map<TopicPartition, Long> beginnings = consumer.beginningOffsets(partitions, timeout);
+            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions), timeout);
+            Map<Integer, Start> starts = new HashMap<>();
+            beginnings.forEach((tp, beginning) -> {
+                OffsetAndMetadata offset = committed.get(tp);
+                starts.put(tp.partition(), new Start(offset == null ? null : offset.offset(), beginning));
+            });
+            return starts;
         }
 
         @Override

@@ -182,16 +182,18 @@ class IdleAdvancingWatermarksTest {
     }
 
     @Test
-    void emptyPartitionIsIdleOnlyWhenEveryLeaderAnsweredForTheIdleTimeout() {
+    void emptyPartitionIsIdleOnlyOnceTheBrokerSettledEveryOtherForTheIdleTimeout() {
         NOW.addAndGet(IDLE_TIMEOUT * 3);
         generator.onPeriodicEmit(output);
-        assertEquals(0, output.idleMarks, "no answer from the brokers: may hold data, not idle");
+        assertEquals(0, output.idleMarks, "records nobody reads, perhaps ours: not idle");
+        assertEquals(5_000_000 + IDLE_TIMEOUT, PROBES.settledSince,
+                "commits within the idle timeout of the generator's creation do not count");
 
         long from = NOW.get();
-        PROBES.reachable = new DrainProbe.Streak(from, from + IDLE_TIMEOUT - 1);
+        PROBES.settled = new DrainProbe.Streak(from, from + IDLE_TIMEOUT - 1);
         generator.onPeriodicEmit(output);
         assertEquals(0, output.idleMarks);
-        PROBES.reachable = new DrainProbe.Streak(from, from + IDLE_TIMEOUT);
+        PROBES.settled = new DrainProbe.Streak(from, from + IDLE_TIMEOUT);
         generator.onPeriodicEmit(output);
         assertEquals(1, output.idleMarks);
         assertEquals(List.of(), output.watermarks);
@@ -203,12 +205,43 @@ class IdleAdvancingWatermarksTest {
 
     @Test
     void aNewEmptyPartitionWaitsTheIdleTimeoutEvenIfTheBrokersAnsweredLongBefore() {
-        PROBES.reachable = new DrainProbe.Streak(NOW.get() - 100_000, NOW.get());
+        PROBES.settled = new DrainProbe.Streak(NOW.get() - 100_000, NOW.get());
         generator.onPeriodicEmit(output);
         assertEquals(0, output.idleMarks);
         NOW.addAndGet(IDLE_TIMEOUT);
         generator.onPeriodicEmit(output);
         assertEquals(1, output.idleMarks);
+    }
+
+    @Test
+    void anIdleEmptyPartitionIsActiveAgainOnceRecordsNobodyReadsAppear() {
+        NOW.addAndGet(IDLE_TIMEOUT);
+        PROBES.settled = new DrainProbe.Streak(NOW.get() - IDLE_TIMEOUT, NOW.get());
+        generator.onPeriodicEmit(output);
+        assertEquals(1, output.idleMarks);
+        generator.onPeriodicEmit(output);
+        assertEquals(0, output.activeMarks);
+
+        PROBES.settled = null; // the producer wrote to a partition no reader has fetched from yet
+        generator.onPeriodicEmit(output);
+        generator.onPeriodicEmit(output);
+        assertEquals(1, output.activeMarks, "active once: the others' watermark waits for this split");
+        assertEquals(List.of(), output.watermarks);
+
+        PROBES.settled = new DrainProbe.Streak(NOW.get() - IDLE_TIMEOUT, NOW.get()); // another's, read
+        generator.onPeriodicEmit(output);
+        assertEquals(3, output.idleMarks);
+    }
+
+    @Test
+    void aGeneratorWithRowsClaimsItsPartitionAtEveryEmit() {
+        generator.onPeriodicEmit(output);
+        assertEquals(0, PROBES.claims);
+        feed(T0);
+        generator.onPeriodicEmit(output);
+        quietFor(IDLE_TIMEOUT);
+        assertEquals(1 + IDLE_TIMEOUT / 200, PROBES.claims);
+        assertEquals(PARTITION, PROBES.claimed);
     }
 
     @Test
@@ -244,7 +277,7 @@ class IdleAdvancingWatermarksTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Map<String, String> kafka = new HashMap<>(Map.of("bootstrap.servers", "127.0.0.1:1"));
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(new IdleAdvancingWatermarks(ROWS, "timestamp", 1, 2, "t", kafka));
+            out.writeObject(new IdleAdvancingWatermarks(ROWS, "timestamp", 1, 2, "t", "g", kafka));
         }
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
             IdleAdvancingWatermarks copy = (IdleAdvancingWatermarks) in.readObject();
@@ -257,16 +290,16 @@ class IdleAdvancingWatermarksTest {
     @Test
     void refusesNonsenseArguments() {
         Map<String, String> kafka = Map.of();
-        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks(ROWS, "", 1, 1, "t", kafka));
+        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks(ROWS, "", 1, 1, "t", "g", kafka));
         assertThrows(IllegalArgumentException.class,
-                () -> new IdleAdvancingWatermarks(ROWS, "timestamp", -1, 1, "t", kafka));
+                () -> new IdleAdvancingWatermarks(ROWS, "timestamp", -1, 1, "t", "g", kafka));
         assertThrows(IllegalArgumentException.class,
-                () -> new IdleAdvancingWatermarks(ROWS, "timestamp", 0, 0, "t", kafka));
+                () -> new IdleAdvancingWatermarks(ROWS, "timestamp", 0, 0, "t", "g", kafka));
         IllegalArgumentException noField = assertThrows(IllegalArgumentException.class,
-                () -> new IdleAdvancingWatermarks(ROWS, "event_time", 1, 1, "t", kafka));
+                () -> new IdleAdvancingWatermarks(ROWS, "event_time", 1, 1, "t", "g", kafka));
         assertTrue(noField.getMessage().startsWith("the rows have no field 'event_time'"), noField.getMessage());
         IllegalArgumentException wrongType = assertThrows(IllegalArgumentException.class,
-                () -> new IdleAdvancingWatermarks(ROWS, "car_id", 1, 1, "t", kafka));
+                () -> new IdleAdvancingWatermarks(ROWS, "car_id", 1, 1, "t", "g", kafka));
         assertTrue(wrongType.getMessage().startsWith("field 'car_id' must be DOUBLE, not INTEGER"),
                 wrongType.getMessage());
     }
@@ -316,12 +349,18 @@ class IdleAdvancingWatermarksTest {
     static final class FakeProbe implements DrainProbe {
         final Map<Integer, Long> watched = new HashMap<>();
         final Map<Integer, long[]> drained = new HashMap<>(); // partition -> {next, since, last}
-        Streak reachable;
+        Streak settled;
+        long settledSince;
+        int claims;
+        int claimed = -1;
 
         void reset() {
             watched.clear();
             drained.clear();
-            reachable = null;
+            settled = null;
+            settledSince = 0;
+            claims = 0;
+            claimed = -1;
         }
 
         /** The broker confirmed partition drained at next from since through last (wall ms). */
@@ -331,7 +370,7 @@ class IdleAdvancingWatermarksTest {
 
         void fail() {
             drained.clear();
-            reachable = null;
+            settled = null;
         }
 
         @Override
@@ -357,14 +396,22 @@ class IdleAdvancingWatermarksTest {
         }
 
         @Override
-        public Streak reachable() {
-            return reachable;
+        public void claim(int partition) {
+            claims++;
+            claimed = partition;
+        }
+
+        @Override
+        public Streak settled(long since) {
+            settledSince = since;
+            return settled;
         }
     }
 
     static final class Output implements WatermarkOutput {
         final List<Long> watermarks = new ArrayList<>();
         int idleMarks;
+        int activeMarks;
 
         @Override
         public void emitWatermark(Watermark watermark) {
@@ -377,7 +424,9 @@ class IdleAdvancingWatermarksTest {
         }
 
         @Override
-        public void markActive() {}
+        public void markActive() {
+            activeMarks++;
+        }
 
         long last() {
             return watermarks.get(watermarks.size() - 1);

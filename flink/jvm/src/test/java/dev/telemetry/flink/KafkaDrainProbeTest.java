@@ -148,6 +148,112 @@ class KafkaDrainProbeTest {
         assertNull(probe.drained(7, 0));
     }
 
+    @Test
+    void aPartitionNobodyClaimsWithUnreadRecordsIsNotSettledUntilItsReaderClaimsIt() {
+        broker.ends.put(0, 10L); // records 0..9, none read: perhaps the asking generator's
+        broker.ends.put(1, 0L); // empty
+        broker.records.put(0, true);
+        probe.settled(0); // asks: the next rounds read the starts
+        round();
+        round();
+        assertNull(probe.settled(0));
+
+        probe.claim(0);
+        round();
+        round();
+        assertEquals(new DrainProbe.Streak(1_001_000, 1_004_000), probe.settled(0),
+                "partition 1 has been empty since the starts were first read");
+        now.addAndGet(KafkaDrainProbe.CLAIM_TTL_MILLIS + 1);
+        assertNull(probe.settled(0), "a claim lapses when its generator stops renewing it");
+    }
+
+    @Test
+    void aPartitionCommittedToItsEndIsEmptyAndOneBelowItIsNot() {
+        broker.ends.put(0, 10L);
+        broker.ends.put(1, 7L);
+        broker.records.put(1, true);
+        broker.committed.put(0, 10L);
+        broker.committed.put(1, 5L);
+        probe.settled(0);
+        round();
+        round();
+        assertNull(probe.settled(0), "partition 1 holds records 5 and 6 beyond its committed offset");
+        broker.committed.put(1, 7L);
+        round();
+        round();
+        assertEquals(new DrainProbe.Streak(1_003_000, 1_004_000), probe.settled(0));
+    }
+
+    @Test
+    void onlyMarkersBeyondTheCommittedOffsetCountAsEmpty() {
+        broker.ends.put(0, 11L); // the record before offset 10 was read; a commit marker at 10
+        broker.committed.put(0, 10L);
+        probe.settled(0);
+        round();
+        assertNull(probe.settled(0), "the start has not stood still for a round yet");
+        round();
+        assertEquals(new DrainProbe.Streak(1_002_000, 1_002_000), probe.settled(0));
+        round();
+        assertEquals(new DrainProbe.Streak(1_002_000, 1_003_000), probe.settled(0));
+        assertEquals(1, broker.reads, "the end has not moved: no new read");
+    }
+
+    @Test
+    void aCommittedOffsetThatMovesAfterTheGivenTimeMeansAReaderElsewhere() {
+        broker.ends.put(0, 100L);
+        broker.records.put(0, true);
+        broker.committed.put(0, 10L);
+        probe.settled(0);
+        round();
+        round();
+        assertNull(probe.settled(0));
+        broker.committed.put(0, 40L); // another TaskManager's checkpoint committed
+        round();
+        round();
+        assertEquals(new DrainProbe.Streak(1_003_000, 1_004_000), probe.settled(1_002_999));
+        assertNull(probe.settled(1_003_000), "a move seen before (or at) the given time does not count");
+    }
+
+    @Test
+    void aCommitSeenAcrossAGapIsNotAMove() {
+        broker.ends.put(0, 100L);
+        broker.records.put(0, true);
+        broker.committed.put(0, 10L);
+        probe.settled(0);
+        round();
+        broker.committed.put(0, 40L);
+        now.addAndGet(3 * INTERVAL + 1); // the probe thread stalled: when it moved is unknown
+        probe.settled(0);
+        round();
+        assertNull(probe.settled(0));
+    }
+
+    @Test
+    void startsAreReadOnlyWhileAGeneratorAsks() {
+        broker.ends.put(0, 0L);
+        round();
+        round();
+        assertEquals(0, broker.startReads);
+        probe.settled(0);
+        round();
+        assertEquals(1, broker.startReads);
+        now.addAndGet(4 * INTERVAL); // nobody asked since
+        probe.round();
+        assertEquals(1, broker.startReads);
+        assertNull(probe.settled(0), "what was read before is forgotten");
+    }
+
+    @Test
+    void aFailedRoundUnsettlesEveryone() {
+        broker.ends.put(0, 0L);
+        probe.settled(0);
+        round();
+        round();
+        broker.down = true;
+        round();
+        assertNull(probe.settled(0));
+    }
+
     void round() {
         now.addAndGet(INTERVAL);
         probe.round();
@@ -156,8 +262,10 @@ class KafkaDrainProbeTest {
     static final class ScriptedBroker implements KafkaDrainProbe.Broker {
         final Map<Integer, Long> ends = new HashMap<>();
         final Map<Integer, Boolean> records = new HashMap<>();
+        final Map<Integer, Long> committed = new HashMap<>();
         boolean down;
         int reads; // onlyMarkers calls: each is a fetch
+        int startReads;
 
         @Override
         public Map<Integer, Long> endOffsets() throws Exception {
@@ -171,6 +279,17 @@ class KafkaDrainProbeTest {
         public boolean onlyMarkers(int partition, long next, long end) {
             reads++;
             return !records.getOrDefault(partition, false);
+        }
+
+        @Override
+        public Map<Integer, KafkaDrainProbe.Start> starts() throws Exception {
+            if (down) {
+                throw new org.apache.kafka.common.errors.TimeoutException("broker down");
+            }
+            startReads++;
+            Map<Integer, KafkaDrainProbe.Start> starts = new HashMap<>();
+            ends.keySet().forEach(p -> starts.put(p, new KafkaDrainProbe.Start(committed.get(p), 0)));
+            return starts;
         }
 
         @Override
