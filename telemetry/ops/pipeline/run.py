@@ -1,9 +1,13 @@
 """The whole pipeline in one call: what `make run-pipeline` runs.
 
     stack up -> register schemas -> ensure topics -> submit the job (or reuse
-    it) -> produce for a bounded time, recording what the broker acknowledged
-    -> wait until every window of those events is committed to Iceberg, and
-    their laps -> a summary read back from the Iceberg tables.
+    it) while producing for a bounded time, recording what the broker
+    acknowledged -> wait until every window of those events is committed to
+    Iceberg, and their laps -> a summary read back from the Iceberg tables.
+
+A new job starts while the producer runs (a cold submission takes as long as a
+minute): it reads from its group's committed offsets, or the topic's beginning,
+so it misses nothing; it only starts behind and catches up.
 
 Each run gets its own folder `<TELEMETRY_DATA_DIR>/runs/<UTC time>/` with the
 producer's record (`acknowledged.jsonl`). The expectation is computed from
@@ -14,10 +18,12 @@ acknowledged events of that car and window.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from producer.produce import ProduceRequest
+from producer.produce import ProduceReport, ProduceRequest
 from producer.produce import run as run_producer
 from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
@@ -49,9 +55,12 @@ def _register_schemas(settings: Settings, say: Say) -> None:
         )
 
 
-def _ensure_job(settings: Settings, say: Say) -> tuple[jobs.JobInfo, bool]:
-    """The pipeline job, running with this configuration: reused, resumed or started."""
-    result = jobs.submit(settings)
+# A reused job, or a refusal, is known within this; a submission takes longer.
+_QUICK_ANSWER_S = 3.0
+
+
+def _job_line(result: jobs.Submission, say: Say) -> tuple[jobs.JobInfo, bool]:
+    """Report the pipeline job, running with this configuration: reused, resumed or started."""
     if result.already_running:
         job = result.job
         say(f"job: reusing {job.name} ({job.job_id}, {job.state.lower()})")
@@ -59,6 +68,58 @@ def _ensure_job(settings: Settings, say: Say) -> tuple[jobs.JobInfo, bool]:
     origin = result.resumed_from.describe() if result.resumed_from else "no earlier state"
     say(f"job: {result.job.name} running ({result.job.job_id}), resumed from {origin}")
     return result.job, False
+
+
+def _quick_answer(submission: Future[jobs.Submission]) -> jobs.Submission | None:
+    """The submission's result if it comes at once (a reused job, a refusal), else None."""
+    try:
+        return submission.result(timeout=_QUICK_ANSWER_S)
+    except FutureTimeout:
+        return None
+
+
+def _produce(
+    settings: Settings,
+    cars: int,
+    duration: float,
+    rate: float,
+    seed: int,
+    track: str,
+    progress: bool | None,
+    say: Say,
+) -> tuple[ProduceReport, Path, Path, datetime]:
+    """Produce into the run's own folder, recording what the broker acknowledged."""
+    run_dir = new_run_dir(settings)
+    record = run_dir / RECORD_NAME
+    say(
+        f"producing: {cars} cars on the {track} track, {rate:g} events/s for {duration:g} s"
+        f" -> {record}"
+    )
+    started = datetime.now(UTC)
+    report = run_producer(
+        settings,
+        ProduceRequest(
+            topic=settings.telemetry_topic,
+            cars=cars,
+            rate=rate,
+            duration=duration,
+            seed=seed,
+            track=track,
+            record=record,
+            progress=progress,
+        ),
+    )
+    failed = report.failed + report.unconfirmed
+    say(
+        f"  {report.acknowledged} acknowledged, {failed} failed in {report.elapsed_s:.1f} s"
+        + (f" ({report.first_error})" if report.first_error else "")
+    )
+    if report.acknowledged == 0:
+        raise ServiceError(
+            f"the broker acknowledged no events on {settings.telemetry_topic}"
+            + (f": {report.first_error}" if report.first_error else "")
+        )
+    return report, run_dir, record, started
 
 
 def new_run_dir(settings: Settings, now: datetime | None = None) -> Path:
@@ -100,39 +161,20 @@ def run_pipeline(
     else:
         kept = " (--partitions applies only when a topic is created)" if partitions else ""
         say(f"topics: {settings.telemetry_topic} and {settings.telemetry_dlq_topic} exist{kept}")
-    job, reused = _ensure_job(settings, say)
-
-    # Produce, recording what the broker acknowledged.
-    run_dir = new_run_dir(settings)
-    record = run_dir / RECORD_NAME
-    say(
-        f"producing: {cars} cars on the {track} track, {rate:g} events/s for {duration:g} s"
-        f" -> {record}"
-    )
-    started = datetime.now(UTC)
-    report = run_producer(
-        settings,
-        ProduceRequest(
-            topic=settings.telemetry_topic,
-            cars=cars,
-            rate=rate,
-            duration=duration,
-            seed=seed,
-            track=track,
-            record=record,
-            progress=progress,
-        ),
-    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="submit") as pool:
+        submission = pool.submit(jobs.submit, settings)
+        answer = _quick_answer(submission)
+        if answer is not None:
+            job, reused = _job_line(answer, say)
+        else:
+            say("job: starting it while producing (it reads from where it left off: none lost)")
+        produced = _produce(settings, cars, duration, rate, seed, track, progress, say)
+        if answer is None:
+            job, reused = _job_line(submission.result(), say)
+    report, run_dir, record, started = produced
     failed = report.failed + report.unconfirmed
-    say(
-        f"  {report.acknowledged} acknowledged, {failed} failed in {report.elapsed_s:.1f} s"
-        + (f" ({report.first_error})" if report.first_error else "")
-    )
-    if report.acknowledged == 0:
-        raise ServiceError(
-            f"the broker acknowledged no events on {settings.telemetry_topic}"
-            + (f": {report.first_error}" if report.first_error else "")
-        )
+    # Windows that closed before the job ran say nothing about its delay.
+    running_since = datetime.fromtimestamp(job.start_time_ms / 1000, UTC)
 
     # Wait until every acknowledged event is in a committed window (or late).
     expectation = load_expectation(record, settings.telemetry_window_seconds)
@@ -160,7 +202,7 @@ def run_pipeline(
     # Summary, read back from the Iceberg tables.
     commits = find_commits(settings, expectation, landing, started - timedelta(seconds=1))
     rows, car_rows = _summarize(settings, expectation)
-    p50, worst, last = _delays(expectation, commits)
+    p50, worst, last = _delays(expectation, commits, since=running_since)
     window_start, window_end = expectation.window_range
     return PipelineSummary(
         complete=missing is None,

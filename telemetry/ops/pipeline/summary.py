@@ -130,13 +130,16 @@ def _laps(
 
 
 def _delays(
-    expectation: Expectation, commits: Commits
+    expectation: Expectation, commits: Commits, since: datetime | None = None
 ) -> tuple[float | None, float | None, float | None]:
-    """(p50, max) of file commit - window end over the windows, and last event -> its file."""
+    """(p50, max) of file commit - window end over the windows that ended after `since`
+    (when the job ran), and last event -> its file."""
     window_ms = expectation.window_s * 1000
+    ends = {key: _utc(key[1] + window_ms) for key in commits.committed_at}
     delays = [
-        (mtime - _utc(start + window_ms)).total_seconds()
-        for (_car, start), mtime in commits.committed_at.items()
+        (mtime - ends[key]).total_seconds()
+        for key, mtime in commits.committed_at.items()
+        if since is None or ends[key] >= since
     ]
     if not delays:
         return None, None, None

@@ -1,0 +1,51 @@
+"""The run summary's end-to-end delays: only windows that closed while the job ran count."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from telemetry.ops.pipeline.expectation import Expectation
+from telemetry.ops.pipeline.landing import Commits
+from telemetry.ops.pipeline.summary import _delays
+
+T0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _run(window_starts: list[datetime], committed: list[datetime]) -> tuple[Expectation, Commits]:
+    keys = [(1, _ms(start)) for start in window_starts]
+    expectation = Expectation(
+        window_s=5,
+        counts=dict.fromkeys(keys, 1),
+        events=frozenset(),
+        per_car={1: len(keys)},
+        first_ts=window_starts[0].timestamp(),
+        last_ts=(window_starts[-1] + timedelta(seconds=4)).timestamp(),
+        last_key=keys[-1],
+        kafka_partitions=(0,),
+    )
+    commits = Commits([], len(keys), 0, dict(zip(keys, committed, strict=True)))
+    return expectation, commits
+
+
+def test_windows_that_ended_before_the_job_ran_are_left_out() -> None:
+    starts = [T0, T0 + timedelta(seconds=5), T0 + timedelta(seconds=10)]
+    # The job ran from +9 s: the window ending at +5 s waited for it, and was committed with
+    # the next (ending at +10 s) once it had caught up.
+    committed = [T0 + timedelta(seconds=40), T0 + timedelta(seconds=40), T0 + timedelta(seconds=18)]
+    expectation, commits = _run(starts, committed)
+
+    p50, worst, last = _delays(expectation, commits, since=T0 + timedelta(seconds=9))
+    assert (p50, worst) == (16.5, 30.0)  # the windows ending at +10 s (30 s) and +15 s (3 s)
+    assert last == 4.0  # last event at +14 s, its file at +18 s
+
+    p50, worst, _last = _delays(expectation, commits)
+    assert (p50, worst) == (30.0, 35.0)
+
+
+def test_no_window_after_the_job_started_means_no_delay() -> None:
+    expectation, commits = _run([T0], [T0 + timedelta(seconds=30)])
+    assert _delays(expectation, commits, since=T0 + timedelta(seconds=6)) == (None, None, None)
