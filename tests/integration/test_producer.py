@@ -343,7 +343,8 @@ def test_sigterm_flushes_and_reports_truthfully(
         [
             sys.executable,
             "-m",
-            "producer",
+            "telemetry",
+            "produce",
             "--quiet",
             "--topic",
             topic,
