@@ -42,9 +42,9 @@ import org.slf4j.LoggerFactory;
  * read elsewhere when its committed offset moves (the source commits on every checkpoint).
  *
  * <p>One probe per topic and client configuration per JVM ({@link #shared}), with one daemon
- * thread and one consumer (no group, nothing committed). The thread runs while generators use
- * the probe and stops a minute after the last call, so a cancelled job leaves nothing behind; the
- * next call starts it again.
+ * thread and one consumer (in the source's group only to read its committed offsets: it never
+ * joins the group or commits). The thread runs while generators use the probe and stops a minute
+ * after the last call, so a cancelled job leaves nothing behind; the next call starts it again.
  */
 public final class KafkaDrainProbe implements DrainProbe {
 
@@ -124,8 +124,8 @@ public final class KafkaDrainProbe implements DrainProbe {
     }
 
     /**
-     * The JVM's probe for {@code topic} with these consumer properties (bootstrap servers and
-     * security settings), started on first use.
+     * The JVM's probe for {@code topic} and the source's consumer {@code group}, with these
+     * consumer properties (bootstrap servers and security settings), started on first use.
      */
     public static KafkaDrainProbe shared(
             String topic, String group, Map<String, String> properties, long intervalMillis) {
