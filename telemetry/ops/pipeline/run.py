@@ -6,8 +6,8 @@
     Iceberg, and their laps -> a summary read back from the Iceberg tables.
 
 A new job starts while the producer runs (a cold submission takes as long as a
-minute): it reads from its group's committed offsets, or the topic's beginning,
-so it misses nothing; it only starts behind and catches up.
+minute): it reads from its checkpoint, its group's committed offsets or the
+topic's beginning, so it misses nothing; it only starts behind and catches up.
 
 Each run gets its own folder `<TELEMETRY_DATA_DIR>/runs/<UTC time>/` with the
 producer's record (`acknowledged.jsonl`). The expectation is computed from
@@ -173,7 +173,7 @@ def run_pipeline(
             job, reused = _job_line(submission.result(), say)
     report, run_dir, record, started = produced
     failed = report.failed + report.unconfirmed
-    # Windows that closed before the job ran say nothing about its delay.
+    # A window that closed before the job ran counts its delay from then.
     running_since = datetime.fromtimestamp(job.start_time_ms / 1000, UTC)
 
     # Wait until every acknowledged event is in a committed window (or late).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,14 +132,15 @@ def _laps(
 def _delays(
     expectation: Expectation, commits: Commits, since: datetime | None = None
 ) -> tuple[float | None, float | None, float | None]:
-    """(p50, max) of file commit - window end over the windows that ended after `since`
-    (when the job ran), and last event -> its file."""
+    """(p50, max) of file commit - window end over the windows, and last event -> its file.
+
+    A window that ended before `since` (when the job ran) counts from `since`: its wait for
+    the job to start says nothing of the job's delay."""
     window_ms = expectation.window_s * 1000
-    ends = {key: _utc(key[1] + window_ms) for key in commits.committed_at}
+    floor = since or datetime.min.replace(tzinfo=UTC)
     delays = [
-        (mtime - ends[key]).total_seconds()
-        for key, mtime in commits.committed_at.items()
-        if since is None or ends[key] >= since
+        (mtime - max(_utc(start + window_ms), floor)).total_seconds()
+        for (_car, start), mtime in commits.committed_at.items()
     ]
     if not delays:
         return None, None, None
