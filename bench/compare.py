@@ -100,6 +100,7 @@ def bindings(settings: Settings, schemas: str) -> dict[str, Binding]:
 
 
 def local_binding(kind: str) -> Binding:
+    # late: confluent_kafka is heavy to import and only this path needs it
     from confluent_kafka.schema_registry import Schema
     from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
         MockSchemaRegistryClient,

@@ -256,6 +256,7 @@ def job_rate(settings: Settings, small: int, large: int, say: Say = print) -> Jo
         rate = large / (b.read_s - b.source_s)
         return JobRate(rate, marginal, a, b, short)
     finally:
+        # late: confluent_kafka is heavy to import and only this path needs it
         from confluent_kafka.admin import AdminClient
 
         quiet = logging.getLogger("bench.admin")

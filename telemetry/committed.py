@@ -41,6 +41,7 @@ def read_committed(
     """Every committed record of `topic` up to its end when this is called, by
     (partition, offset). A missing topic is an InvalidInputError with the message
     `missing` (default: that the topic does not exist)."""
+    # late: confluent_kafka is heavy to import and only this path needs it
     from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     quiet = client_logger("telemetry.committed.librdkafka")
@@ -81,6 +82,7 @@ def read_committed(
 def _drain(
     consumer: Consumer, topic: str, ends: dict[int, int], pending: set[int], timeout: float
 ) -> list[CommittedRecord]:
+    # late: confluent_kafka is heavy to import and only this path needs it
     from confluent_kafka import KafkaError
 
     records: list[CommittedRecord] = []

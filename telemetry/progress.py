@@ -80,6 +80,7 @@ class Activity:
     def start(self) -> None:
         if not self.enabled or self._progress is not None:
             return
+        # late: rich is heavy to import and only this path needs it
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
         from rich.table import Column

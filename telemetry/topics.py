@@ -24,6 +24,7 @@ def ensure_topics(
     TELEMETRY_MIN_INSYNC_REPLICAS (each the brokers' default unless set), and the
     topic `config`. Returns those created.
     """
+    # late: confluent_kafka is heavy to import and only this path needs it
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 

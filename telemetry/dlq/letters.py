@@ -123,6 +123,7 @@ class Decodability:
     """Decodes payloads as the job would, with schemas the registry knows now."""
 
     def __init__(self, settings: Settings) -> None:
+        # late: fastavro is heavy to import and only this path needs it
         import fastavro
 
         self._registry = connect(settings)
@@ -131,6 +132,7 @@ class Decodability:
 
     def problem(self, value: bytes | None) -> str | None:
         """Why `value` still cannot be decoded, or None if it can."""
+        # late: fastavro is heavy to import and only this path needs it
         import fastavro
 
         if not value:

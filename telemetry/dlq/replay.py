@@ -61,6 +61,7 @@ def replay(
     say: Say = silent,
 ) -> ReplayReport:
     """Re-produce the decodable ones of `letters` to their source topic, exactly once."""
+    # late: confluent_kafka is heavy to import and only this path needs it
     from confluent_kafka import KafkaException, Producer
 
     report = ReplayReport(selected=len(letters))

@@ -93,6 +93,7 @@ def connect(
     `iceberg_scan` of its current snapshot in `namespace` (TELEMETRY_NAMESPACE).
     Times are shown in UTC. Raises StorageError.
     """
+    # late: duckdb is heavy to import and only this path needs it
     import duckdb
 
     directory = extension_directory()

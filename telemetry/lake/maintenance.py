@@ -97,6 +97,7 @@ def maintenance_lock(settings: Settings) -> MaintenanceLock:
 
 def ensure_lock_table(settings: Settings) -> None:
     """Create the maintenance's lock table in the catalog database if it is missing."""
+    # late: sqlalchemy is heavy to import and only this path needs it
     import sqlalchemy
 
     engine = load(settings).engine

@@ -19,6 +19,7 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     from urllib.parse import urlsplit
 
     arrow_trust.trust(settings)  # before pyarrow.fs is first imported
+    # late: pyarrow is heavy to import and only this path needs it
     import pyarrow.fs as pafs
 
     endpoint = urlsplit(settings.s3_endpoint_url) if settings.s3_endpoint_url else None
@@ -43,6 +44,7 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
 def read_table(settings: Settings, path: str) -> pa.Table:
     """Every Parquet file under `bucket/prefix` as one table."""
     arrow_trust.trust(settings)  # before pyarrow.fs is first imported
+    # late: pyarrow is heavy to import and only this path needs it
     import pyarrow.dataset as ds
 
     try:

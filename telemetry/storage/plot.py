@@ -34,6 +34,7 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
     if table.num_rows == 0:
         raise InvalidInputError("nothing to plot: no windows")
 
+    # late: pandas is heavy to import and only this path needs it
     import pandas as pd
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -123,6 +124,7 @@ def _span(first: datetime, last: datetime) -> str:
 
 def _colors(name: str) -> tuple[tuple[float, float, float], ...]:
     """The colours of a qualitative colormap (tab10, tab20): its RGB triples."""
+    # late: matplotlib is heavy to import and only this path needs it
     from matplotlib import colormaps
 
     # The qualitative maps are ListedColormaps, whose colors (stubbed as any colour

@@ -16,6 +16,7 @@ else:
 def s3_client(settings: Settings) -> S3Client:
     """boto3's S3 client for the configured endpoint. With no keys set, boto3's own
     credential chain (environment, profile, instance or pod role) applies."""
+    # late: boto3 is heavy to import and only this path needs it
     import boto3
     from botocore.config import Config
 
@@ -44,6 +45,7 @@ def s3_client(settings: Settings) -> S3Client:
 def ensure_buckets(settings: Settings, buckets: list[str]) -> list[str]:
     """Create the missing buckets; returns the ones created. Needs no more rights than
     the buckets themselves (HeadBucket, CreateBucket), not the account's bucket list."""
+    # late: botocore is heavy to import and only this path needs it
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = s3_client(settings)

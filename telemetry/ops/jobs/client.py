@@ -83,6 +83,7 @@ def _gateway_alive() -> bool:
     Asked by connecting to its port: once the JVM is gone, py4j reports every
     call as "X does not exist in the JVM", which a real error reads like too.
     """
+    # late: pyflink is heavy to import and only this path needs it
     import pyflink.java_gateway as java_gateway
 
     gateway = java_gateway._gateway
@@ -102,6 +103,7 @@ def _forget_gateway() -> None:
     PyFlink keeps one gateway per process (`pyflink.java_gateway._gateway`) and
     has no public way to replace a dead one.
     """
+    # late: pyflink is heavy to import and only this path needs it
     import pyflink.java_gateway as java_gateway
 
     log.warning("PyFlink's gateway JVM is gone; launching a new one")
@@ -129,6 +131,7 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
     a JVM found dead before or during one has almost surely not submitted; a job
     it did submit would show as a second job of the same name in `job status`.
     """
+    # late: py4j is heavy to import and only this path needs it
     from py4j.protocol import Py4JError
     from pyflink.util.exceptions import JavaException
 
@@ -161,6 +164,7 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
 
 def warm_up(settings: Settings) -> None:
     """Start the gateway and plan the job once without submitting it (see ops.jobs.warm)."""
+    # late: py4j is heavy to import and only this path needs it
     from py4j.protocol import Py4JError
     from pyflink.util.exceptions import JavaException
 

@@ -47,6 +47,7 @@ class RetainedState:
 
 
 def _list(settings: Settings, prefix: str) -> list[dict]:
+    # late: botocore is heavy to import and only this path needs it
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = s3_client(settings)
@@ -101,6 +102,7 @@ def _manifest_key(name: str, job_id: str) -> str:
 def write_manifest(
     settings: Settings, params: JobParams, job_id: str, resumed_from: str | None
 ) -> None:
+    # late: botocore is heavy to import and only this path needs it
     from botocore.exceptions import BotoCoreError, ClientError
 
     body = {
@@ -122,6 +124,7 @@ def write_manifest(
 
 def read_manifest(settings: Settings, name: str, job_id: str) -> JobParams | None:
     """The parameters `job_id` (or a job whose id starts with it) was submitted with."""
+    # late: botocore is heavy to import and only this path needs it
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = s3_client(settings)
@@ -147,6 +150,7 @@ def read_manifest(settings: Settings, name: str, job_id: str) -> JobParams | Non
 
 def prune_other_runs(settings: Settings, name: str, keep_job_ids: set[str]) -> int:
     """Delete the checkpoints of earlier runs of `name` except `keep_job_ids`; returns objects."""
+    # late: botocore is heavy to import and only this path needs it
     from botocore.exceptions import BotoCoreError, ClientError
 
     prefix = checkpoint_prefix(name)

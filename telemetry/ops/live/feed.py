@@ -101,6 +101,7 @@ class Feed:
         Raises InvalidInputError (missing topic or subject) or ServiceError
         (Kafka or the registry unreachable), each on one line with the fix.
         """
+        # late: confluent_kafka is heavy to import and only this path needs it
         from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
         self._decoders = _decoders(self.settings)
@@ -183,6 +184,7 @@ class Feed:
 
     def decode(self, messages: Sequence[Any]) -> list[FeedRecord]:
         """The consumer's messages as FeedRecords; errors counted and logged."""
+        # late: confluent_kafka is heavy to import and only this path needs it
         from confluent_kafka.serialization import MessageField, SerializationContext
 
         received = time.time() * 1000
@@ -244,6 +246,7 @@ def _decoders(settings: Settings) -> dict[Kind, Any]:
     topics): a fixed subject name strategy, which also spares the client the subject
     associations lookup Apicurio does not have.
     """
+    # late: confluent_kafka is heavy to import and only this path needs it
     from confluent_kafka.schema_registry.avro import AvroDeserializer
 
     registry = connect(settings)

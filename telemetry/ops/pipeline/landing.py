@@ -198,6 +198,7 @@ def added_files(table: Table, since: datetime) -> list[tuple[datetime, str, str]
 
 def read_pairs(table: Table, path: str, columns: list[str]) -> list[tuple[object, object]]:
     """Two columns of one data file, as (first, second) pairs."""
+    # late: pyarrow is heavy to import and only this path needs it
     import pyarrow.parquet as pq
 
     with table.io.new_input(path).open() as stream:

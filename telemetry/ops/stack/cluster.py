@@ -252,6 +252,7 @@ def internal_admin_config(settings: Settings) -> dict[str, object]:
 
 def _kafka_ready_and_users(settings: Settings, layout: Layout, say: Say) -> None:
     """Wait for all three brokers; create the clients' SCRAM user (idempotent)."""
+    # late: confluent_kafka is heavy to import and only this path needs it
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import (
         AdminClient,

@@ -23,6 +23,7 @@ from telemetry.ops.stack import profiles
 
 def pyflink_dir() -> Path:
     try:
+        # late: pyflink is heavy to import and only this path needs it
         import pyflink
     except ImportError as exc:
         raise ServiceError(

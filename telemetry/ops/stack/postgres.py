@@ -378,6 +378,7 @@ def connect(
     settings: Settings, role: str = SUPERUSER, dbname: str = "postgres", **params: Any
 ) -> connection:
     """A psycopg2 connection over TLS with the stack's client certificate of `role`."""
+    # late: psycopg2 is heavy to import and only this path needs it
     import psycopg2
 
     tls = TlsFiles(settings.telemetry_data_dir / "tls")
@@ -408,6 +409,7 @@ def _admin(settings: Settings) -> Iterator[connection]:
 
 
 def _healthy(settings: Settings) -> bool:
+    # late: psycopg2 is heavy to import and only this path needs it
     import psycopg2
 
     try:
@@ -420,6 +422,7 @@ def _healthy(settings: Settings) -> bool:
 
 def _ensure_catalog_database(settings: Settings, layout: Layout, say: Say) -> None:
     """Role `telemetry` (no password: it logs in by certificate) and database `iceberg`."""
+    # late: psycopg2 is heavy to import and only this path needs it
     from psycopg2 import sql
 
     with _admin(settings) as db, db.cursor() as cursor:

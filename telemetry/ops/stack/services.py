@@ -227,6 +227,7 @@ def _kafka_healthy(settings: Settings) -> bool:
         socket.create_connection((host, int(port)), timeout=1).close()
     except OSError:
         return False
+    # late: confluent_kafka is heavy to import and only this path needs it
     from confluent_kafka.admin import AdminClient
 
     quiet = client_logger("telemetry.ops.stack.kafka-probe")
