@@ -108,6 +108,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     private final String readerSchemaJson;
     private final FieldKind[] readerKinds;
     private final InternalTypeInfo<RowData> producedType;
+    private final int rowSize;
 
     // Positions of the metadata columns.
     private final int schemaIdPos;
@@ -183,6 +184,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
 
         producedType = InternalTypeInfo.of(
                 RowType.of(types.toArray(new LogicalType[0]), names.toArray(new String[0])));
+        rowSize = names.size();
         schemaIdPos = readerKinds.length;
         errorPos = schemaIdPos + 1;
         payloadPos = schemaIdPos + 2;
@@ -214,7 +216,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
         }
         byte[] value = record.value();
         // A new row per record: with object reuse, downstream operators may keep it.
-        GenericRowData row = new GenericRowData(producedType.toRowSize());
+        GenericRowData row = new GenericRowData(rowSize);
         FailureReason failure = value == null
                 ? fail(row, FailureReason.NULL_VALUE, "tombstone record (null value)")
                 : decodeInto(value, row, record.headers().lastHeader(REPLAYED_FROM_HEADER) != null);

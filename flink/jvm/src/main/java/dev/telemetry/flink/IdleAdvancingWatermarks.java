@@ -117,11 +117,11 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
         if (timestampField == null || timestampField.isBlank()) {
             throw new IllegalArgumentException("timestampField is empty");
         }
-        this.timestampPos = position(rowType, timestampField, LogicalTypeRoot.DOUBLE);
-        this.errorPos = position(rowType, ERROR_FIELD, LogicalTypeRoot.VARCHAR);
-        this.kafkaTimestampPos = position(rowType, KAFKA_TIMESTAMP_FIELD, LogicalTypeRoot.BIGINT);
-        this.kafkaPartitionPos = position(rowType, KAFKA_PARTITION_FIELD, LogicalTypeRoot.INTEGER);
-        this.kafkaOffsetPos = position(rowType, KAFKA_OFFSET_FIELD, LogicalTypeRoot.BIGINT);
+        this.timestampPos = RowFields.position(rowType, timestampField, LogicalTypeRoot.DOUBLE);
+        this.errorPos = RowFields.position(rowType, ERROR_FIELD, LogicalTypeRoot.VARCHAR);
+        this.kafkaTimestampPos = RowFields.position(rowType, KAFKA_TIMESTAMP_FIELD, LogicalTypeRoot.BIGINT);
+        this.kafkaPartitionPos = RowFields.position(rowType, KAFKA_PARTITION_FIELD, LogicalTypeRoot.INTEGER);
+        this.kafkaOffsetPos = RowFields.position(rowType, KAFKA_OFFSET_FIELD, LogicalTypeRoot.BIGINT);
         if (outOfOrdernessMillis < 0) {
             throw new IllegalArgumentException("outOfOrdernessMillis must be >= 0, got " + outOfOrdernessMillis);
         }
@@ -136,19 +136,6 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
     }
 
     /** The position of {@code field} in {@code rowType}, which must have the type {@code root}. */
-    private static int position(RowType rowType, String field, LogicalTypeRoot root) {
-        int pos = rowType.getFieldIndex(field);
-        if (pos < 0) {
-            throw new IllegalArgumentException("the rows have no field '" + field + "': " + rowType);
-        }
-        LogicalTypeRoot actual = rowType.getTypeAt(pos).getTypeRoot();
-        if (actual != root) {
-            throw new IllegalArgumentException(
-                    "field '" + field + "' must be " + root + ", not " + actual + ": " + rowType);
-        }
-        return pos;
-    }
-
     /**
      * Ten probes per idle timeout, at least two a second: event time follows the clock at most
      * about two probe intervals after the idle timeout (300 ms each at the default 3 s). A probe
