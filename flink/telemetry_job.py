@@ -525,7 +525,7 @@ def execute(
     # Split, in the JVM and chained to the source: undecodable -> dead letters, at or before
     # the watermark -> late events, the rest -> partial aggregates per car, lap and tumbling
     # window (dev.telemetry.flink.EventSplit). Flink SQL's own split and local aggregation
-    # cost about four times the CPU per event (README, Benchmarks).
+    # took 43 % of the TaskManager's profile, this about 9 % (README, Benchmarks).
     split = event_split(args, deserializer.rowType(), decoded)
     rowtime = (
         Schema.new_builder()
