@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
-from jobbench import JobRate, indented, job_rate
+from jobbench import JobRate, indented, job_rate, warn_of_running_jobs
 
 from producer import kafka
 from producer.contract import BoundSchema
@@ -210,6 +210,7 @@ def main() -> None:
     record_size = 0
     load_before = os.getloadavg()
     say = indented
+    warn_of_running_jobs(settings, say)
     try:
         for n in range(1, args.repeat + 1):
             report = python_producer(settings, bound["stock"], topic("stock", n), args.stock_events)

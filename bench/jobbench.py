@@ -54,7 +54,7 @@ from telemetry.kafka import librdkafka_config
 from telemetry.ops import jobs
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.host.process import read_pid
-from telemetry.ops.jobs.rest import rest
+from telemetry.ops.jobs.rest import ACTIVE_STATES, list_jobs, rest
 from telemetry.progress import Say
 from telemetry.storage.windows import read_windows
 
@@ -225,8 +225,19 @@ def indented(line: str) -> None:
     print(f"  {line}", flush=True)
 
 
+def warn_of_running_jobs(settings: Settings, say: Say = print) -> None:
+    """Say which jobs already run on the cluster: they share its CPU with what is measured."""
+    running = [job.name for job in list_jobs(settings) if job.state in ACTIVE_STATES]
+    if running:
+        say(
+            f"warning: {', '.join(sorted(running))} already running on the cluster and sharing "
+            "its CPU; for a clean measurement cancel first (`telemetry job cancel`)"
+        )
+
+
 def job_rate(settings: Settings, small: int, large: int, say: Say = print) -> JobRate:
     """Preload both backlogs, warm up, time a fresh job on each, derive rate and fixed costs."""
+    warn_of_running_jobs(settings, say)
     marker = uuid.uuid4().hex[:6]
     # (topic, events, event time of the first event: None for now)
     runs = [(f"bench_job_{marker}_{n}", n, None) for n in (small, large)]

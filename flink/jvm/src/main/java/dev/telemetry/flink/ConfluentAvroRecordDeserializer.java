@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.JsonProperties;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaParseException;
@@ -125,12 +127,18 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     private transient ConcurrentHashMap<Integer, WriterSchema> writers;
     private transient BinaryDecoder decoder;
     private transient GenericData.Record reusedRecord;
+    private transient Utf8 reusedString;
     private transient Counter decoded;
     private transient Counter failed;
     private transient Map<FailureReason, Counter> failedByReason;
 
-    /** What a writer schema id resolves to: a datum reader, or why its records can't be read. */
-    private record WriterSchema(GenericDatumReader<GenericData.Record> reader, String failure) {}
+    /**
+     * What a writer schema id resolves to: a datum reader, or why its records can't be read; and
+     * where its fields are the reader's first ones with the same types (the same version, or an
+     * older one that only lacks trailing nullable fields), the layout to decode it field by field
+     * ({@link #nullBranches}), else null.
+     */
+    private record WriterSchema(GenericDatumReader<GenericData.Record> reader, String failure, int[] direct) {}
 
     /**
      * @param registryUrl base URL of a Confluent-compatible schema registry, e.g. {@code
@@ -264,26 +272,97 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
             row.setField(errorPos, StringData.fromString(writer.failure()));
             return FailureReason.INCOMPATIBLE_SCHEMA;
         }
-        GenericData.Record avro;
         try {
             decoder = DecoderFactory.get().binaryDecoder(value, HEADER_LENGTH, value.length - HEADER_LENGTH, decoder);
-            avro = writer.reader().read(reusedRecord, decoder);
+            if (writer.direct() != null) {
+                decodeDirect(writer.direct(), row);
+            } else {
+                reusedRecord = writer.reader().read(reusedRecord, decoder);
+            }
             if (!decoder.isEnd()) {
+                clearReaderFields(row);
                 return fail(row, FailureReason.CORRUPT, decoder.inputStream().available()
                         + " trailing bytes after the Avro record (schema id " + schemaId + ")");
             }
         } catch (IOException | RuntimeException e) {
             // EOFException, AvroRuntimeException, ArrayIndexOutOfBounds (bad union index), ...
+            clearReaderFields(row);
             return fail(row, FailureReason.CORRUPT,
                     "corrupt Avro body (schema id " + schemaId + "): " + describe(e));
         }
-        reusedRecord = avro;
-        for (int i = 0; i < readerKinds.length; i++) {
-            Object v = avro.get(i);
-            // Avro strings arrive as Utf8 (reused between records): copy their bytes out.
-            row.setField(i, readerKinds[i] == FieldKind.STRING && v != null ? stringData(v) : v);
+        if (writer.direct() == null) {
+            for (int i = 0; i < readerKinds.length; i++) {
+                Object v = reusedRecord.get(i);
+                // Avro strings arrive as Utf8 (reused between records): copy their bytes out.
+                row.setField(i, readerKinds[i] == FieldKind.STRING && v != null ? stringData(v) : v);
+            }
         }
         return null;
+    }
+
+    /**
+     * Reads the writer's fields straight into the row with Avro's decoder: the same bytes the
+     * resolving reader would read, without its generic record, for a writer whose fields are the
+     * reader's first ones (the reader's others stay null, their default). {@code nullBranches[i]}
+     * is the null branch of field i's union, or -1 for a field that is not nullable.
+     */
+    private void decodeDirect(int[] nullBranches, GenericRowData row) throws IOException {
+        for (int i = 0; i < nullBranches.length; i++) {
+            int nullBranch = nullBranches[i];
+            if (nullBranch >= 0) {
+                int branch = decoder.readIndex();
+                if (branch == nullBranch) {
+                    continue;
+                }
+                if (branch != 1 - nullBranch) {
+                    throw new AvroRuntimeException("union index " + branch + " out of range for field " + i);
+                }
+            }
+            row.setField(i, switch (readerKinds[i]) {
+                case INT -> decoder.readInt();
+                case LONG -> decoder.readLong();
+                case FLOAT -> decoder.readFloat();
+                case DOUBLE -> decoder.readDouble();
+                case BOOLEAN -> decoder.readBoolean();
+                case STRING -> stringData(reusedString = decoder.readString(reusedString));
+            });
+        }
+    }
+
+    private void clearReaderFields(GenericRowData row) {
+        for (int i = 0; i < readerKinds.length; i++) {
+            row.setField(i, null);
+        }
+    }
+
+    /**
+     * The direct layout of {@code writer} (see {@link #decodeDirect}), or null where only Avro's
+     * resolving reader can read it: other names, types or order, or a reader field beyond the
+     * writer's whose default is not null.
+     */
+    static int[] nullBranches(Schema writer, Schema reader) {
+        List<Schema.Field> written = writer.getFields();
+        List<Schema.Field> read = reader.getFields();
+        if (written.size() > read.size()) {
+            return null;
+        }
+        int[] layout = new int[written.size()];
+        for (int i = 0; i < written.size(); i++) {
+            Schema.Field w = written.get(i);
+            Schema.Field r = read.get(i);
+            if (!w.name().equals(r.name()) || !w.schema().equals(r.schema())) {
+                return null;
+            }
+            layout[i] = w.schema().getType() == Schema.Type.UNION
+                    ? (w.schema().getTypes().get(0).getType() == Schema.Type.NULL ? 0 : 1)
+                    : -1;
+        }
+        for (Schema.Field r : read.subList(written.size(), read.size())) {
+            if (!r.hasDefaultValue() || r.defaultVal() != JsonProperties.NULL_VALUE) {
+                return null;
+            }
+        }
+        return layout;
     }
 
     /** The cached reader for a writer schema id, fetched on first sight; null if the id is unknown. */
@@ -322,11 +401,11 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
                     + readerSchema.getFullName() + ": " + first.getType() + " at " + first.getLocation()
                     + " (" + oneLine(first.getMessage()) + ")");
         }
-        return new WriterSchema(new GenericDatumReader<>(writer, readerSchema), null);
+        return new WriterSchema(new GenericDatumReader<>(writer, readerSchema), null, nullBranches(writer, readerSchema));
     }
 
     private static WriterSchema failure(String detail) {
-        return new WriterSchema(null, FailureReason.INCOMPATIBLE_SCHEMA.message(detail));
+        return new WriterSchema(null, FailureReason.INCOMPATIBLE_SCHEMA.message(detail), null);
     }
 
     private void init(MetricGroup metrics) {

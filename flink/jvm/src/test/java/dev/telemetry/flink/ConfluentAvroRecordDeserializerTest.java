@@ -141,6 +141,73 @@ class ConfluentAvroRecordDeserializerTest {
         assertEquals(1, registry.hits(V2_ID));
     }
 
+    /**
+     * Random v1 and v2 records, nulls and extremes included: the rows hold exactly the values
+     * written (the direct path, decoding a writer whose fields are the reader's first ones).
+     */
+    @Test
+    void randomRecordsOfBothVersionsDecodeToTheirValues() throws IOException {
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < 2_000; i++) {
+            boolean v1 = random.nextInt(4) == 0;
+            GenericRecord r = new GenericData.Record(v1 ? V1 : V2);
+            r.put("car_id", random.nextInt());
+            r.put("speed", random.nextInt(10) == 0 ? -0.0 : random.nextDouble() * 400);
+            r.put("rpm", random.nextInt(10) == 0 ? Integer.MIN_VALUE : random.nextInt(20_000));
+            r.put("gear", random.nextInt(9));
+            r.put("timestamp", 1.7e9 + random.nextDouble() * 1e6);
+            if (!v1) {
+                r.put("throttle", random.nextBoolean() ? null : random.nextDouble() * 100);
+                r.put("brake", random.nextBoolean() ? null : random.nextDouble() * 100);
+                r.put("drs", random.nextInt(3) == 0 ? null : random.nextBoolean());
+                r.put("lap", random.nextBoolean() ? null : random.nextInt(Integer.MAX_VALUE));
+            }
+            Row row = one(record(frame(v1 ? V1_ID : V2_ID, encode(r)), 1, i, 0));
+            for (String field : List.of("car_id", "speed", "rpm", "gear", "timestamp")) {
+                assertEquals(r.get(field), row.getField(field), field);
+            }
+            for (String field : List.of("throttle", "brake", "drs", "lap")) {
+                assertEquals(v1 ? null : r.get(field), row.getField(field), field);
+            }
+            assertNull(row.getField("error"));
+        }
+    }
+
+    @Test
+    void aWriterWithTheReadersFieldsInAnotherOrderIsResolvedByName() throws IOException {
+        Schema reordered = new Schema.Parser().parse(V2.toString().replaceFirst(
+                "\\{\"name\":\"car_id\",\"type\":\"int\"[^}]*\\},", "")
+                .replace("]}", ",{\"name\":\"car_id\",\"type\":\"int\"}]}"));
+        assertEquals("car_id", reordered.getFields().get(reordered.getFields().size() - 1).name());
+        assertNull(ConfluentAvroRecordDeserializer.nullBranches(reordered, V2), "not the direct path");
+        registry.register(21, reordered);
+        GenericRecord r = new GenericData.Record(reordered);
+        for (Schema.Field f : V2.getFields()) {
+            r.put(f.name(), v2Record(33, 1.5).get(f.name()));
+        }
+        Row row = one(record(frame(21, encode(r)), 0, 0, 0));
+        assertEquals(33, row.getField("car_id"));
+        assertEquals(12, row.getField("lap"));
+        assertEquals(87.5, row.getField("throttle"));
+    }
+
+    @Test
+    void theDirectLayoutIsThePrefixOfNullableFieldsAndRefusesOtherDefaults() {
+        assertArrayEquals(new int[] {-1, -1, -1, -1, -1, 0, 0, 0, 0}, ConfluentAvroRecordDeserializer.nullBranches(V2, V2));
+        assertArrayEquals(new int[] {-1, -1, -1, -1, -1}, ConfluentAvroRecordDeserializer.nullBranches(V1, V2));
+        List<Schema.Field> fields = new ArrayList<>();
+        for (Schema.Field f : V2.getFields()) {
+            fields.add(f.name().equals("lap")
+                    ? new Schema.Field("lap", Schema.createUnion(Schema.create(Schema.Type.INT),
+                            Schema.create(Schema.Type.NULL)), null, 1)
+                    : new Schema.Field(f, f.schema()));
+        }
+        Schema defaulted = Schema.createRecord(V2.getName(), null, V2.getNamespace(), false, fields);
+        assertNull(ConfluentAvroRecordDeserializer.nullBranches(V1, defaulted), "lap's default is 1, not null");
+        assertArrayEquals(new int[] {-1, -1, -1, -1, -1, 0, 0, 0, 1},
+                ConfluentAvroRecordDeserializer.nullBranches(defaulted, defaulted), "null is branch 1");
+    }
+
     // --- the Confluent header -----------------------------------------------------------------
 
     @Test
