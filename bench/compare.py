@@ -210,7 +210,7 @@ def main() -> None:
     record_size = 0
     load_before = os.getloadavg()
     say = indented
-    warn_of_running_jobs(settings, say)
+    running_before = warn_of_running_jobs(settings, say)
     try:
         for n in range(1, args.repeat + 1):
             report = python_producer(settings, bound["stock"], topic("stock", n), args.stock_events)
@@ -276,6 +276,8 @@ def main() -> None:
         f"median of {args.repeat} (min-max)"
     )
     print(f"load average {_load(load_before)} before, {_load(os.getloadavg())} after")
+    if running_before:
+        print(f"measured beside {', '.join(running_before)} (jobs already on the cluster)")
     print(_table(rows, ceilings))
     print(_verdict(fast, java_producer))
     print(_job_verdict(job, java_consumer))

@@ -225,14 +225,16 @@ def indented(line: str) -> None:
     print(f"  {line}", flush=True)
 
 
-def warn_of_running_jobs(settings: Settings, say: Say = print) -> None:
-    """Say which jobs already run on the cluster: they share its CPU with what is measured."""
-    running = [job.name for job in list_jobs(settings) if job.state in ACTIVE_STATES]
+def warn_of_running_jobs(settings: Settings, say: Say = print) -> list[str]:
+    """Say which jobs already run on the cluster (they share its CPU and memory with what is
+    measured: an idle pipeline job beside it has halved the job's rate); returns their names."""
+    running = sorted(job.name for job in list_jobs(settings) if job.state in ACTIVE_STATES)
     if running:
         say(
-            f"warning: {', '.join(sorted(running))} already running on the cluster and sharing "
+            f"warning: {', '.join(running)} already running on the cluster and sharing "
             "its CPU; for a clean measurement cancel first (`telemetry job cancel`)"
         )
+    return running
 
 
 def job_rate(settings: Settings, small: int, large: int, say: Say = print) -> JobRate:
