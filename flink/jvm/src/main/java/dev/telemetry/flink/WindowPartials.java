@@ -136,7 +136,7 @@ public final class WindowPartials {
         }
     }
 
-    /** How many partials are open (for tests and metrics). */
+    /** How many partials are open (for tests). */
     public int openCount() {
         int count = 0;
         for (List<Partial> partials : open.values()) {

@@ -48,6 +48,10 @@ class WindowPartialsTest {
         partials.emitClosed(watermark, (row, ts) -> emitted.add(new Emitted(row, ts)));
     }
 
+    void emitAll() {
+        partials.emitAll((row, ts) -> emitted.add(new Emitted(row, ts)));
+    }
+
     static int col(String name) {
         return WindowPartials.ROW_TYPE.getFieldIndex(name);
     }
@@ -70,7 +74,7 @@ class WindowPartialsTest {
         partials.add(event(7, 3, 100.0, 9000, 5, 50.0, 0.0, true), T0 + 10);
         partials.add(event(7, 3, 200.0, 11000, 6, null, 20.0, false), T0 + 20);
         partials.add(event(7, 3, 150.0, 10000, 7, 70.0, null, null), T0 + 5);
-        partials.emitAll((row, ts) -> emitted.add(new Emitted(row, ts)));
+        emitAll();
         RowData row = emitted.get(0).row();
         assertEquals(7, row.getInt(col("car_id")));
         assertEquals(3, row.getInt(col("lap")));
@@ -96,7 +100,7 @@ class WindowPartialsTest {
     @Test
     void sumsOfFieldsThatWereAlwaysNullAreNullAsInSql() {
         partials.add(event(1, null, 100.0, 9000, 5, null, null, null), T0);
-        partials.emitAll((row, ts) -> emitted.add(new Emitted(row, ts)));
+        emitAll();
         RowData row = emitted.get(0).row();
         assertTrue(row.isNullAt(col("lap")), "no lap number: a partial of its own, lap null");
         assertTrue(row.isNullAt(col("sum_throttle")));
@@ -132,7 +136,7 @@ class WindowPartialsTest {
     void emitAllEmptiesTheBuffer() {
         partials.add(event(1, 1, 100, 9000, 5, null, null, null), T0);
         partials.add(event(1, 1, 100, 9000, 5, null, null, null), T0 + 3 * WINDOW);
-        partials.emitAll((row, ts) -> emitted.add(new Emitted(row, ts)));
+        emitAll();
         assertEquals(2, emitted.size());
         assertEquals(0, partials.openCount());
         emitClosed(Long.MAX_VALUE);
@@ -176,19 +180,18 @@ class WindowPartialsTest {
             agg[0]++;
             agg[1] += rpm;
             if (random.nextInt(500) == 0) {
-                partials.emitAll((row, t) -> emitted.add(new Emitted(row, t)));
+                emitAll();
             }
             if (random.nextInt(50) == 0) {
                 watermark = Math.max(watermark, now - 1000);
-                long before = watermark;
                 int from = emitted.size();
                 emitClosed(watermark);
                 for (Emitted e : emitted.subList(from, emitted.size())) {
-                    assertTrue(e.timestamp() <= before, "only closed windows");
+                    assertTrue(e.timestamp() <= watermark, "only closed windows");
                 }
             }
         }
-        partials.emitAll((row, t) -> emitted.add(new Emitted(row, t)));
+        emitAll();
         Map<String, long[]> merged = new TreeMap<>();
         for (Emitted e : emitted) {
             RowData row = e.row();
