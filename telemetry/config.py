@@ -19,6 +19,15 @@ A local stack generates its own random credentials at first start, in
 secret settings, and `telemetry env` prints them. With no S3 keys at all,
 clients use the standard AWS credential chain (profile, instance or pod role).
 
+Profiles never cross. A data folder belongs to the profile that first started a
+stack in it (`<data dir>/stack-profile`); loading another profile's settings on
+it fails, naming the variable that pointed there. `telemetry env` marks what it
+prints: TELEMETRY_ENV_PROFILE names its profile and TELEMETRY_ENV_DEFAULTS the
+variables whose values were that profile's defaults (not the environment's).
+Under another profile those variables count as unset, so an exported `telemetry
+env` of one profile never steers another (`make up PROFILE=cluster` after
+`eval "$(telemetry env)"`); a variable the user set before still wins.
+
 Other modules never read `os.environ` (tests/unit/test_environment_reads.py
 holds them to it): they get `Settings`, or ask a function here
 (`ci_annotations`, `ssl_cert_file`, `inherited_environ`) for the variables of
@@ -27,6 +36,7 @@ other tools.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.resources
 import os
 import typing
@@ -46,6 +56,8 @@ __all__ = [
     "Var",
     "bundled",
     "ci_annotations",
+    "data_dir_owner",
+    "env_marks",
     "inherited_environ",
     "jdbc_url",
     "load_settings",
@@ -54,6 +66,13 @@ __all__ = [
 
 PROFILES = ("local", "cluster")
 SECRETS_FILE = "secrets.env"
+# The profile a data folder belongs to, written when a stack first starts in it.
+PROFILE_FILE = "stack-profile"
+# What `telemetry env` marks its exports with (see the module's docstring).
+ENV_PROFILE_MARK = "TELEMETRY_ENV_PROFILE"
+ENV_DEFAULTS_MARK = "TELEMETRY_ENV_DEFAULTS"
+# All a local profile's secrets file holds (MinIO's root user is its clients' user).
+_LOCAL_SECRETS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
 
 
 BUNDLED = ("schemas", "infra", "flink")
@@ -639,16 +658,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from `environ` (default: the process environment).
 
     A variable's text is the environment's, else (a secret) the stack's secrets
-    file's, else its default for the profile (see `Var.default_for`).
+    file's, else its default for the profile (see `Var.default_for`). What an
+    exported `telemetry env` of another profile set counts as unset, and a data
+    folder of another profile is refused (the module's docstring).
     """
     env = os.environ if environ is None else environ
-    profile_var = _BY_NAME["TELEMETRY_PROFILE"]
-    profile = profile_var.parse(profile_var.name, env.get(profile_var.name, "").strip() or "local")
+    profile = _profile(env)
+    env = _without_other_profiles_exports(env, profile)
     data_var = _BY_NAME["TELEMETRY_DATA_DIR"]
     raw_data_dir = env.get(data_var.name, "").strip()
     data_dir: Path = data_var.parse(
         data_var.name, raw_data_dir or data_var.default_for(env, profile, Path())
     )
+    _check_owner(data_dir, profile, data_var.name if raw_data_dir else None)
     stored = stored_secrets(data_dir)
     values: dict[str, Any] = {}
     for var in ENV_VARS:
@@ -662,6 +684,97 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(**values)
 
 
+def _profile(env: Mapping[str, str]) -> str:
+    var = _BY_NAME["TELEMETRY_PROFILE"]
+    profile: str = var.parse(var.name, env.get(var.name, "").strip() or "local")
+    return profile
+
+
+def _without_other_profiles_exports(env: Mapping[str, str], profile: str) -> Mapping[str, str]:
+    """`env` less what an exported `telemetry env` of another profile set and nobody changed."""
+    marked = env.get(ENV_PROFILE_MARK, "").strip().lower()
+    if not marked or marked == profile:
+        return env
+    printed = _marked_defaults(env)
+    return {
+        name: value
+        for name, value in env.items()
+        if printed.get(name) != _fingerprint(value.strip())
+    }
+
+
+def _fingerprint(value: str) -> str:
+    """Tells a printed value from one set since; short, so it gives no secret away."""
+    return hashlib.sha256(value.encode()).hexdigest()[:8]
+
+
+def _marked_defaults(env: Mapping[str, str]) -> dict[str, str]:
+    """TELEMETRY_ENV_DEFAULTS: name -> fingerprint of the value printed."""
+    entries = (entry.partition(":") for entry in env.get(ENV_DEFAULTS_MARK, "").split())
+    return {name: fingerprint for name, _sep, fingerprint in entries}
+
+
+def env_marks(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The marks `telemetry env` ends its exports with: their profile, and each variable
+    whose value it prints from the profile's defaults, not from the environment."""
+    env = os.environ if environ is None else environ
+    kept = _without_other_profiles_exports(env, settings.telemetry_profile)
+    printed = _marked_defaults(kept) if kept is env else {}
+    defaults = []
+    for name, value, _secret in settings.items():
+        own = kept.get(name, "").strip()
+        if name != "TELEMETRY_PROFILE" and (not own or printed.get(name) == _fingerprint(own)):
+            defaults.append(f"{name}:{_fingerprint(value)}")
+    return {ENV_PROFILE_MARK: settings.telemetry_profile, ENV_DEFAULTS_MARK: " ".join(defaults)}
+
+
+def data_dir_owner(data_dir: Path) -> str | None:
+    """The profile whose stack lives in `data_dir`: its mark, else what its secrets file
+    says (a folder from before the mark), else None (no stack has started there)."""
+    try:
+        owner = (data_dir / PROFILE_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        stored = stored_secrets(data_dir)
+        if not stored:
+            return None
+        return "local" if set(stored) <= _LOCAL_SECRETS else "cluster"
+    except OSError as exc:
+        raise ConfigError(f"cannot read {data_dir / PROFILE_FILE}: {exc.strerror}") from exc
+    return owner or None
+
+
+def _check_owner(data_dir: Path, profile: str, variable: str | None) -> None:
+    """Refuse a data folder that belongs to another profile, naming what pointed there."""
+    owner = data_dir_owner(data_dir)
+    if owner is None or owner == profile:
+        return
+    where = f"{variable}={data_dir}" if variable else f"the default data folder {data_dir}"
+    fix = (
+        f"unset {variable} to use the {profile} profile's own folder, or point it at another"
+        if variable
+        else "set TELEMETRY_DATA_DIR to a folder of its own"
+    )
+    raise ConfigError(
+        f"{where} belongs to the {owner} profile's stack, not the {profile} profile's: {fix}"
+    )
+
+
+def _check_catalog_owner(uri: str, profile: str) -> None:
+    """An SQLite catalog inside another profile's data folder is that profile's."""
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri[len("sqlite:///") :].split("?", 1)[0])
+    for folder in path.parents:
+        if (folder / PROFILE_FILE).is_file():
+            owner = data_dir_owner(folder)
+            if owner is not None and owner != profile:
+                raise ConfigError(
+                    f"PYICEBERG_CATALOG__TELEMETRY__URI names the {owner} profile's catalog "
+                    f"in {folder}, not the {profile} profile's: unset it or point it elsewhere"
+                )
+            return
+
+
 def _derive_catalog(values: dict[str, Any], data_dir: Path) -> None:
     """Defaults of the Iceberg catalog settings that follow from other settings."""
     cluster = _cluster_catalog(data_dir) if values["telemetry_profile"] == "cluster" else None
@@ -669,6 +782,7 @@ def _derive_catalog(values: dict[str, Any], data_dir: Path) -> None:
         cluster[0] if cluster else f"sqlite:///{data_dir / 'iceberg' / 'catalog.db'}"
     )
     values["pyiceberg_catalog__telemetry__uri"] = Secret(_catalog_uri(uri))
+    _check_catalog_owner(uri, values["telemetry_profile"])
     if not values["pyiceberg_catalog__telemetry__warehouse"]:
         values["pyiceberg_catalog__telemetry__warehouse"] = (
             f"s3://{values['telemetry_bucket']}/iceberg"

@@ -6,7 +6,14 @@ import argparse
 import shlex
 
 from telemetry.cli.output import emit
-from telemetry.config import ENV_VARS, Settings, load_settings
+from telemetry.config import (
+    ENV_DEFAULTS_MARK,
+    ENV_PROFILE_MARK,
+    ENV_VARS,
+    Settings,
+    env_marks,
+    load_settings,
+)
 from telemetry.lake.catalog import pyiceberg_env
 
 ENV_FORMATS = ("export", "json")
@@ -23,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "defaults. The export lines end with the rest of pyiceberg's own "
             "PYICEBERG_CATALOG__TELEMETRY__* variables (derived from the S3 settings), so "
             "`pyiceberg --catalog telemetry list` works after the eval. "
+            f"Two more lines mark the exports: {ENV_PROFILE_MARK} (their profile) and "
+            f"{ENV_DEFAULTS_MARK} (the variables that were the profile's defaults, which "
+            "another profile then ignores: `make up PROFILE=cluster` after exporting the "
+            "local profile's env runs in the cluster profile's own folder and ports). "
             "--describe lists each variable with its meaning instead. "
             "--format json gives a list of {name, value, secret, description}; like the "
             "export lines it shows secrets' values (they are what a shell needs), and "
@@ -49,10 +60,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<28} {docs[name]}")
         else:
             print(f"export {name}={shlex.quote(value)}")
-    if not args.describe:
-        for name, value in derived_pyiceberg_env(settings).items():
-            print(f"export {name}={shlex.quote(value)}")
+    if args.describe:
+        for name, doc in MARK_DOCS.items():
+            print(f"{name:<28} {doc}")
+        return 0
+    for name, value in derived_pyiceberg_env(settings).items():
+        print(f"export {name}={shlex.quote(value)}")
+    for name, value in env_marks(settings).items():
+        print(f"export {name}={shlex.quote(value)}")
     return 0
+
+
+MARK_DOCS = {
+    ENV_PROFILE_MARK: "set by `telemetry env`: the profile its exports are of",
+    ENV_DEFAULTS_MARK: "set by `telemetry env`: its exports that were that profile's "
+    "defaults (another profile ignores them)",
+}
 
 
 def derived_pyiceberg_env(settings: Settings) -> dict[str, str]:

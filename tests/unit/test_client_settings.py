@@ -259,11 +259,3 @@ def test_the_environment_wins_over_the_generated_credentials(tmp_path: Path) -> 
     ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)}))
     settings = load_settings({"TELEMETRY_DATA_DIR": str(tmp_path), "AWS_SECRET_ACCESS_KEY": "mine"})
     assert settings.aws_secret_access_key.reveal() == "mine"
-
-
-def test_a_data_folder_from_before_keeps_minios_old_credentials(tmp_path: Path) -> None:
-    from telemetry.ops.stack.secrets import ensure_secrets
-
-    (tmp_path / "minio").mkdir()
-    settings = ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)}))
-    assert settings.aws_access_key_id.reveal() == "minioadmin"

@@ -120,7 +120,7 @@ def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Set
     )
     if not flink_running:
         flink_home.assemble(settings, layout)
-    say("starting the local stack:")
+    say(f"starting the {settings.telemetry_profile} profile's stack in {layout.data}:")
     with process.locked(layout.lock_file):
         for service in services_for(settings):
             start_service(service, settings, layout, say)
@@ -147,7 +147,11 @@ def _start_supervisor(settings: Settings, layout: Layout, say: Say) -> None:
     pid_file = layout.pid_file(_SUPERVISOR)
     if process.running_pid(pid_file, _supervisor_markers(layout)) is not None:
         return
-    env = dict(os.environ, TELEMETRY_DATA_DIR=str(layout.data))
+    env = dict(
+        os.environ,
+        TELEMETRY_PROFILE=settings.telemetry_profile,
+        TELEMETRY_DATA_DIR=str(layout.data),
+    )
     pid = process.spawn(
         [sys.executable, "-m", "telemetry.ops.stack.supervisor", str(layout.data)],
         env=env,

@@ -8,7 +8,7 @@ import shlex
 import pytest
 
 from telemetry.cli.main import main
-from telemetry.config import ENV_VARS
+from telemetry.config import ENV_DEFAULTS_MARK, ENV_PROFILE_MARK, ENV_VARS
 
 DOCS = {v.name: v.doc for v in ENV_VARS}
 
@@ -46,6 +46,8 @@ def test_json_and_export_lines_give_the_same_values(capsys: pytest.CaptureFixtur
         assert word == "export"
         name, _, value = assignment.partition("=")
         exported[name] = value
+    marks = {k: exported.pop(k) for k in (ENV_PROFILE_MARK, ENV_DEFAULTS_MARK)}
+    assert marks[ENV_PROFILE_MARK] == from_json["TELEMETRY_PROFILE"]
     pyiceberg_only = {k: v for k, v in exported.items() if k not in from_json}
     assert {k: v for k, v in exported.items() if k in from_json} == from_json
     assert set(pyiceberg_only) == {
@@ -83,3 +85,23 @@ def test_the_exports_configure_pyiceberg_itself(
     assert catalog["warehouse"] == "s3://telemetry-data/iceberg"
     assert catalog["s3.endpoint"] == "http://127.0.0.1:9000"
     assert catalog["s3.secret-access-key"] == "not minioadmin"
+
+
+def test_the_exports_mark_their_profile_and_its_defaults_but_not_what_the_user_set(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEMETRY_TOPIC", "my_topic")
+    assert main(["env"]) == 0
+    lines = [shlex.split(line)[1] for line in capsys.readouterr().out.splitlines()]
+    exported = dict(line.partition("=")[::2] for line in lines)
+    defaults = dict(entry.split(":") for entry in exported[ENV_DEFAULTS_MARK].split())
+    assert "KAFKA_BOOTSTRAP_SERVERS" in defaults and "TELEMETRY_DATA_DIR" in defaults
+    assert "TELEMETRY_TOPIC" not in defaults, "set by the user: no profile's default"
+    assert "AWS_SECRET_ACCESS_KEY" not in defaults
+    assert all(len(fingerprint) == 8 for fingerprint in defaults.values())
+
+
+def test_describe_explains_the_marks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["env", "--describe"]) == 0
+    out = capsys.readouterr().out
+    assert ENV_PROFILE_MARK in out and ENV_DEFAULTS_MARK in out
