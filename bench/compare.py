@@ -76,8 +76,8 @@ class Row:
 # backlog a fifth that size (bench/jobbench.py), so its fixed cost cancels out.
 JOB_BACKLOG_EVENTS = 10_000_000
 JOB_TARGET_RATIO = 0.5
-# The job's fixed cost (submit -> running, plus last record -> committed) the
-# performance issue measured before this bench existed: about 21 s. Target: half.
+# The job's fixed cost (submit -> running, plus last record -> committed): its target is
+# half this baseline (the benchmarks page says where the baseline comes from).
 FIXED_COST_BASELINE_S = 21.0
 
 

@@ -519,7 +519,7 @@ class Settings:
         parse=_positive_int,
     )
     telemetry_checkpoint_seconds: int = setting(
-        "5", "Checkpoint interval: Parquet files commit on it", parse=_positive_int
+        "5", "Checkpoint interval: the tables and topics commit on it", parse=_positive_int
     )
     # Above Kafka's own 120 s (the Java producer's delivery.timeout.ms): a 90 s broker
     # outage plus its restart and the reconnect fit with a minute to spare.

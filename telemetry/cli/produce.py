@@ -41,7 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
         epilog="Exit codes: 0 all acknowledged, 1 failures or a service down, 2 bad input.",
     )
-    how_much = parser.add_argument_group("how much")
+    _how_much(parser.add_argument_group("how much"))
+    _simulation(parser.add_argument_group("simulation"))
+    _replay(parser.add_argument_group("replay"))
+    _output(parser.add_argument_group("output"))
+    parser.set_defaults(func=run)
+
+
+def _how_much(how_much: argparse._ArgumentGroup) -> None:
     how_much.add_argument("--count", type=int, metavar="N", help="stop after N events")
     how_much.add_argument(
         "--duration", type=float, metavar="SECONDS", help="stop after this many seconds"
@@ -53,7 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="events/s in total (default 1000); 0 = as fast as possible (benchmarks)",
     )
 
-    sim = parser.add_argument_group("simulation")
+
+def _simulation(sim: argparse._ArgumentGroup) -> None:
     sim.add_argument("--cars", type=int, default=20, help="number of cars (default 20)")
     sim.add_argument(
         "--seed", type=int, default=0, help="random seed (default 0): same seed, same stream"
@@ -79,7 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fraction of events delivered late, by up to 1.5 s of event time (default 0.01)",
     )
 
-    replay = parser.add_argument_group("replay")
+
+def _replay(replay: argparse._ArgumentGroup) -> None:
     replay.add_argument(
         "--replay",
         type=Path,
@@ -103,7 +112,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "part-way (its committed events will be in the topic twice)",
     )
 
-    out = parser.add_argument_group("output")
+
+def _output(out: argparse._ArgumentGroup) -> None:
     out.add_argument("--topic", help="Kafka topic (default: TELEMETRY_TOPIC); created if missing")
     out.add_argument(
         "--schema-version",
@@ -142,7 +152,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     out.add_argument("--format", choices=FORMATS, default="table", help="summary format")
     out.add_argument("--quiet", action="store_true", help="no progress line or log messages")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -113,28 +113,19 @@ def _limit(text: str) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
-    fmt = args.format or "table"
-    if fmt == "parquet" and not args.output:
-        raise InvalidInputError("--format parquet needs --output FILE.parquet")
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise InvalidInputError(f"--plot {args.plot!r}: give a .png file name")
+    fmt = _checked_format(args)
     time_range = query.resolve_range(args.start, args.end, args.last)
     cars = query.parse_cars(args.cars) if args.cars else None
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
-
-    if (args.summary or args.plot) and args.table != WINDOWS:
-        raise InvalidInputError("--summary and --plot read the windows table only")
     as_of = _as_of(args.as_of) if args.as_of else None
     settings = load_settings()
     namespace = args.namespace or settings.telemetry_namespace
-    whole = columns is None or args.summary or args.plot  # these need more than --columns
-    needed = None if whole or columns is None else list(dict.fromkeys([*columns, "car_id"]))
     table = windows.read_windows(
         settings,
         cars=cars,
         start=time_range.start,
         end=time_range.end,
-        columns=needed,
+        columns=_columns_to_read(args, columns),
         table=args.table,
         namespace=namespace,
         as_of=as_of,
@@ -147,10 +138,29 @@ def _read(args: argparse.Namespace) -> int:
         print(f"wrote {path}: {_counts(table)}, {time_range}", file=sys.stderr)
         if args.format is None and args.output is None:
             return 0
-
     if args.summary:
         table = windows.summarize_by_car(table)
     return _output(table, args, fmt, columns, time_range)
+
+
+def _checked_format(args: argparse.Namespace) -> str:
+    """The output format, once the options that go with it are known to fit."""
+    fmt: str = args.format or "table"
+    if fmt == "parquet" and not args.output:
+        raise InvalidInputError("--format parquet needs --output FILE.parquet")
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise InvalidInputError(f"--plot {args.plot!r}: give a .png file name")
+    if (args.summary or args.plot) and args.table != WINDOWS:
+        raise InvalidInputError("--summary and --plot read the windows table only")
+    return fmt
+
+
+def _columns_to_read(args: argparse.Namespace, columns: list[str] | None) -> list[str] | None:
+    """The columns to read: those asked for and the car's, or all (None) where --summary or
+    --plot need more."""
+    if columns is None or args.summary or args.plot:
+        return None
+    return list(dict.fromkeys([*columns, "car_id"]))
 
 
 def _output(

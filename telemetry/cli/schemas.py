@@ -32,7 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="Exit codes: 0 ok, 1 incompatible, refused or drift, 2 invalid input.",
     )
     commands = parser.add_subparsers(dest="schemas_command", metavar="SUBCOMMAND", required=True)
+    _register_command(commands)
+    _check_command(commands)
+    _compat_command(commands)
 
+
+def _register_command(commands: argparse._SubParsersAction) -> None:
     reg = commands.add_parser(
         "register",
         help="register every version of every subject, in order (idempotent)",
@@ -50,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reg.add_argument("--format", choices=FORMATS, default="table")
     reg.set_defaults(func=run_register)
 
+
+def _check_command(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check",
         help="check every schema file (CI runs this)",
@@ -87,6 +94,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.set_defaults(func=run_check_command)
 
+
+def _compat_command(commands: argparse._SubParsersAction) -> None:
     compat = commands.add_parser(
         "compat",
         help="is NEW compatible with OLD at a level?",

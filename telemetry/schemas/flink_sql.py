@@ -1,9 +1,9 @@
 """Flink SQL columns from an Avro record schema: the lake's sink tables follow the contract.
 
 `telemetry_window-value` (the window aggregate) and `telemetry_data-value`
-(an event, for late events) are the only source of the Parquet columns: the
+(an event, for late events) are the only source of the tables' columns: the
 job builds its sink DDL from these, so a field added to the `.avsc` reaches
-the files without a hand edit.
+the tables without a hand edit.
 
     int -> INT, long -> BIGINT, float -> FLOAT, double -> DOUBLE,
     boolean -> BOOLEAN, string -> STRING, bytes -> BYTES,
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from telemetry.errors import InvalidInputError
 
-__all__ = ["Column", "columns", "ddl_columns"]
+__all__ = ["Column", "columns"]
 
 _PRIMITIVES = {
     "int": "INT",
@@ -37,9 +37,6 @@ class Column:
     name: str
     sql_type: str
     nullable: bool
-
-    def ddl(self) -> str:
-        return f"`{self.name}` {self.sql_type}{'' if self.nullable else ' NOT NULL'}"
 
 
 def _sql_type(field_name: str, avro_type: object) -> tuple[str, bool]:
@@ -75,7 +72,3 @@ def columns(schema_json: str) -> list[Column]:
         sql_type, nullable = _sql_type(field["name"], field["type"])
         result.append(Column(field["name"], sql_type, nullable))
     return result
-
-
-def ddl_columns(cols: list[Column]) -> str:
-    return ",\n            ".join(c.ddl() for c in cols)

@@ -1,15 +1,13 @@
-"""Parquet on S3 through pyarrow: the one module that imports pyarrow."""
+"""pyarrow's S3 filesystem for the configured endpoint and credentials."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from telemetry.config import Settings
-from telemetry.errors import StorageError
 from telemetry.storage import arrow_trust
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     import pyarrow.fs as pafs
 
 
@@ -39,15 +37,3 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
         request_timeout=30,
         **keys,
     )
-
-
-def read_table(settings: Settings, path: str) -> pa.Table:
-    """Every Parquet file under `bucket/prefix` as one table."""
-    arrow_trust.trust(settings)  # before pyarrow.fs is first imported
-    # late: pyarrow is heavy to import and only this path needs it
-    import pyarrow.dataset as ds
-
-    try:
-        return ds.dataset(path, filesystem=s3_filesystem(settings), format="parquet").to_table()
-    except (OSError, FileNotFoundError) as exc:
-        raise StorageError(f"cannot read Parquet at s3://{path}: {exc}") from exc

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, cast
 from telemetry.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
+    from matplotlib.axes import Axes
     from matplotlib.colors import ListedColormap
 
 __all__ = ["plot_speed"]
@@ -34,10 +36,9 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
     if table.num_rows == 0:
         raise InvalidInputError("nothing to plot: no windows")
 
-    # late: pandas is heavy to import and only this path needs it
+    # late: pandas and matplotlib are heavy to import and only this path needs them
     import pandas as pd
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
     frame = table.select(list(NEEDED)).to_pandas()
@@ -46,7 +47,6 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
     frame["weighted"] = frame["avg_speed"] * frame["event_count"]
     totals = frame.groupby("window_start")[["weighted", "event_count"]].sum()
     mean = totals["weighted"] / totals["event_count"]
-    dense = len(speed.index) > 40  # markers only while points are few
     # A regular grid of window starts: windows nobody wrote (between runs)
     # become gaps in the lines instead of straight lines across them.
     steps = speed.index.to_series().diff().dropna()
@@ -55,12 +55,23 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
         if len(grid) <= 200_000 and grid.isin(speed.index).sum() == len(speed.index):
             speed, mean = speed.reindex(grid), mean.reindex(grid)
 
-    cars = list(speed.columns)
-    # Past 10 cars, tab20's 10 strong colours, then their light partners.
-    colors = _colors("tab20")[0::2] + _colors("tab20")[1::2] if len(cars) > 10 else _colors("tab10")
     fig = Figure(figsize=(13, 6.5), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
+    _draw_cars(ax, speed, mean)
+    _describe(ax, frame, len(speed.columns), source)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png")
+    return out
+
+
+def _draw_cars(ax: Axes, speed: pd.DataFrame, mean: pd.Series) -> None:
+    """A line per car, and the all-car mean where there are many."""
+    cars = list(speed.columns)
+    dense = len(speed.index) > 40  # markers only while points are few
+    # Past 10 cars, tab20's 10 strong colours, then their light partners.
+    colors = _colors("tab20")[0::2] + _colors("tab20")[1::2] if len(cars) > 10 else _colors("tab10")
     for i, car in enumerate(cars):
         series = speed[car]
         ax.plot(
@@ -77,11 +88,17 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
     if len(cars) >= MEAN_FROM_CARS:
         ax.plot(mean.index, mean.to_numpy(), color="black", linewidth=2.6, label="all cars (mean)")
 
+
+def _describe(ax: Axes, frame: pd.DataFrame, cars: int, source: str) -> None:
+    """Title, axes in UTC, grid and legend."""
+    # late: matplotlib is heavy to import and only this path needs it
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     first = frame["window_start"].min().to_pydatetime()
     last = frame["window_start"].max().to_pydatetime()
     ax.set_title(
         f"Average speed per car, windows starting {_span(first, last)}\n"
-        f"{len(cars)} {'car' if len(cars) == 1 else 'cars'} · {len(frame)} windows · "
+        f"{cars} {'car' if cars == 1 else 'cars'} · {len(frame)} windows · "
         f"{int(frame['event_count'].sum()):,} events" + (f" · {source}" if source else ""),
         loc="left",
         fontsize=12,
@@ -106,14 +123,9 @@ def plot_speed(table: pa.Table, path: str | Path, *, source: str = "") -> Path:
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         frameon=False,
-        ncols=1 if len(cars) <= 24 else 2,
+        ncols=1 if cars <= 24 else 2,
         fontsize=9,
     )
-
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
-    return out
 
 
 def _span(first: datetime, last: datetime) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,10 +30,21 @@ from telemetry.config import Settings
 from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
 from telemetry.ops import jobs
 from telemetry.ops import stack as local_stack
-from telemetry.ops.pipeline.common import RECORD_NAME
-from telemetry.ops.pipeline.expectation import default_timeout, load_expectation
-from telemetry.ops.pipeline.landing import find_commits, missing_message, wait_for_windows
-from telemetry.ops.pipeline.summary import PipelineSummary, _delays, _laps, _summarize
+from telemetry.ops.pipeline.common import RECORD_NAME, WindowKey
+from telemetry.ops.pipeline.expectation import Expectation, default_timeout, load_expectation
+from telemetry.ops.pipeline.landing import (
+    Landing,
+    find_commits,
+    missing_message,
+    wait_for_windows,
+)
+from telemetry.ops.pipeline.summary import (
+    LapSummary,
+    PipelineSummary,
+    _delays,
+    _laps,
+    _summarize,
+)
 from telemetry.progress import Say
 from telemetry.registry import connect
 from telemetry.schemas import load_catalog, schemas_dir
@@ -150,8 +162,40 @@ def run_pipeline(
         raise InvalidInputError("--duration and --rate must be positive for a bounded run")
     if partitions is not None and partitions < 1:
         raise InvalidInputError(f"--partitions {partitions} must be at least 1")
+    settings = _prepare(settings, partitions, say)
+    run = _submit_while_producing(settings, cars, duration, rate, seed, track, progress, say)
+    expectation = load_expectation(run.record, settings.telemetry_window_seconds)
+    limit = default_timeout(settings) if timeout is None else timeout
+    landed = _wait_for_landing(settings, expectation, limit, say)
+    return _summary(settings, run, expectation, landed)
 
-    # Stack, contract, topics, job.
+
+@dataclass(frozen=True)
+class _Run:
+    """What producing gave, and the job that reads it."""
+
+    report: ProduceReport
+    run_dir: Path
+    record: Path
+    started: datetime
+    job: jobs.JobInfo
+    reused: bool
+
+
+@dataclass(frozen=True)
+class _Landed:
+    """How far the run's windows and laps are committed."""
+
+    landing: Landing
+    waited: float
+    pending: list[WindowKey]
+    laps: int
+    best_lap: LapSummary | None
+    missing: str | None
+
+
+def _prepare(settings: Settings, partitions: int | None, say: Say) -> Settings:
+    """Stack, contract, topics."""
     settings = local_stack.up(settings, say=say)
     _register_schemas(settings, say)
     created = ensure_topics(settings, partitions=partitions)
@@ -161,6 +205,20 @@ def run_pipeline(
     else:
         kept = " (--partitions applies only when a topic is created)" if partitions else ""
         say(f"topics: {settings.telemetry_topic} and {settings.telemetry_dlq_topic} exist{kept}")
+    return settings
+
+
+def _submit_while_producing(
+    settings: Settings,
+    cars: int,
+    duration: float,
+    rate: float,
+    seed: int,
+    track: str,
+    progress: bool | None,
+    say: Say,
+) -> _Run:
+    """Submit the job (or reuse it) while producing: a cold submission is slow."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="submit") as pool:
         submission = pool.submit(jobs.submit, settings)
         answer = _quick_answer(submission)
@@ -168,24 +226,25 @@ def run_pipeline(
             job, reused = _job_line(answer, say)
         else:
             say("job: starting it while producing (it reads from where it left off: none lost)")
-        produced = _produce(settings, cars, duration, rate, seed, track, progress, say)
+        report, run_dir, record, started = _produce(
+            settings, cars, duration, rate, seed, track, progress, say
+        )
         if answer is None:
             job, reused = _job_line(submission.result(), say)
-    report, run_dir, record, started = produced
-    failed = report.failed + report.unconfirmed
-    # A window that closed before the job ran counts its delay from then.
-    running_since = datetime.fromtimestamp(job.start_time_ms / 1000, UTC)
+    return _Run(report, run_dir, record, started, job, reused)
 
-    # Wait until every acknowledged event is in a committed window (or late).
-    expectation = load_expectation(record, settings.telemetry_window_seconds)
-    limit = default_timeout(settings) if timeout is None else timeout
+
+def _wait_for_landing(
+    settings: Settings, expectation: Expectation, limit: float, say: Say
+) -> _Landed:
+    """Until every acknowledged event is in a committed window (or late), then the laps:
+    committed with the windows, or within a few checkpoints of them."""
     say(f"waiting for {len(expectation.counts)} windows of {len(expectation.per_car)} cars:")
     landing, waited = wait_for_windows(settings, expectation, timeout=limit, say=say)
     pending = landing.pending(expectation)
     missing = missing_message(settings, expectation, landing, waited) if pending else None
     say(f"  all windows committed after {waited:.1f} s" if not pending else f"  {missing}")
 
-    # Laps: committed with the windows, or within a few checkpoints of them.
     expected_laps = len(expectation.laps)
     landed_laps, best_lap = _laps(
         settings,
@@ -198,30 +257,39 @@ def run_pipeline(
             f"{expected_laps - landed_laps} of {expected_laps} laps are not in the laps table "
             f"with the lap time the record gives; see `telemetry job status` and `make logs`"
         )
+    return _Landed(landing, waited, list(pending), landed_laps, best_lap, missing)
 
-    # Summary, read back from the Iceberg tables.
-    commits = find_commits(settings, expectation, landing, started - timedelta(seconds=1))
+
+def _summary(
+    settings: Settings, run: _Run, expectation: Expectation, landed: _Landed
+) -> PipelineSummary:
+    """What landed, read back from the Iceberg tables."""
+    commits = find_commits(
+        settings, expectation, landed.landing, run.started - timedelta(seconds=1)
+    )
     rows, car_rows = _summarize(settings, expectation)
+    # A window that closed before the job ran counts its delay from then.
+    running_since = datetime.fromtimestamp(run.job.start_time_ms / 1000, UTC)
     p50, worst, last = _delays(expectation, commits, since=running_since)
     window_start, window_end = expectation.window_range
     return PipelineSummary(
-        complete=missing is None,
-        missing=missing,
-        run_dir=run_dir,
-        record=record,
-        job_id=job.job_id,
-        job_reused=reused,
+        complete=landed.missing is None,
+        missing=landed.missing,
+        run_dir=run.run_dir,
+        record=run.record,
+        job_id=run.job.job_id,
+        job_reused=run.reused,
         topic=settings.telemetry_topic,
         kafka_partitions=list(expectation.kafka_partitions),
         acknowledged=expectation.acknowledged,
-        produce_failed=failed,
-        produce_elapsed_s=report.elapsed_s,
+        produce_failed=run.report.failed + run.report.unconfirmed,
+        produce_elapsed_s=run.report.elapsed_s,
         expected_windows=len(expectation.counts),
-        landed_windows=len(expectation.counts) - len(pending),
+        landed_windows=len(expectation.counts) - len(landed.pending),
         window_start=window_start,
         window_end=window_end,
         rows=rows,
-        late_events=landing.late_events,
+        late_events=landed.landing.late_events,
         partitions=commits.partitions,
         files=commits.files,
         late_files=commits.late_files,
@@ -229,11 +297,11 @@ def run_pipeline(
         delay_p50_s=p50,
         delay_max_s=worst,
         last_event_delay_s=last,
-        waited_s=waited,
+        waited_s=landed.waited,
         flink_ui=settings.flink_rest_url,
         minio_console=settings.minio_console_url,
-        expected_laps=expected_laps,
-        landed_laps=landed_laps,
-        best_lap=best_lap,
+        expected_laps=len(expectation.laps),
+        landed_laps=landed.laps,
+        best_lap=landed.best_lap,
         live_url=f"http://127.0.0.1:{settings.telemetry_live_port}",
     )
