@@ -88,9 +88,12 @@ run-pipeline: setup ## the whole pipeline: stack, schemas, topic, job, producer,
 live: up ## the live timing page on http://127.0.0.1:8090/ (PORT=... for another); Ctrl-C stops
 	$(CLI) live $(if $(PORT),--port $(PORT))
 
+# Each tier prints its slowest tests: where `make test`'s time goes, in every CI log.
+DURATIONS := --durations=25 --durations-min=5
+
 test: setup check-schemas ## schema checks, unit, deployment and integration tests on the real stack, then the cluster profile
-	$(BIN)/pytest tests --ignore=tests/cluster
-	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
+	$(BIN)/pytest $(DURATIONS) tests --ignore=tests/cluster
+	TELEMETRY_PROFILE=cluster $(BIN)/pytest $(DURATIONS) tests/cluster
 
 test-cluster: setup ## the cluster-profile tests only (starts the cluster profile)
 	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
