@@ -2,9 +2,9 @@
 
 Each test runs its own copy of the job (own name, topic, dead-letter topic,
 consumer group and output prefix; the `job_run` fixture), feeds it with the
-real producer's `--record`, computes the expected windows with pandas from what
-the broker acknowledged, and compares with the Parquet files read back with
-pyarrow (helpers in tests/support/jobs.py).
+real producer's `--record`, computes the expected windows, laps and late events
+with pandas from what the broker acknowledged, and compares with the Iceberg
+tables and the aggregate topics read back (helpers in tests/support/jobs.py).
 """
 
 from __future__ import annotations
@@ -17,16 +17,19 @@ import time
 from pathlib import Path
 
 import pytest
+from support.faults import JobRecovery, assert_back, kill_server
 from support.jobs import (
     JobRun,
     Producing,
     acknowledged_events,
+    assert_lap_topic_matches,
     assert_laps_match,
     assert_table_follows_the_window_schema,
-    assert_topic_matches_table,
+    assert_window_topic_matches,
     assert_windows_match,
     read_dead_letters,
     read_output,
+    wait_for_checkpoints,
     wait_for_output,
 )
 
@@ -59,8 +62,8 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
     events = acknowledged_events(v1, v2)
     assert len(events) > 5000
     windows, late = wait_for_output(job_run, len(events))
-    assert_windows_match(windows, late, events)
     assert len(late) == 0, "events within the out-of-orderness bound must not be late"
+    assert_windows_match(windows, late, events)
     assert_table_follows_the_window_schema(job_run)
     assert windows["avg_throttle"].isna().any(), "v1-only windows have null v2 averages"
     assert windows["avg_throttle"].notna().any()
@@ -109,34 +112,25 @@ def test_taskmanager_killed_mid_stream_loses_and_duplicates_nothing(
         job_run, record, cars=6, rate=400, duration=40, seed=7, schema_version=2, track="short"
     )
     producer.start()
-    job = jobs.active_job(job_run.settings, job_run.name)
-    assert job is not None
-    deadline = time.monotonic() + 60
-    while jobs.checkpoint_count(job_run.settings, job.job_id) < 2 and time.monotonic() < deadline:
-        time.sleep(1)
+    wait_for_checkpoints(job_run, 2, timeout=60)
     time.sleep(2)  # mid-way between checkpoints, with windows open
 
-    layout = Layout.of(job_run.settings)
-    pid = read_pid(layout.pid_file("taskmanager"))
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    time.sleep(3)
+    recovery = JobRecovery.before(job_run.settings, job_run.name)
+    killed = kill_server(job_run.settings, "taskmanager")
     up(job_run.settings, say=lambda _m: None)  # starts a new TaskManager
+    assert_back(job_run.settings, "taskmanager", killed)
+    recovery.assert_restored("the TaskManager was killed")
 
     producer.join()
     events = acknowledged_events(record)
     windows, late = wait_for_output(job_run, len(events), timeout=240)
+    assert len(late) == 0, f"{len(late)} of {len(events)} events were late after the kill"
     assert_windows_match(windows, late, events)
     laps = read_output(job_run, "laps")
     assert assert_laps_match(laps, late, events) >= 6
-    # The topics: the same rows, once each, through the kill (Kafka transactions).
-    params = job_run.params
-    assert_topic_matches_table(
-        job_run.settings, params.window_topic, windows, ["car_id", "window_start"]
-    )
-    assert_topic_matches_table(job_run.settings, params.lap_topic, laps, ["car_id", "lap"])
-    restored = jobs.checkpoint_counts(job_run.settings, job.job_id)["restored"]
-    assert restored >= 1, "the job must have recovered from a checkpoint"
+    # The topics: the record's rows, once each, through the kill (Kafka transactions).
+    assert_window_topic_matches(job_run, late, events)
+    assert_lap_topic_matches(job_run, late, events)
 
 
 def test_stop_with_savepoint_and_resubmit_continues_exactly(
@@ -158,6 +152,7 @@ def test_stop_with_savepoint_and_resubmit_continues_exactly(
 
     events = acknowledged_events(first, second)
     windows, late = wait_for_output(job_run, len(events))
+    assert len(late) == 0, f"{len(late)} of {len(events)} events were late across the savepoint"
     assert_windows_match(windows, late, events)
 
 

@@ -136,13 +136,22 @@ def test_the_page_shows_the_pipelines_laps_and_windows_as_the_record_has_them(
         by_car = expected_windows(events)
         newest = by_car.loc[by_car.groupby("car_id")["window_start"].idxmax()]
 
+        def cells(row: Any) -> list[str]:
+            """Speed, max and average rpm, gear, throttle, brake, DRS open %: as rounded."""
+            return [
+                f"{row.avg_speed:.1f}",
+                str(int(row.max_rpm)),
+                f"{row.avg_rpm:.0f}",
+                f"{row.avg_gear:.1f}",
+                f"{row.avg_throttle:.1f}",
+                f"{row.avg_brake:.1f}",
+                f"{row.drs_open_ratio * 100:.0f}",
+            ]
+
         def cars_as_expected() -> bool:
             cars = {row[0]: row for row in table(page, "#cars")}
             return all(
-                str(car) in cars
-                and cars[str(car)][2:5]
-                == [f"{row.avg_speed:.1f}", str(int(row.max_rpm)), f"{row.avg_rpm:.0f}"]
-                and cars[str(car)][6] == f"{row.avg_throttle:.1f}"
+                str(car) in cars and cars[str(car)][2:9] == cells(row)
                 for car, row in zip(newest["car_id"], newest.itertuples(), strict=True)
             )
 

@@ -1,25 +1,71 @@
 """Helpers of the job and fault tests: a private copy of the job per test, the real
-producer in a thread, and the independent expectation computed from `--record`."""
+producer in a thread, the job's output read once it is quiet, and its comparison with
+the independent expectation computed from `--record` (tests/support/expectations.py)."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from producer.request import ProduceReport
+from support.expectations import (
+    LAP_RULES,
+    OUT_OF_ORDERNESS_MS,
+    WINDOW_MS,
+    WINDOW_RULES,
+    assert_frame_matches,
+    expected_laps,
+    expected_windows,
+    late_by_arrival,
+    late_in_record,
+)
 from telemetry.config import Settings
 from telemetry.kafka import librdkafka_config
+from telemetry.ops import jobs
 from telemetry.ops.jobs import JobParams, Submission
 
-WINDOW_S = 5
+__all__ = [
+    "RIDE_OUT",
+    "WINDOW_S",
+    "JobRun",
+    "Producing",
+    "acknowledged_events",
+    "assert_lap_topic_matches",
+    "assert_laps_match",
+    "assert_table_follows_the_window_schema",
+    "assert_window_topic_matches",
+    "assert_windows_match",
+    "commit_bound_s",
+    "committed_events",
+    "expected_laps",
+    "expected_windows",
+    "identities",
+    "read_dead_letters",
+    "read_output",
+    "wait_for_checkpoints",
+    "wait_for_commits",
+    "wait_for_output",
+    "write_replay_file",
+]
+
+if TYPE_CHECKING:
+    from confluent_kafka import Consumer, Message, TopicPartition
+
+T = TypeVar("T")
+
+# The test job's timing (JobRun.params).
+WINDOW_S = WINDOW_MS // 1000
+OUT_OF_ORDERNESS_S = OUT_OF_ORDERNESS_MS // 1000
+IDLE_TIMEOUT_S = 3
+CHECKPOINT_S = 3
 # Producers ride out an outage and a slow restart with room to spare (above the default
 # delivery timeout, 150 s); the delivery-timeout tests use the default itself.
 RIDE_OUT = {"message.timeout.ms": 180_000}
@@ -45,9 +91,9 @@ class JobRun:
             window_topic=f"{self.topic}.windows",
             lap_topic=f"{self.topic}.laps",
             window_seconds=WINDOW_S,
-            out_of_orderness_seconds=2,
-            idle_timeout_seconds=3,
-            checkpoint_seconds=3,
+            out_of_orderness_seconds=OUT_OF_ORDERNESS_S,
+            idle_timeout_seconds=IDLE_TIMEOUT_S,
+            checkpoint_seconds=CHECKPOINT_S,
         )
 
     @property
@@ -101,211 +147,221 @@ def acknowledged_events(*records: Path) -> pd.DataFrame:
     return frame
 
 
-def expected_windows(events: pd.DataFrame) -> pd.DataFrame:
-    """Per car and window: what the job must write, computed independently."""
-    frame = events.copy()
-    # The job's event time is Java's Math.round (half up), not pandas' half-to-even.
-    millis = np.floor(frame["timestamp"] * 1000 + 0.5).astype("int64")
-    start_ms = millis // (WINDOW_S * 1000) * WINDOW_S * 1000
-    frame["window_start"] = pd.to_datetime(start_ms, unit="ms").astype("datetime64[ns]")
-    frame["drs_open"] = frame["drs"].map({True: 1.0, False: 0.0})
-    frame["throttle"] = pd.to_numeric(frame["throttle"])
-    frame["brake"] = pd.to_numeric(frame["brake"])
-    grouped = frame.groupby(["car_id", "window_start"])
-    return pd.DataFrame(
-        {
-            "event_count": grouped.size(),
-            "avg_speed": grouped["speed"].mean(),
-            "min_speed": grouped["speed"].min(),
-            "max_speed": grouped["speed"].max(),
-            "avg_rpm": grouped["rpm"].mean(),
-            "max_rpm": grouped["rpm"].max(),
-            "avg_throttle": grouped["throttle"].mean(),
-            "drs_open_ratio": grouped["drs_open"].mean(),
-            "stddev_speed": grouped["speed"].std(ddof=0),
+def commit_bound_s(settings: Settings | None = None) -> float:
+    """The README's bound (The Flink job, Watermarks): when traffic stops at T, the window
+    ending at E is emitted once the clock passes both T + idle timeout + two probe
+    intervals and E + out-of-orderness, and committed at the next checkpoint. For the last
+    window (E >= T) that is at most max(idle + 2 probes, out-of-orderness) + a checkpoint
+    interval after E; `settings` for the stack's own job, else the test job's."""
+    if settings is None:
+        idle, late, checkpoint = IDLE_TIMEOUT_S, OUT_OF_ORDERNESS_S, CHECKPOINT_S
+    else:
+        idle = settings.telemetry_idle_timeout_seconds
+        late = settings.telemetry_out_of_orderness_seconds
+        checkpoint = settings.telemetry_checkpoint_seconds
+    probe = min(0.5, max(0.05, idle / 10))  # IdleAdvancingWatermarks.probeInterval
+    return max(idle + 2 * probe, late) + checkpoint
+
+
+def _on_time(
+    events: pd.DataFrame, late: pd.DataFrame, may_be_late: pd.Series | None
+) -> pd.DataFrame:
+    """The record's events the job must have aggregated: all but its late rows, each of
+    which must be an event of the record, once, that `may_be_late` (by default the
+    watermark rule on the record's arrival order) allows to be late."""
+    marked = late_in_record(late, events)
+    allowed = late_by_arrival(events) if may_be_late is None else may_be_late
+    on_time_marked = marked & ~allowed
+    assert not on_time_marked.any(), (
+        f"{int(on_time_marked.sum())} on-time events of the record were written as late, "
+        f"e.g. {events[on_time_marked][['car_id', 'timestamp', 'partition', 'offset']].head(3)}"
+    )
+    return events[~marked]
+
+
+def assert_windows_match(
+    windows: pd.DataFrame,
+    late: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    may_be_late: pd.Series | None = None,
+    older_rows: pd.DataFrame | None = None,
+) -> None:
+    """The job's windows are the record's (none missing, twice or wrong, every column of
+    the schema) over its events less the late ones (see `_on_time`). `older_rows`: the
+    windows a job writing telemetry_window-value v2 committed (null stddev_speed)."""
+    expected = expected_windows(_on_time(events, late, may_be_late))
+    keys = ["car_id", "window_start"]
+    nullable = None
+    if older_rows is not None:
+        older = older_rows.assign(window_start=_naive(older_rows["window_start"]))
+        nullable = {
+            "stddev_speed": pd.MultiIndex.from_frame(older[keys].astype({"car_id": "int64"}))
         }
-    ).reset_index()
-
-
-def without_late(events: pd.DataFrame, late: pd.DataFrame) -> pd.DataFrame:
-    """The acknowledged events the job aggregated: all but those it wrote as late."""
-    if not len(late):
-        return events
-    late_keys = set(zip(late["car_id"], late["timestamp"], strict=True))
-    keep = [
-        (c, t) not in late_keys for c, t in zip(events["car_id"], events["timestamp"], strict=True)
-    ]
-    return events[keep]
-
-
-def expected_laps(events: pd.DataFrame) -> pd.DataFrame:
-    """Per car and completed lap: what the job must write, computed independently.
-
-    A lap runs from its first event (the line crossing) to the first event of the car's
-    next lap number; the lap a car is first seen on is partial and not a lap, and so is
-    the last one, which no crossing ends yet. Events without a lap number take no part.
-    """
-    frame = events[events["lap"].notna()].copy()
-    frame["lap"] = frame["lap"].astype("int64")
-    frame["millis"] = np.floor(frame["timestamp"] * 1000 + 0.5).astype("int64")
-    frame["braking"] = pd.to_numeric(frame["brake"]).fillna(0) > 0
-    frame["throttle"] = pd.to_numeric(frame["throttle"])
-    grouped = frame.groupby(["car_id", "lap"])
-    laps = pd.DataFrame(
-        {
-            "start_ms": grouped["millis"].min(),
-            "top_speed": grouped["speed"].max(),
-            "min_speed": grouped["speed"].min(),
-            "avg_speed": grouped["speed"].mean(),
-            "avg_throttle": grouped["throttle"].mean(),
-            "brake_share": grouped["braking"].mean(),
-            "max_rpm": grouped["rpm"].max(),
-            "event_count": grouped.size(),
-        }
-    ).reset_index()
-    laps = laps.sort_values(["car_id", "start_ms"])
-    by_car = laps.groupby("car_id")
-    laps["end_ms"] = by_car["start_ms"].shift(-1)
-    first_seen = by_car.cumcount() == 0
-    laps = laps[~first_seen & laps["end_ms"].notna()].copy()
-    laps["end_ms"] = laps["end_ms"].astype("int64")
-    laps["lap_time_ms"] = laps["end_ms"] - laps["start_ms"]
-    laps["lap_start"] = pd.to_datetime(laps["start_ms"], unit="ms").astype("datetime64[ns]")
-    laps["lap_end"] = pd.to_datetime(laps["end_ms"], unit="ms").astype("datetime64[ns]")
-    return laps.drop(columns=["start_ms", "end_ms"]).reset_index(drop=True)
+    assert_frame_matches(windows, expected, keys, WINDOW_RULES, "windows", nullable=nullable)
 
 
 def assert_laps_match(laps: pd.DataFrame, late: pd.DataFrame, events: pd.DataFrame) -> int:
-    """The job's laps are exactly the expected ones (none missing, twice or wrong);
-    returns how many."""
-    events = without_late(events, late)  # late events are in no lap
-    expected = expected_laps(events).set_index(["car_id", "lap"]).sort_index()
+    """The job's laps are exactly the expected ones (none missing, twice or wrong, every
+    column of the schema); returns how many."""
+    expected = expected_laps(_on_time(events, late, None))
     assert len(expected), "the run completed no lap: produce longer or on --track short"
-    actual = laps.copy()
-    for column in ("lap_start", "lap_end"):
-        actual[column] = actual[column].dt.tz_localize(None).astype("datetime64[ns]")
-    actual["car_id"] = actual["car_id"].astype("int64")
-    actual["lap"] = actual["lap"].astype("int64")
-    assert not actual.duplicated(["car_id", "lap"]).any(), "a lap was written twice"
-    actual = actual.set_index(["car_id", "lap"]).sort_index()
-    missing = sorted(set(expected.index) - set(actual.index))
-    extra = sorted(set(actual.index) - set(expected.index))
-    assert not missing and not extra, f"laps missing {missing[:5]}, unexpected {extra[:5]}"
-    for column in ("lap_start", "lap_end", "lap_time_ms", "event_count", "max_rpm"):
-        assert (actual[column] == expected[column]).all(), column
-    for column in ("top_speed", "min_speed", "avg_speed", "brake_share", "avg_throttle"):
-        pd.testing.assert_series_equal(
-            actual[column].astype("float64"),
-            expected[column].astype("float64"),
-            check_names=False,
-            rtol=1e-9,
-            atol=0,
-        )
-    return len(actual)
+    assert_frame_matches(laps, expected, ["car_id", "lap"], LAP_RULES, "laps")
+    return len(laps)
 
 
-def read_output(run: JobRun, table: str = "windows", since: datetime | None = None) -> pd.DataFrame:
-    """The run's table (`windows`, `laps` or `late_events`) as committed now, its rows from
-    `since` on (window start, lap start or event time); empty before it exists."""
+def _naive(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+    return column.astype("datetime64[ns]")
+
+
+def read_output(run: JobRun, table: str = "windows") -> pd.DataFrame:
+    """The run's table (`windows`, `laps` or `late_events`) as committed now; empty before
+    it exists."""
     from telemetry.errors import StorageError
     from telemetry.storage.windows import read_windows
 
     try:
-        result = read_windows(run.settings, start=since, table=table, namespace=run.namespace)
+        result = read_windows(run.settings, table=table, namespace=run.namespace)
     except StorageError:
         return pd.DataFrame()
     return result.to_pandas()
 
 
+def wait_for_commits(run: JobRun, checkpoints: int = 2, timeout: float = 180) -> None:
+    """Until the job has completed `checkpoints` checkpoints after this call, and runs.
+
+    Whatever it had processed by now is committed then (files and Kafka transactions
+    commit on a completed checkpoint), and so is a duplicate that a restart in between
+    would commit: a restarting job completes no checkpoint until it is back. A new job of
+    the name (the supervisor's resume) counts from its own first checkpoint."""
+    deadline = time.monotonic() + timeout
+    baseline: tuple[str, int] | None = None  # (job id, its completed checkpoints)
+    while True:
+        job = _running_job(run)
+        if job is not None:
+            count = jobs.checkpoint_count(run.settings, job.job_id)
+            if baseline is None or baseline[0] != job.job_id:
+                baseline = (job.job_id, count if baseline is None else 0)
+            if count - baseline[1] >= checkpoints:
+                return
+        assert time.monotonic() < deadline, f"{checkpoints} checkpoints not within {timeout} s"
+        time.sleep(0.5)
+
+
+def wait_for_checkpoints(run: JobRun, count: int, timeout: float = 60) -> None:
+    """Until the running job has completed `count` checkpoints in all; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = _running_job(run)
+        if job is not None and jobs.checkpoint_count(run.settings, job.job_id) >= count:
+            return
+        assert time.monotonic() < deadline, f"fewer than {count} checkpoints in {timeout} s"
+        time.sleep(0.5)
+
+
+def _running_job(run: JobRun) -> jobs.JobInfo | None:
+    from telemetry.errors import ServiceError
+
+    try:
+        job = jobs.active_job(run.settings, run.name)
+    except ServiceError:  # the JobManager is away
+        return None
+    return job if job is not None and job.state == "RUNNING" else None
+
+
 def wait_for_output(
-    run: JobRun, good_events: int, timeout: float = 180, since: datetime | None = None
+    run: JobRun, good_events: int, timeout: float = 180
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Poll until windows + late rows (from `since` on) account for every good event
-    (or time out)."""
+    """Poll until windows + late rows account for every good event, then until the job is
+    quiet (`wait_for_commits`): the windows and late rows then, duplicates included."""
     deadline = time.monotonic() + timeout
     windows = late = pd.DataFrame()
     while time.monotonic() < deadline:
-        windows, late = read_output(run, since=since), read_output(run, "late_events", since)
+        windows, late = read_output(run), read_output(run, "late_events")
         counted = (int(windows["event_count"].sum()) if len(windows) else 0) + len(late)
         if counted >= good_events:
-            time.sleep(4)  # one more checkpoint: anything extra would show now
-            return read_output(run, since=since), read_output(run, "late_events", since)
-        time.sleep(2)
+            wait_for_commits(run, timeout=max(60.0, deadline - time.monotonic()))
+            return read_output(run), read_output(run, "late_events")
+        time.sleep(1)
     got = int(windows["event_count"].sum()) if len(windows) else 0
     pytest.fail(f"only {got} windowed + {len(late)} late of {good_events} events after {timeout}s")
 
 
-def assert_windows_match(windows: pd.DataFrame, late: pd.DataFrame, events: pd.DataFrame) -> None:
-    events = without_late(events, late)  # late events are in no window
-    expected = expected_windows(events).set_index(["car_id", "window_start"]).sort_index()
-    actual = windows.copy()
-    actual["window_start"] = actual["window_start"].dt.tz_localize(None).astype("datetime64[ns]")
-    actual["car_id"] = actual["car_id"].astype("int64")
-    assert not actual.duplicated(["car_id", "window_start"]).any(), "a window was written twice"
-    actual = actual.set_index(["car_id", "window_start"]).sort_index()
-
-    assert list(actual.index) == list(expected.index)
-    assert (actual["event_count"] == expected["event_count"]).all()
-    for column in ("avg_speed", "min_speed", "max_speed", "avg_rpm"):
-        pd.testing.assert_series_equal(
-            actual[column], expected[column], check_names=False, rtol=1e-9, atol=0
-        )
-    assert (actual["max_rpm"] == expected["max_rpm"]).all()
-    if "stddev_speed" in actual:  # v3: null in rows a job writing an older version wrote
-        written = actual["stddev_speed"].notna()
-        pd.testing.assert_series_equal(
-            actual["stddev_speed"][written],
-            expected["stddev_speed"][written],
-            check_names=False,
-            rtol=1e-6,
-            atol=1e-4,  # clamped at 0 where the variance cancels out
-        )
-    # v2 averages: null exactly where no v2 event fell in the window.
-    assert (actual["avg_throttle"].isna() == expected["avg_throttle"].isna()).all()
-    pd.testing.assert_series_equal(
-        actual["avg_throttle"].dropna(),
-        expected["avg_throttle"].dropna(),
-        check_names=False,
-        rtol=1e-9,
-    )
-    pd.testing.assert_series_equal(
-        actual["drs_open_ratio"].dropna(),
-        expected["drs_open_ratio"].dropna(),
-        check_names=False,
-        rtol=1e-9,
-    )
-
-
 def read_dead_letters(run: JobRun, expected: int, timeout: float = 60) -> list[dict]:
-    from confluent_kafka import Consumer
+    """The run's dead letters (payload, key, headers), read until `expected` arrived, then
+    to the end of the topic once the job is quiet (`wait_for_commits`): a duplicate shows."""
+
+    def letter(message: Message) -> dict:
+        headers = {k: v.decode() for k, v in (message.headers() or []) if v is not None}
+        return {"payload": message.value(), "key": message.key(), **headers}
+
+    return read_committed(
+        run.settings, run.dlq_topic, letter, expected, timeout, lambda: wait_for_commits(run)
+    )
+
+
+def read_committed(
+    settings: Settings,
+    topic: str,
+    decode: Callable[[Message], T],
+    expected: int,
+    timeout: float,
+    settle: Callable[[], None] | None = None,
+) -> list[T]:
+    """`topic` as a read_committed consumer sees it: until `expected` records arrived, then
+    (after `settle()`, when the writer is a job) to the end offset of every partition as it
+    is then, so a duplicate committed by then shows. No quiet period to guess."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer(
         librdkafka_config(
-            run.settings,
+            settings,
             **{
-                "group.id": f"{run.name}-dlq-reader",
-                "auto.offset.reset": "earliest",
+                "group.id": f"committed-{topic}-{time.monotonic_ns()}",
+                "enable.auto.commit": False,
                 "isolation.level": "read_committed",
             },
         )
     )
-    consumer.subscribe([run.dlq_topic])
-    letters: list[dict] = []
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(letters) < expected:
-        message = consumer.poll(1.0)
-        if message is None or message.error():
-            continue
-        headers = {k: v.decode() for k, v in (message.headers() or []) if v is not None}
-        letters.append({"payload": message.value(), "key": message.key(), **headers})
-    # Anything beyond the expectation (a duplicate) would arrive shortly after.
-    extra_deadline = time.monotonic() + 5
-    while time.monotonic() < extra_deadline:
-        message = consumer.poll(0.5)
-        if message is not None and not message.error():
-            letters.append({"payload": message.value()})
-    consumer.close()
-    return letters
+    try:
+        count = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        partitions = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(count)]
+        consumer.assign(partitions)
+        records: list[T] = []
+        ends: dict[int, int] | None = None
+        while ends is None or not _at(consumer, partitions, ends):
+            assert time.monotonic() < deadline, (
+                f"{len(records)} of {expected} records on {topic} after {timeout} s"
+            )
+            for message in consumer.consume(10_000, timeout=0.5):
+                assert message.error() is None, message.error()
+                records.append(decode(message))
+            if ends is None and len(records) >= expected:
+                if settle is not None:
+                    settle()
+                ends = _end_offsets(consumer, partitions)
+    finally:
+        consumer.close()
+    return records
+
+
+def _end_offsets(consumer: Consumer, partitions: list[TopicPartition]) -> dict[int, int]:
+    return {
+        tp.partition: consumer.get_watermark_offsets(tp, timeout=10, cached=False)[1]
+        for tp in partitions
+    }
+
+
+def _at(consumer: Consumer, partitions: list[TopicPartition], ends: dict[int, int]) -> bool:
+    """Whether the consumer's position is at or past `ends` in every partition (past a
+    transaction's commit marker too: librdkafka moves the position over it)."""
+    for tp in consumer.position(partitions):
+        if ends[tp.partition] > 0 and tp.offset < ends[tp.partition]:
+            return False
+    return True
 
 
 def assert_table_follows_the_window_schema(run: JobRun) -> None:
@@ -354,54 +410,35 @@ def write_replay_file(path: Path, *, cars: int, sample_hz: float, count: int, st
 
 
 def committed_events(
-    settings: Settings, topic: str, expected: int, timeout: float = 60, *, keys: bool = False
+    settings: Settings,
+    topic: str,
+    expected: int,
+    timeout: float = 60,
+    *,
+    keys: bool = False,
+    settle: Callable[[], None] | None = None,
 ) -> list:
     """Every value of `topic` as an independent read_committed consumer decodes it
-    (confluent-kafka's AvroDeserializer), read until `expected` arrived and a little more,
-    so that a duplicate would show. With `keys`, (key, value) pairs, the key decoded too."""
-    from confluent_kafka import Consumer
+    (confluent-kafka's AvroDeserializer), read to the end (`read_committed`), so that a
+    duplicate shows. With `keys`, (key, value) pairs, the key decoded too."""
     from confluent_kafka.schema_registry import topic_subject_name_strategy
     from confluent_kafka.schema_registry.avro import AvroDeserializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     from telemetry.registry import connect
 
-    decode = AvroDeserializer(
+    deserializer = AvroDeserializer(
         connect(settings).client, conf={"subject.name.strategy": topic_subject_name_strategy}
     )
-    consumer = Consumer(
-        librdkafka_config(
-            settings,
-            **{
-                "group.id": f"committed-{topic}-{time.monotonic_ns()}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            },
-        )
-    )
-    consumer.subscribe([topic])
-    events: list[dict] = []
-    deadline = time.monotonic() + timeout
-    quiet_until = None
-    try:
-        while time.monotonic() < deadline:
-            batch = consumer.consume(10_000, timeout=1.0)
-            for message in batch:
-                assert message.error() is None, message.error()
-                value = decode(message.value(), SerializationContext(topic, MessageField.VALUE))
-                if keys:
-                    key = decode(message.key(), SerializationContext(topic, MessageField.KEY))
-                    events.append((key, value))
-                else:
-                    events.append(value)
-            if len(events) >= expected:
-                quiet_until = quiet_until or time.monotonic() + 5
-                if time.monotonic() >= quiet_until:
-                    break
-    finally:
-        consumer.close()
-    return events
+
+    def decode(message: Message) -> object:
+        value = deserializer(message.value(), SerializationContext(topic, MessageField.VALUE))
+        if not keys:
+            return value
+        key = deserializer(message.key(), SerializationContext(topic, MessageField.KEY))
+        return key, value
+
+    return read_committed(settings, topic, decode, expected, timeout, settle)
 
 
 def identities(rows: list) -> list:
@@ -410,21 +447,28 @@ def identities(rows: list) -> list:
     return sorted(tuple(row.get(f) for f in fields) for row in rows)
 
 
-def assert_topic_matches_table(
-    settings: Settings, topic: str, table: pd.DataFrame, key_columns: list[str]
-) -> None:
-    """The topic holds the table's rows, each once, keyed by its car (decoded with
-    confluent-kafka's stock AvroDeserializer under the registered subjects)."""
-    pairs = committed_events(settings, topic, len(table), keys=True)
-    assert all(key == {"car_id": value["car_id"]} for key, value in pairs)
-    decoded = pd.DataFrame([value for _key, value in pairs])
-    assert len(decoded) == len(table), f"{len(decoded)} records on {topic}, {len(table)} rows"
-    expected = table.copy()
-    for frame in (decoded, expected):
-        for column in frame.columns:
-            if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
-                frame[column] = frame[column].dt.tz_convert("UTC").astype("datetime64[ms, UTC]")
-    assert not decoded.duplicated(key_columns).any(), f"a row is on {topic} twice"
-    decoded = decoded.set_index(key_columns).sort_index()
-    expected = expected.set_index(key_columns).sort_index()[list(decoded.columns)]
-    pd.testing.assert_frame_equal(decoded, expected, check_dtype=False, check_index_type=False)
+def _topic_rows(run: JobRun, topic: str, expected: int) -> pd.DataFrame:
+    """The rows on one of the job's aggregate topics, each keyed by its car (decoded with
+    confluent-kafka's stock AvroDeserializer under the registered subjects), read to the
+    end once the job is quiet."""
+    pairs = committed_events(
+        run.settings, topic, expected, keys=True, settle=lambda: wait_for_commits(run)
+    )
+    assert all(key == {"car_id": value["car_id"]} for key, value in pairs), "keyed by car"
+    return pd.DataFrame([value for _key, value in pairs])
+
+
+def assert_window_topic_matches(run: JobRun, late: pd.DataFrame, events: pd.DataFrame) -> None:
+    """The windows topic holds the record's windows, each once, every column by its rule
+    (the same expectation as the table's, not the table)."""
+    expected = expected_windows(_on_time(events, late, None))
+    rows = _topic_rows(run, run.params.window_topic, len(expected))
+    keys = ["car_id", "window_start"]
+    assert_frame_matches(rows, expected, keys, WINDOW_RULES, run.params.window_topic)
+
+
+def assert_lap_topic_matches(run: JobRun, late: pd.DataFrame, events: pd.DataFrame) -> None:
+    """The laps topic holds the record's laps, each once, every column by its rule."""
+    expected = expected_laps(_on_time(events, late, None))
+    rows = _topic_rows(run, run.params.lap_topic, len(expected))
+    assert_frame_matches(rows, expected, ["car_id", "lap"], LAP_RULES, run.params.lap_topic)
