@@ -1,17 +1,18 @@
 """The fault matrix of the cluster profile: the Iceberg catalog's PostgreSQL goes away.
 
 Checked like tests/integration/test_faults.py, against the producer's `--record`:
-no window missing, duplicated or wrong, and no event late.
+no window missing, duplicated or wrong, and no event late; the kill is seen to bite
+(the signalled pid is PostgreSQL's and ends) and the job to restore a checkpoint.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import time
 from pathlib import Path
 
 import pytest
+from support.faults import JobRecovery, kill_server
 from support.jobs import (
     RIDE_OUT,
     JobRun,
@@ -24,7 +25,6 @@ from support.jobs import (
 from telemetry.config import Settings
 from telemetry.ops import jobs
 from telemetry.ops.host.layout import Layout
-from telemetry.ops.host.process import read_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.cluster, pytest.mark.faults]
 
@@ -36,12 +36,6 @@ def cluster_profile() -> None:
     assert os.environ.get("TELEMETRY_PROFILE") == "cluster", (
         "run these with TELEMETRY_PROFILE=cluster (make test-cluster)"
     )
-
-
-def postgres_pid(settings: Settings) -> int:
-    pid = read_pid(Layout.of(settings).pid_file("postgres"))
-    assert pid is not None, "postgres is not running"
-    return pid
 
 
 def taskmanager_pids(settings: Settings) -> dict[str, int | None]:
@@ -82,10 +76,13 @@ def test_catalog_database_down_30_s_loses_and_duplicates_nothing(
     producer.start()
     try:
         time.sleep(10)
-        killed = postgres_pid(settings)
-        os.kill(killed, signal.SIGKILL)
+        recovery = JobRecovery.before(settings, job_run.name)
+        killed = kill_server(settings, "postgres")
         time.sleep(OUTAGE_S)
         restart_catalog(settings)
+        # The matrix: the next commit fails and Flink restarts the job from its last
+        # checkpoint, with backoff, until the catalog answers.
+        recovery.assert_restored("the catalog database was killed", timeout=240)
     finally:
         producer.join()
     catalog = next(s for s in status(settings) if s.name == "postgres")

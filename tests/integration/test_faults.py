@@ -2,22 +2,24 @@
 
 Every case compares the committed windows with the independent expectation
 computed from what the broker acknowledged to the producer (never with the
-job's own output): no window may be missing, duplicated or wrong, and no
-event may be late that was produced within the out-of-orderness bound.
+job's own output): no window may be missing, duplicated or wrong, and the late
+events are those the record predicts (none where it was produced within the
+out-of-orderness bound). Every fault is seen to bite (tests/support/faults.py):
+the signalled process is the server and stops, a new one comes back, and where
+the README's fault matrix says the job restarts, its restore is seen.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from confluent_kafka.admin import AdminClient
+from support.expectations import late_after_a_pause
+from support.faults import JobRecovery, assert_back, kill_server
 from support.jobs import (
     RIDE_OUT,
     JobRun,
@@ -26,6 +28,7 @@ from support.jobs import (
     assert_windows_match,
     committed_events,
     identities,
+    wait_for_checkpoints,
     wait_for_output,
     write_replay_file,
 )
@@ -38,33 +41,16 @@ from telemetry.dlq.letters import read_letters
 from telemetry.errors import ServiceError
 from telemetry.kafka import librdkafka_config
 from telemetry.ops import jobs
-from telemetry.ops.host.layout import Layout
-from telemetry.ops.host.process import read_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
 
 
-def kill(settings: Settings, service: str) -> None:
-    """SIGKILL one server of the local stack, by its pid file."""
-    pid = read_pid(Layout.of(settings).pid_file(service))
-    assert pid is not None, f"{service} is not running"
-    os.kill(pid, signal.SIGKILL)
-
-
-def restart_stack(settings: Settings) -> None:
+def restart_stack(settings: Settings, service: str, killed: int) -> None:
+    """`make up`, as the matrix's user action says, and see `service` run again."""
     from telemetry.ops.stack import up
 
     up(settings, say=lambda _m: None)
-
-
-def wait_checkpoints(run: JobRun, count: int, timeout: float = 60) -> str:
-    job = jobs.active_job(run.settings, run.name)
-    assert job is not None
-    deadline = time.monotonic() + timeout
-    while jobs.checkpoint_count(run.settings, job.job_id) < count:
-        assert time.monotonic() < deadline, f"fewer than {count} checkpoints in {timeout} s"
-        time.sleep(0.5)
-    return job.job_id
+    assert_back(settings, service, killed)
 
 
 def test_broker_down_90_s_at_a_default_producer_loses_nothing(
@@ -79,11 +65,11 @@ def test_broker_down_90_s_at_a_default_producer_loses_nothing(
     producer = Producing(job_run, record, cars=4, rate=rate, duration=duration, seed=15)
     producer.start()
     try:
-        wait_checkpoints(job_run, 2)
+        wait_for_checkpoints(job_run, 2)
         time.sleep(2)
-        kill(job_run.settings, "kafka")
+        killed = kill_server(job_run.settings, "kafka")
         time.sleep(90)
-        restart_stack(job_run.settings)
+        restart_stack(job_run.settings, "kafka", killed)
     finally:
         producer.join()
     report = producer.report
@@ -110,15 +96,15 @@ def test_replay_past_the_delivery_timeout_resumes_with_every_event_once(
     reports: list[ProduceReport] = []
     first = threading.Thread(target=lambda: reports.append(produce_run(settings, request)))
     first.start()  # at the recorded pace: 200 events/s, 30 s
-    wait_checkpoints(job_run, 2)
+    wait_for_checkpoints(job_run, 2)
     time.sleep(2)
-    kill(settings, "kafka")
+    killed = kill_server(settings, "kafka")
     first.join(timeout=60)
     assert not first.is_alive(), "the replay gave up within its delivery timeout and abort"
     interrupted = reports[0]
     assert not interrupted.ok and 0 < interrupted.acknowledged < len(rows), interrupted
     assert interrupted.problem is not None and "--resume" in interrupted.problem
-    restart_stack(settings)
+    restart_stack(settings, "kafka", killed)
 
     resume = ProduceRequest(
         topic=job_run.topic, replay=source, record=record, resume=True,
@@ -137,23 +123,26 @@ def test_replay_past_the_delivery_timeout_resumes_with_every_event_once(
     for future in admin.delete_topics([ledger_topic(job_run.topic)]).values():
         future.result(15)  # the job_run fixture deletes the job's own topics
 
-    events = pd.DataFrame(rows)
     windows, late = wait_for_output(job_run, len(rows), timeout=300)
-    assert not late.duplicated(["car_id", "timestamp"]).any(), "a late event counted twice"
     assert int(windows["event_count"].sum()) + len(late) == len(rows)
-    assert_windows_match(windows, late, events)
+    # Late: the resumed events the watermark passed while the replay was away, by design.
+    resumed = recorded.index >= interrupted.acknowledged
+    may_be_late = late_after_a_pause(recorded, late, resumed)
+    assert len(late) <= int(may_be_late.sum())
+    assert_windows_match(windows, late, recorded, may_be_late=may_be_late)
 
 
 def produce_through(
     run: JobRun, record: Path, fault: Callable[[], None], *, duration: float = 40, seed: int = 1
 ) -> None:
-    """Produce for `duration` s; inject `fault` after two checkpoints; check the output."""
+    """Produce for `duration` s; inject `fault` after two checkpoints; check the output:
+    the record's windows, and no event late."""
     producer = Producing(
         run, record, cars=6, rate=400, duration=duration, seed=seed, producer_overrides=RIDE_OUT
     )
     producer.start()
     try:
-        wait_checkpoints(run, 2)
+        wait_for_checkpoints(run, 2)
         time.sleep(2)  # mid-way between checkpoints, with windows open
         fault()
     finally:
@@ -181,10 +170,14 @@ def test_submission_creates_the_topics_it_needs(job_run: JobRun) -> None:
 
 
 def test_minio_down_30_s_loses_and_duplicates_nothing(job_run: JobRun, tmp_path: Path) -> None:
+    """The matrix: checkpoints fail, the job restarts from the last one once MinIO is back."""
+
     def outage() -> None:
-        kill(job_run.settings, "minio")
+        recovery = JobRecovery.before(job_run.settings, job_run.name)
+        killed = kill_server(job_run.settings, "minio")
         time.sleep(30)
-        restart_stack(job_run.settings)
+        restart_stack(job_run.settings, "minio", killed)
+        recovery.assert_restored("MinIO was down")
 
     produce_through(job_run, tmp_path / "acked.jsonl", outage, seed=12)
 
@@ -200,7 +193,7 @@ def test_jobmanager_killed_comes_back_and_resumes_without_a_person(
     assert before is not None
 
     def crash() -> None:
-        kill(settings, "jobmanager")
+        killed = kill_server(settings, "jobmanager")
         # No command: the stack's supervisor restarts the JobManager and resumes the job.
         deadline = time.monotonic() + 180
         while True:
@@ -210,8 +203,9 @@ def test_jobmanager_killed_comes_back_and_resumes_without_a_person(
             except ServiceError:  # the JobManager is not back yet
                 job = None
             if job is not None and job.state == "RUNNING" and job.job_id != before.job_id:
-                return
+                break
             time.sleep(1)
+        assert_back(settings, "jobmanager", killed)
 
     produce_through(job_run, tmp_path / "acked.jsonl", crash, duration=45, seed=13)
     after = jobs.active_job(settings, job_run.name)
@@ -247,7 +241,7 @@ def test_status_says_how_to_resume_a_vanished_job(
 ) -> None:
     from telemetry.cli import main
 
-    wait_checkpoints(job_run, 1)
+    wait_for_checkpoints(job_run, 1)
     jobs.cancel(job_run.settings, job_run.name)
     capsys.readouterr()
     assert main(["job", "status", "--name", job_run.name]) == 1
@@ -272,18 +266,19 @@ def test_registry_down_when_a_new_schema_id_appears_loses_nothing(
                     producer_overrides=RIDE_OUT)  # fmt: skip
     old.start()
     try:
-        wait_checkpoints(job_run, 2)
+        wait_for_checkpoints(job_run, 2)
         # A v2 producer bound its schema ids before the registry went down.
         registry = connect(settings)
         value, key = bind_value(registry, 2), bind_key(registry)
         monkeypatch.setattr(producer.produce, "bind_value", lambda _r, _v: value)
         monkeypatch.setattr(producer.produce, "bind_key", lambda _r: key)
-        kill(settings, "registry")
+        recovery = JobRecovery.before(settings, job_run.name)
+        killed = kill_server(settings, "registry")
         new = Producing(job_run, v2, cars=3, rate=200, duration=25, seed=22, schema_version=2,
                         producer_overrides=RIDE_OUT)  # fmt: skip
         new.start()
         time.sleep(20)
-        restart_stack(settings)
+        restart_stack(settings, "registry", killed)
         new.join()
     finally:
         old.join()
@@ -294,6 +289,4 @@ def test_registry_down_when_a_new_schema_id_appears_loses_nothing(
     assert len(late) == 0, f"{len(late)} of {len(events)} events were late"
     assert_windows_match(windows, late, events)
     assert read_letters(settings, job_run.dlq_topic) == [], "no good record dead-lettered"
-    job = jobs.active_job(settings, job_run.name)
-    assert job is not None
-    assert jobs.checkpoint_counts(settings, job.job_id)["restored"] >= 1, "it waited by restarting"
+    recovery.assert_restored("the registry was down", timeout=0)  # it waited by restarting
