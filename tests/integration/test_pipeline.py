@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from support.jobs import expected_laps
+from support.jobs import commit_bound_s, expected_laps
 
 from telemetry.config import Settings
 from telemetry.ops.pipeline import PipelineSummary, run_pipeline
@@ -24,6 +24,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # 25 s on the default (short) track: about half the cars complete a lap.
 CARS, DURATION_S, RATE = 5, 25.0, 500.0
+# Beyond the README's commit bound: the job's deployment when the run submits it (windows
+# that closed before it ran count from its start) and a loaded two-core CI machine.
+MARGIN_S = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -111,16 +114,22 @@ def test_laps_land_with_the_lap_times_of_the_record(
     assert summary.live_url.startswith("http://127.0.0.1:")
 
 
-def test_files_partitions_and_delays_are_reported(summary: PipelineSummary) -> None:
+def test_files_partitions_and_delays_are_reported(
+    summary: PipelineSummary, stack: Settings
+) -> None:
     assert summary.files >= 1
     assert summary.partitions
     assert all(p.startswith("windows/window_start_hour=") for p in summary.partitions)
     assert summary.kafka_partitions
     assert summary.delay_p50_s is not None and summary.delay_max_s is not None
-    # A window closes after the watermark delay at the earliest and is committed by a
-    # checkpoint; nothing takes longer than the wait's bound.
-    assert 0 < summary.delay_p50_s <= summary.delay_max_s < 90
-    assert summary.last_event_delay_s is not None and summary.last_event_delay_s > 0
+    # The README's bound: a window is committed at most max(idle timeout + two probes,
+    # out-of-orderness) + a checkpoint interval after its end (8.6 s with the defaults).
+    bound = commit_bound_s(stack)
+    assert 0 < summary.delay_p50_s <= summary.delay_max_s <= bound + MARGIN_S
+    assert summary.delay_p50_s <= bound, f"half the windows within the bound {bound} s"
+    # The last event's window ends at most a window length after it.
+    last = summary.last_event_delay_s
+    assert last is not None and 0 < last <= stack.telemetry_window_seconds + bound + MARGIN_S
     assert summary.flink_ui.startswith("http") and summary.minio_console.startswith("http")
     assert summary.record.is_file() and summary.record.parent == summary.run_dir
 
