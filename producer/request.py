@@ -42,6 +42,12 @@ class ProduceRequest:
     producer_overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._check_amounts()
+        self._check_simulation()
+        self._check_delivery_and_replay()
+
+    def _check_amounts(self) -> None:
+        """How much to produce, and how fast."""
         if self.rate < 0:
             raise InvalidInputError(f"--rate {self.rate} must be 0 (as fast as possible) or more")
         if self.count is not None and self.count < 0:
@@ -52,6 +58,9 @@ class ProduceRequest:
             raise InvalidInputError(f"--inject-bad {self.inject_bad} must not be negative")
         if self.replay is None and self.count is None and self.duration is None:
             raise InvalidInputError("say how much to produce: --count N or --duration SECONDS")
+
+    def _check_simulation(self) -> None:
+        """What the simulation makes."""
         if self.track not in TRACKS:
             raise InvalidInputError(
                 f"--track {self.track!r} is not a track; use one of {', '.join(TRACKS)}"
@@ -60,6 +69,9 @@ class ProduceRequest:
             raise InvalidInputError(f"--cars {self.cars} must be at least 1")
         if not 0 <= self.out_of_order <= 1:
             raise InvalidInputError(f"--out-of-order {self.out_of_order} must be between 0 and 1")
+
+    def _check_delivery_and_replay(self) -> None:
+        """How long Kafka may take to acknowledge, and where a replay starts."""
         if self.delivery_timeout is not None and self.delivery_timeout <= 0:
             raise InvalidInputError(
                 f"--delivery-timeout {self.delivery_timeout} must be positive (seconds)"
