@@ -4,10 +4,11 @@
     left open) -> read the ledger -> begin -> events ... -> ledger entry -> commit
     (about every COMMIT_EVERY_S) -> begin -> ... -> the last commit
 
-The loop (producer.produce) drains the producer before each commit, so a commit
-never waits blind and a failed event is seen before it: that transaction is
-aborted instead, and its events are not in the topic. The record file holds
-an event once its transaction committed (producer.record, `held`).
+The send loop's flush for a replay (`TransactionalFlush`) drains the producer
+before each commit, so a commit never waits blind and a failed event is seen
+before it: that transaction is aborted instead, and its events are not in the
+topic. The record file holds an event once its transaction committed
+(producer.record, `held`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,21 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from producer import kafka, ledger
 from producer.delivery import DeliveryTracker
 from producer.ledger import Entry
+from producer.loop import FLUSH_GRACE_S, SendLoop
 from producer.record import Recorder
+from producer.report import Committed, Flushed
 from producer.request import ProduceRequest
 from telemetry.config import Settings
 from telemetry.errors import ServiceError
 from telemetry.topics import ensure_topics
 
-__all__ = ["COMMIT_EVERY_S", "ReplayTransactions", "TransactionError", "open_replay"]
+__all__ = [
+    "COMMIT_EVERY_S",
+    "ReplayTransactions",
+    "TransactionError",
+    "TransactionalFlush",
+    "open_replay",
+]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +147,57 @@ class ReplayTransactions:
             action()
         except KafkaException as exc:
             raise TransactionError(f"{exc.args[0].name()}: {exc.args[0].str()}") from exc
+
+
+class TransactionalFlush:
+    """A replay's flush (producer.loop.Flush): drain, then commit the open transaction
+    with the file's position, about every COMMIT_EVERY_S and after the last event. When
+    one cannot commit, the run stops and the open transaction is aborted."""
+
+    def __init__(
+        self, transactions: ReplayTransactions, loop: SendLoop, delivery_timeout: float
+    ) -> None:
+        self.transactions = transactions
+        self.due = transactions.due  # the loop calls it after every chunk
+        self._loop = loop
+        self._bound_s = delivery_timeout + FLUSH_GRACE_S
+        self._failed = False
+
+    def begin(self) -> None:
+        self.transactions.begin()
+
+    def commit(self, *, last: bool = False) -> bool:
+        """Drain, then commit the open transaction with the file's position; False (and
+        the run must stop) when an event failed or the commit did."""
+        tracker = self._loop.tracker
+        if self._loop.drain(self._bound_s) or tracker.any_failed:
+            self._failed = True
+            return False
+        try:
+            self.transactions.commit(tracker.sent, last=last)
+        except TransactionError as exc:
+            tracker.first_error = tracker.first_error or str(exc)
+            self._failed = True
+            return False
+        return True
+
+    def finish(self) -> Flushed:
+        """The last commit, or the abort of the open transaction when it cannot be made."""
+        transactions = self.transactions
+        failed_since = None
+        if self._failed or not self.commit(last=True):
+            failed_since = transactions.open_since
+            transactions.abort()
+        committed = Committed(
+            transactions.committed,
+            transactions.position,
+            transactions.total,
+            transactions.start,
+            transactions.file,
+            failed=self._failed,
+            failed_since=failed_since,
+        )
+        return Flushed(0, committed)
 
 
 def open_replay(
