@@ -9,7 +9,7 @@ Iceberg tables and Kafka topics.
     split      undecodable -> dead-letter topic; at or before the watermark ->
                table late_events; the rest -> partial aggregates per car, lap and
                tumbling window, the one aggregation of every event (in the JVM,
-               chained to the source: dev.telemetry.flink.EventSplit)
+               chained to the source: dev.telemetry.flink.operator.EventSplit)
     partials   a car's, lap's and window's partial rows merged in SQL
     windows    a window's partials merged; laps: a lap's partials merged once the
                next lap's first partial passed the watermark (MATCH_RECOGNIZE)
@@ -81,14 +81,23 @@ def parse_args(argv: list[str] | None, settings: Settings) -> tuple[Path, JobPar
     return known.jar, JobParams.parse(rest, settings)
 
 
+def registry_settings(settings: Settings) -> object:
+    """The registry as the JVM's decoder and serializers reach it (RegistrySettings)."""
+    return (
+        get_gateway()
+        .jvm.dev.telemetry.flink.registry.RegistrySettings.builder()
+        .url(settings.schema_registry_url)
+        .caLocation(settings.schema_registry_ca_location or None)
+        # The variable's name: the credentials are read on the TaskManager, never shipped.
+        .basicAuthUserInfoVariable(REGISTRY_CREDENTIALS_VARIABLE)
+        .build()
+    )
+
+
 def record_deserializer(settings: Settings) -> object:
     """The JVM decoder of Confluent Avro records into SQL rows (no Python per record)."""
-    # Registry credentials are read on the TaskManager from this variable, never shipped.
-    return get_gateway().jvm.dev.telemetry.flink.ConfluentAvroRecordDeserializer(
-        settings.schema_registry_url,
-        schema_text(VALUE_SUBJECT),
-        settings.schema_registry_ca_location or None,
-        REGISTRY_CREDENTIALS_VARIABLE,
+    return get_gateway().jvm.dev.telemetry.flink.source.ConfluentAvroRecordDeserializer(
+        registry_settings(settings), schema_text(VALUE_SUBJECT)
     )
 
 
@@ -162,7 +171,7 @@ def watermarks(settings: Settings, args: JobParams, row_type: object) -> Waterma
     partition drained for the idle timeout (see IdleAdvancingWatermarks)."""
     jvm = get_gateway().jvm
     return WatermarkStrategy(
-        jvm.dev.telemetry.flink.IdleAdvancingWatermarks(
+        jvm.dev.telemetry.flink.watermark.IdleAdvancingWatermarks(
             row_type,
             "timestamp",
             args.out_of_orderness_seconds * 1000,
@@ -175,7 +184,7 @@ def watermarks(settings: Settings, args: JobParams, row_type: object) -> Waterma
 
 
 class EventSplit(NamedTuple):
-    """The split's streams (dev.telemetry.flink.EventSplit): rows of the window partials,
+    """The split's streams (dev.telemetry.flink.operator.EventSplit): rows of the window partials,
     the late events (with `wm`, the watermark they missed) and the dead letters.
 
     Not a dataclass: the job is also loaded as a script outside sys.modules."""
@@ -188,13 +197,13 @@ class EventSplit(NamedTuple):
 def event_split(args: JobParams, row_type: object, decoded: DataStream) -> EventSplit:
     """Append the JVM split of the decoded events (rows of `row_type`) to `decoded`."""
     jvm = get_gateway().jvm
-    columns = list(jvm.dev.telemetry.flink.WindowPartials.COLUMNS)
+    columns = list(jvm.dev.telemetry.flink.operator.WindowPartials.COLUMNS)
     if columns != list(PARTIAL_MERGE):
         sys.exit(
             f"error: {__file__}: PARTIAL_MERGE has {list(PARTIAL_MERGE)}, but the job jar's "
             f"WindowPartials emits {columns}; rebuild the jar with `make setup`"
         )
-    streams = jvm.dev.telemetry.flink.EventSplit.apply(
+    streams = jvm.dev.telemetry.flink.operator.EventSplit.apply(
         decoded._j_data_stream,  # type: ignore[attr-defined]
         row_type,
         args.window_seconds * 1000,
@@ -206,7 +215,7 @@ def event_split(args: JobParams, row_type: object, decoded: DataStream) -> Event
 
 
 # Partial aggregates, per car, lap and window: the only aggregation every event goes
-# through, in the JVM as it is decoded (dev.telemetry.flink.WindowPartials, its columns in
+# through, in the JVM as it is decoded (dev.telemetry.flink.operator.WindowPartials, its columns in
 # WindowPartials.COLUMNS). SQL merges the rows of one car, lap and window (a checkpoint
 # barrier can split one) with these. The windows merge a window's partials (of every lap in
 # it), the laps merge a lap's partials (of every window it spans), so a lap costs a few rows
@@ -359,9 +368,9 @@ def committed_watermark(
     settings: Settings, args: JobParams, table: LakeTable, windows: object
 ) -> None:
     """Keep the table's `telemetry.committed-before` at the watermark of its newest commit
-    (dev.telemetry.flink.CommittedWatermark): the signal for schedulers."""
+    (dev.telemetry.flink.lake.CommittedWatermark): the signal for schedulers."""
     jvm = get_gateway().jvm
-    operator = jvm.dev.telemetry.flink.CommittedWatermark(
+    operator = jvm.dev.telemetry.flink.lake.CommittedWatermark(
         CATALOG_NAME, java_map(flink_catalog_options(settings)), args.namespace, table.name
     )
     void = jvm.org.apache.flink.api.common.typeinfo.Types.VOID
@@ -383,25 +392,19 @@ def aggregate_topic(
     value_version: int,
 ) -> None:
     """Write `rows` (a DataStream of Rows) to `topic` as Confluent Avro under the registered
-    schemas of the two subjects, exactly once (dev.telemetry.flink.AggregateTopics)."""
-    gateway = get_gateway()
-    registry = gateway.new_array(gateway.jvm.String, 3)
-    registry[0] = settings.schema_registry_url
-    registry[1] = settings.schema_registry_ca_location or None
-    # Registry credentials are read on the TaskManager from this variable, never shipped.
-    registry[2] = REGISTRY_CREDENTIALS_VARIABLE
-    gateway.jvm.dev.telemetry.flink.AggregateTopics.append(
-        rows._j_data_stream,  # type: ignore[attr-defined]
-        uid,
-        topic,
-        java_map(java_properties(settings)),
-        registry,
-        key_subject,
-        schema_text(key_subject),
-        value_subject,
-        schema_text(value_subject, value_version),
-        f"{args.name}-{uid.removeprefix('telemetry-')}",
+    schemas of the two subjects, exactly once (dev.telemetry.flink.sink.AggregateTopics)."""
+    topics = (
+        get_gateway()
+        .jvm.dev.telemetry.flink.sink.AggregateTopics.builder()
+        .topic(topic)
+        .kafkaProperties(java_map(java_properties(settings)))
+        .registry(registry_settings(settings))
+        .key(key_subject, schema_text(key_subject))
+        .value(value_subject, schema_text(value_subject, value_version))
+        .transactionalIdPrefix(f"{args.name}-{uid.removeprefix('telemetry-')}")
+        .build()
     )
+    topics.appendTo(rows._j_data_stream, uid)  # type: ignore[attr-defined]
 
 
 def table_maintenance(
@@ -435,7 +438,7 @@ def dead_letter_headers(args: JobParams) -> str:
         DLQ_HEADERS.offset: utf8("CAST(kafka_offset AS STRING)"),
         DLQ_HEADERS.connector: utf8(f"'{args.name}'"),
         DLQ_HEADERS.stage: utf8("'VALUE_CONVERTER'"),
-        DLQ_HEADERS.converter: utf8("'dev.telemetry.flink.ConfluentAvroRecordDeserializer'"),
+        DLQ_HEADERS.converter: utf8("'dev.telemetry.flink.source.ConfluentAvroRecordDeserializer'"),
         DLQ_HEADERS.message: utf8("error"),
         DLQ_HEADERS.reason: utf8("SPLIT_INDEX(error, ':', 0)"),
         DLQ_HEADERS.schema_id: utf8("CAST(schema_id AS STRING)"),
@@ -524,7 +527,7 @@ def execute(
 
     # Split, in the JVM and chained to the source: undecodable -> dead letters, at or before
     # the watermark -> late events, the rest -> partial aggregates per car, lap and tumbling
-    # window (dev.telemetry.flink.EventSplit). Flink SQL's own split and local aggregation
+    # window (dev.telemetry.flink.operator.EventSplit). Flink SQL's own split and local aggregation
     # took 43 % of the TaskManager's profile, this about 9 % (README, Benchmarks).
     split = event_split(args, deserializer.rowType(), decoded)
     rowtime = (

@@ -1,5 +1,6 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.watermark;
 
+import dev.telemetry.flink.source.RowFields;
 import java.io.Serializable;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -15,7 +16,8 @@ import org.apache.flink.table.types.logical.LogicalTypeRoot;
 import org.apache.flink.table.types.logical.RowType;
 
 /**
- * Bounded out-of-orderness watermarks for the rows of {@link ConfluentAvroRecordDeserializer}
+ * Bounded out-of-orderness watermarks for the rows of {@link
+ * dev.telemetry.flink.source.ConfluentAvroRecordDeserializer}
  * that keep advancing with the wall clock once a partition is drained, so the last windows close
  * when traffic stops, and that hold while the broker cannot confirm it, so an outage never turns
  * buffered events late.
@@ -84,7 +86,8 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
     private final DrainProbe.Factory probes;
 
     /**
-     * @param rowType the rows' type ({@link ConfluentAvroRecordDeserializer#rowType()})
+     * @param rowType the rows' type ({@link
+     *     dev.telemetry.flink.source.ConfluentAvroRecordDeserializer#rowType()})
      * @param timestampField name of the DOUBLE field with the event time in epoch seconds
      * @param outOfOrdernessMillis how far behind the newest event an event may be and still be on time
      * @param idleTimeoutMillis how long the broker must confirm a quiet partition drained before

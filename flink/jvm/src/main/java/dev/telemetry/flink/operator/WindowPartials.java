@@ -1,5 +1,6 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.operator;
 
+import dev.telemetry.flink.source.RowFields;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;

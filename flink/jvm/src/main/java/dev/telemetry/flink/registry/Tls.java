@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.registry;
 
 import java.io.IOException;
 import java.io.InputStream;
