@@ -207,20 +207,4 @@ class WindowPartialsTest {
             assertEquals(truth.get(key)[1], merged.get(key)[1], key);
         }
     }
-
-    @Test
-    void theSplitsLateRuleIsSqlsRowtimeAtOrBeforeTheWatermark() {
-        assertFalse(EventSplit.isLate(T0, Long.MIN_VALUE), "no watermark yet: null, never late");
-        assertTrue(EventSplit.isLate(T0, T0));
-        assertTrue(EventSplit.isLate(T0 - 1, T0));
-        assertFalse(EventSplit.isLate(T0 + 1, T0));
-    }
-
-    @Test
-    void lateRowsAreTheEventsRowWithTheWatermarkAppended() {
-        RowType late = EventSplit.lateType(EVENTS);
-        assertEquals(EVENTS.getFieldCount() + 1, late.getFieldCount());
-        assertEquals(EVENTS.getFieldNames(), late.getFieldNames().subList(0, EVENTS.getFieldCount()));
-        assertEquals("wm", late.getFieldNames().get(EVENTS.getFieldCount()));
-    }
 }
