@@ -49,7 +49,7 @@ POM = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
 def _java(name: str) -> str:
-    """The source of `name` (e.g. `source/FailureReason`, `lake/LakeMaintenance`), comments removed."""
+    """The source of `name` (e.g. `source/FailureReason`), comments removed."""
     text = (JAVA / f"{name}.java").read_text()
     return re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.DOTALL)
 

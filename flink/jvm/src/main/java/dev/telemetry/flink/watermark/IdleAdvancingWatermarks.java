@@ -138,7 +138,6 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
         this.probes = probes;
     }
 
-    /** The position of {@code field} in {@code rowType}, which must have the type {@code root}. */
     /**
      * Ten probes per idle timeout, at least two a second: event time follows the clock at most
      * about two probe intervals after the idle timeout (300 ms each at the default 3 s). A probe
