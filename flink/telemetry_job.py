@@ -169,18 +169,19 @@ def java_map(entries: dict[str, str]) -> object:
 def watermarks(settings: Settings, args: JobParams, row_type: object) -> WatermarkStrategy:
     """Bounded out-of-orderness; event time follows the clock only once Kafka confirms the
     partition drained for the idle timeout (see IdleAdvancingWatermarks)."""
-    jvm = get_gateway().jvm
-    return WatermarkStrategy(
-        jvm.dev.telemetry.flink.watermark.IdleAdvancingWatermarks(
-            row_type,
-            "timestamp",
-            args.out_of_orderness_seconds * 1000,
-            args.idle_timeout_seconds * 1000,
-            args.topic,
-            args.consumer_group,
-            java_map(java_properties(settings)),
-        )
+    strategy = (
+        get_gateway()
+        .jvm.dev.telemetry.flink.watermark.IdleAdvancingWatermarks.builder()
+        .rowType(row_type)
+        .timestampField("timestamp")
+        .outOfOrdernessMillis(args.out_of_orderness_seconds * 1000)
+        .idleTimeoutMillis(args.idle_timeout_seconds * 1000)
+        .topic(args.topic)
+        .consumerGroup(args.consumer_group)
+        .kafkaProperties(java_map(java_properties(settings)))
+        .build()
     )
+    return WatermarkStrategy(strategy)
 
 
 class EventSplit(NamedTuple):
