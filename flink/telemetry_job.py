@@ -9,7 +9,7 @@ Iceberg tables and Kafka topics.
     split      undecodable -> dead-letter topic; at or before the watermark ->
                table late_events; the rest -> partial aggregates per car, lap and
                tumbling window, the one aggregation of every event (in the JVM,
-               chained to the source: dev.telemetry.flink.EventSplit)
+               chained to the source: dev.telemetry.flink.operator.EventSplit)
     partials   a car's, lap's and window's partial rows merged in SQL
     windows    a window's partials merged; laps: a lap's partials merged once the
                next lap's first partial passed the watermark (MATCH_RECOGNIZE)
@@ -37,7 +37,7 @@ from pyflink.common.watermark_strategy import WatermarkStrategy
 from pyflink.datastream import CheckpointingMode, DataStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors import Source
 from pyflink.java_gateway import get_gateway
-from pyflink.table import Schema, StreamTableEnvironment
+from pyflink.table import Schema, StatementSet, StreamTableEnvironment
 from pyflink.util.java_utils import add_jars_to_context_class_loader
 
 from telemetry.config import Settings, load_settings
@@ -81,14 +81,23 @@ def parse_args(argv: list[str] | None, settings: Settings) -> tuple[Path, JobPar
     return known.jar, JobParams.parse(rest, settings)
 
 
+def registry_settings(settings: Settings) -> object:
+    """The registry as the JVM's decoder and serializers reach it (RegistrySettings)."""
+    return (
+        get_gateway()
+        .jvm.dev.telemetry.flink.registry.RegistrySettings.builder()
+        .url(settings.schema_registry_url)
+        .caLocation(settings.schema_registry_ca_location or None)
+        # The variable's name: the credentials are read on the TaskManager, never shipped.
+        .basicAuthUserInfoVariable(REGISTRY_CREDENTIALS_VARIABLE)
+        .build()
+    )
+
+
 def record_deserializer(settings: Settings) -> object:
     """The JVM decoder of Confluent Avro records into SQL rows (no Python per record)."""
-    # Registry credentials are read on the TaskManager from this variable, never shipped.
-    return get_gateway().jvm.dev.telemetry.flink.ConfluentAvroRecordDeserializer(
-        settings.schema_registry_url,
-        schema_text(VALUE_SUBJECT),
-        settings.schema_registry_ca_location or None,
-        REGISTRY_CREDENTIALS_VARIABLE,
+    return get_gateway().jvm.dev.telemetry.flink.source.ConfluentAvroRecordDeserializer(
+        registry_settings(settings), schema_text(VALUE_SUBJECT)
     )
 
 
@@ -160,22 +169,23 @@ def java_map(entries: dict[str, str]) -> object:
 def watermarks(settings: Settings, args: JobParams, row_type: object) -> WatermarkStrategy:
     """Bounded out-of-orderness; event time follows the clock only once Kafka confirms the
     partition drained for the idle timeout (see IdleAdvancingWatermarks)."""
-    jvm = get_gateway().jvm
-    return WatermarkStrategy(
-        jvm.dev.telemetry.flink.IdleAdvancingWatermarks(
-            row_type,
-            "timestamp",
-            args.out_of_orderness_seconds * 1000,
-            args.idle_timeout_seconds * 1000,
-            args.topic,
-            args.consumer_group,
-            java_map(java_properties(settings)),
-        )
+    strategy = (
+        get_gateway()
+        .jvm.dev.telemetry.flink.watermark.IdleAdvancingWatermarks.builder()
+        .rowType(row_type)
+        .timestampField("timestamp")
+        .outOfOrdernessMillis(args.out_of_orderness_seconds * 1000)
+        .idleTimeoutMillis(args.idle_timeout_seconds * 1000)
+        .topic(args.topic)
+        .consumerGroup(args.consumer_group)
+        .kafkaProperties(java_map(java_properties(settings)))
+        .build()
     )
+    return WatermarkStrategy(strategy)
 
 
 class EventSplit(NamedTuple):
-    """The split's streams (dev.telemetry.flink.EventSplit): rows of the window partials,
+    """The split's streams (dev.telemetry.flink.operator.EventSplit): rows of the window partials,
     the late events (with `wm`, the watermark they missed) and the dead letters.
 
     Not a dataclass: the job is also loaded as a script outside sys.modules."""
@@ -188,13 +198,13 @@ class EventSplit(NamedTuple):
 def event_split(args: JobParams, row_type: object, decoded: DataStream) -> EventSplit:
     """Append the JVM split of the decoded events (rows of `row_type`) to `decoded`."""
     jvm = get_gateway().jvm
-    columns = list(jvm.dev.telemetry.flink.WindowPartials.COLUMNS)
+    columns = list(jvm.dev.telemetry.flink.operator.WindowPartials.COLUMNS)
     if columns != list(PARTIAL_MERGE):
         sys.exit(
             f"error: {__file__}: PARTIAL_MERGE has {list(PARTIAL_MERGE)}, but the job jar's "
             f"WindowPartials emits {columns}; rebuild the jar with `make setup`"
         )
-    streams = jvm.dev.telemetry.flink.EventSplit.apply(
+    streams = jvm.dev.telemetry.flink.operator.EventSplit.apply(
         decoded._j_data_stream,  # type: ignore[attr-defined]
         row_type,
         args.window_seconds * 1000,
@@ -206,7 +216,7 @@ def event_split(args: JobParams, row_type: object, decoded: DataStream) -> Event
 
 
 # Partial aggregates, per car, lap and window: the only aggregation every event goes
-# through, in the JVM as it is decoded (dev.telemetry.flink.WindowPartials, its columns in
+# through, in the JVM as it is decoded (dev.telemetry.flink.operator.WindowPartials, its columns in
 # WindowPartials.COLUMNS). SQL merges the rows of one car, lap and window (a checkpoint
 # barrier can split one) with these. The windows merge a window's partials (of every lap in
 # it), the laps merge a lap's partials (of every window it spans), so a lap costs a few rows
@@ -304,22 +314,24 @@ def sql_options(options: dict[str, str]) -> str:
     )
 
 
+class LakeTables(NamedTuple):
+    """The lake's tables the job writes, as their contracts and versions say."""
+
+    windows: LakeTable
+    laps: LakeTable
+    late: LakeTable
+
+
 def table_path(args: JobParams, table: LakeTable) -> str:
     return f"`{CATALOG_NAME}`.`{args.namespace}`.`{table.name}`"
 
 
-def create_sinks(
-    t_env: StreamTableEnvironment, settings: Settings, args: JobParams
-) -> tuple[LakeTable, LakeTable, LakeTable]:
+def create_sinks(t_env: StreamTableEnvironment, settings: Settings, args: JobParams) -> LakeTables:
     """The lake's tables (created or evolved from the contracts) and the dead-letter topic."""
-    windows, laps, late = (
-        window_table(args.window_schema_version or None),
-        lap_table(),
-        late_table(),
-    )
+    tables = LakeTables(window_table(args.window_schema_version or None), lap_table(), late_table())
     for table, known, where in (
-        (windows, WINDOW_COLUMNS, "WINDOW_COLUMNS"),
-        (laps, {"car_id", "lap_time_ms", *LAP_MEASURES}, "LAP_MEASURES"),
+        (tables.windows, WINDOW_COLUMNS, "WINDOW_COLUMNS"),
+        (tables.laps, {"car_id", "lap_time_ms", *LAP_MEASURES}, "LAP_MEASURES"),
     ):
         missing = [c.name for c in table.columns if c.name not in known]
         if missing:
@@ -327,7 +339,7 @@ def create_sinks(
                 f"error: {table.subject} has fields without an aggregate in {__file__}: "
                 f"{', '.join(missing)}; add them to {where}"
             )
-    for table in (windows, laps, late):
+    for table in tables:
         ensure_table(settings, table, args.namespace)
     ensure_lock_table(settings)  # before the tasks, which would race to create it
     t_env.execute_sql(
@@ -352,16 +364,16 @@ def create_sinks(
             'sink.delivery-guarantee' = 'exactly-once',
             'sink.transactional-id-prefix' = '{args.name}-dlq'
         )""")
-    return windows, laps, late
+    return tables
 
 
 def committed_watermark(
     settings: Settings, args: JobParams, table: LakeTable, windows: object
 ) -> None:
     """Keep the table's `telemetry.committed-before` at the watermark of its newest commit
-    (dev.telemetry.flink.CommittedWatermark): the signal for schedulers."""
+    (dev.telemetry.flink.lake.CommittedWatermark): the signal for schedulers."""
     jvm = get_gateway().jvm
-    operator = jvm.dev.telemetry.flink.CommittedWatermark(
+    operator = jvm.dev.telemetry.flink.lake.CommittedWatermark(
         CATALOG_NAME, java_map(flink_catalog_options(settings)), args.namespace, table.name
     )
     void = jvm.org.apache.flink.api.common.typeinfo.Types.VOID
@@ -383,25 +395,19 @@ def aggregate_topic(
     value_version: int,
 ) -> None:
     """Write `rows` (a DataStream of Rows) to `topic` as Confluent Avro under the registered
-    schemas of the two subjects, exactly once (dev.telemetry.flink.AggregateTopics)."""
-    gateway = get_gateway()
-    registry = gateway.new_array(gateway.jvm.String, 3)
-    registry[0] = settings.schema_registry_url
-    registry[1] = settings.schema_registry_ca_location or None
-    # Registry credentials are read on the TaskManager from this variable, never shipped.
-    registry[2] = REGISTRY_CREDENTIALS_VARIABLE
-    gateway.jvm.dev.telemetry.flink.AggregateTopics.append(
-        rows._j_data_stream,  # type: ignore[attr-defined]
-        uid,
-        topic,
-        java_map(java_properties(settings)),
-        registry,
-        key_subject,
-        schema_text(key_subject),
-        value_subject,
-        schema_text(value_subject, value_version),
-        f"{args.name}-{uid.removeprefix('telemetry-')}",
+    schemas of the two subjects, exactly once (dev.telemetry.flink.sink.AggregateTopics)."""
+    topics = (
+        get_gateway()
+        .jvm.dev.telemetry.flink.sink.AggregateTopics.builder()
+        .topic(topic)
+        .kafkaProperties(java_map(java_properties(settings)))
+        .registry(registry_settings(settings))
+        .key(key_subject, schema_text(key_subject))
+        .value(value_subject, schema_text(value_subject, value_version))
+        .transactionalIdPrefix(f"{args.name}-{uid.removeprefix('telemetry-')}")
+        .build()
     )
+    topics.appendTo(rows._j_data_stream, uid)  # type: ignore[attr-defined]
 
 
 def table_maintenance(
@@ -435,7 +441,7 @@ def dead_letter_headers(args: JobParams) -> str:
         DLQ_HEADERS.offset: utf8("CAST(kafka_offset AS STRING)"),
         DLQ_HEADERS.connector: utf8(f"'{args.name}'"),
         DLQ_HEADERS.stage: utf8("'VALUE_CONVERTER'"),
-        DLQ_HEADERS.converter: utf8("'dev.telemetry.flink.ConfluentAvroRecordDeserializer'"),
+        DLQ_HEADERS.converter: utf8("'dev.telemetry.flink.source.ConfluentAvroRecordDeserializer'"),
         DLQ_HEADERS.message: utf8("error"),
         DLQ_HEADERS.reason: utf8("SPLIT_INDEX(error, ':', 0)"),
         DLQ_HEADERS.schema_id: utf8("CAST(schema_id AS STRING)"),
@@ -459,28 +465,12 @@ def environment(
     return StreamExecutionEnvironment(remote)
 
 
-def execute(
-    settings: Settings,
-    jar: Path,
-    args: JobParams,
-    *,
-    rest_endpoint: tuple[str, int] | None = None,
-    savepoint: str | None = None,
-    dry_run: bool = False,
-) -> str:
-    """Build the pipeline and submit it; returns the job id.
-
-    Under `flink run` the job goes to the cluster that command names. Called
-    in-process (telemetry.ops.jobs.client), `rest_endpoint` names the cluster and
-    `savepoint` the state to resume. `dry_run` plans the job without submitting it
-    (a warm-up of the planner; returns "").
-    """
-    # Before PyFlink's environment, which imports pyarrow.fs: pyarrow's S3 client (the
-    # catalog's FileIO) takes its CA bundle then, and must trust S3_CA_LOCATION.
-    arrow_trust.trust(settings)
-    add_jars_to_context_class_loader([jar.resolve().as_uri()])
+def job_configuration(
+    settings: Settings, jar: Path, args: JobParams, *, remote: bool, savepoint: str | None
+) -> Configuration:
+    """The cluster's client configuration plus the job's: name, jar, SQL, state per job name."""
     config = client_configuration(settings)
-    if rest_endpoint is not None:
+    if remote:
         config.set_string("execution.attached", "false")
     if savepoint:
         config.set_string("execution.state-recovery.path", savepoint)
@@ -507,13 +497,49 @@ def execute(
     )
     # A resumed job owns the checkpoint it starts from and deletes it once subsumed.
     config.set_string("execution.state-recovery.claim-mode", "CLAIM")
+    return config
+
+
+def configure(
+    settings: Settings,
+    jar: Path,
+    args: JobParams,
+    rest_endpoint: tuple[str, int] | None,
+    savepoint: str | None,
+) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
+    """The job's environments: its configuration, checkpoints exactly once, its parallelism."""
+    # Before PyFlink's environment, which imports pyarrow.fs: pyarrow's S3 client (the
+    # catalog's FileIO) takes its CA bundle then, and must trust S3_CA_LOCATION.
+    arrow_trust.trust(settings)
+    add_jars_to_context_class_loader([jar.resolve().as_uri()])
+    config = job_configuration(
+        settings, jar, args, remote=rest_endpoint is not None, savepoint=savepoint
+    )
     env = environment(config, jar, rest_endpoint)
     env.enable_checkpointing(args.checkpoint_seconds * 1000, CheckpointingMode.EXACTLY_ONCE)
     if args.parallelism:
         env.set_parallelism(args.parallelism)
-    t_env = StreamTableEnvironment.create(env)
+    return env, StreamTableEnvironment.create(env)
 
-    # Source: Kafka records decoded to SQL rows in the JVM; watermarks per partition.
+
+def rowtime_schema() -> Schema:
+    """A stream's record timestamps as the column `rowtime`, its watermarks as the table's."""
+    return (
+        Schema.new_builder()
+        .column_by_metadata("rowtime", "TIMESTAMP_LTZ(3)")
+        .watermark("rowtime", "SOURCE_WATERMARK()")
+        .build()
+    )
+
+
+def source_and_split(
+    settings: Settings,
+    args: JobParams,
+    env: StreamExecutionEnvironment,
+    t_env: StreamTableEnvironment,
+) -> None:
+    """Kafka records decoded in the JVM with watermarks per partition, split into the views
+    `local_partials`, `late_events` and `dead_letters`."""
     deserializer = record_deserializer(settings)
     decoded = env.from_source(
         kafka_source(settings, args, deserializer),
@@ -521,31 +547,19 @@ def execute(
         "kafka: telemetry",
     )
     decoded = decoded.uid(SOURCE_UID)
-
-    # Split, in the JVM and chained to the source: undecodable -> dead letters, at or before
-    # the watermark -> late events, the rest -> partial aggregates per car, lap and tumbling
-    # window (dev.telemetry.flink.EventSplit). Flink SQL's own split and local aggregation
-    # took 43 % of the TaskManager's profile, this about 9 % (README, Benchmarks).
     split = event_split(args, deserializer.rowType(), decoded)
-    rowtime = (
-        Schema.new_builder()
-        .column_by_metadata("rowtime", "TIMESTAMP_LTZ(3)")
-        .watermark("rowtime", "SOURCE_WATERMARK()")
-        .build()
-    )
+    rowtime = rowtime_schema()
     t_env.create_temporary_view("local_partials", t_env.from_data_stream(split.partials, rowtime))
     t_env.create_temporary_view("late_events", t_env.from_data_stream(split.late, rowtime))
     t_env.create_temporary_view("dead_letters", t_env.from_data_stream(split.errors))
-    windows, laps, late = create_sinks(t_env, settings, args)
-    statements = t_env.create_statement_set()
-    # One writer a table: windows are a few rows a second, and one file per checkpoint
-    # and hour is what Iceberg's maintenance then merges.
-    sink_options = sql_options({"write-parallelism": "1"})
 
-    # Partials: the split's rows of one car, lap and window merged (a checkpoint barrier may
-    # have split them). Converted to a DataStream once, so that the windows and the laps share
-    # them (a view would be planned, and computed, once for each). Their window_time travels
-    # as the records' event time, and becomes the rowtime of the view read back from it.
+
+def merged_partials(t_env: StreamTableEnvironment, args: JobParams) -> None:
+    """The view `partials`: the split's rows of one car, lap and window merged (a checkpoint
+    barrier may have split them), its rowtime the window's."""
+    # Converted to a DataStream once, so that the windows and the laps share them (a view
+    # would be planned, and computed, once for each). Their window_time travels as the
+    # records' event time, and becomes the rowtime of the view read back from it.
     merged = ",\n            ".join(f"{expr} AS `{name}`" for name, expr in PARTIAL_MERGE.items())
     partial_stream = t_env.to_data_stream(
         t_env.sql_query(f"""
@@ -556,12 +570,24 @@ def execute(
             TABLE local_partials, DESCRIPTOR(rowtime), INTERVAL '{args.window_seconds}' SECOND))
         GROUP BY car_id, lap, window_start, window_end, window_time""")
     )
-    t_env.create_temporary_view("partials", t_env.from_data_stream(partial_stream, rowtime))
+    t_env.create_temporary_view(
+        "partials", t_env.from_data_stream(partial_stream, rowtime_schema())
+    )
 
-    # Windows: a window's partials merged (one per lap it saw), every aggregate the job
-    # knows whatever the table's version: the window state is then the same for every
-    # version, so a savepoint carries over an upgrade. Through a DataStream, so that the
-    # planner keeps the aggregates the table does not take (yet).
+
+# One writer a table: windows are a few rows a second, and one file per checkpoint and
+# hour is what Iceberg's maintenance then merges.
+SINK_OPTIONS = sql_options({"write-parallelism": "1"})
+
+
+def windows(
+    t_env: StreamTableEnvironment, statements: StatementSet, args: JobParams, table: LakeTable
+) -> DataStream:
+    """Each window's partials merged (one per lap it saw) into the windows table; returns the
+    rows with every aggregate the job knows, for the topic and the signal."""
+    # Every aggregate whatever the table's version: the window state is then the same for
+    # every version, so a savepoint carries over an upgrade. Through a DataStream, so that
+    # the planner keeps the aggregates the table does not take (yet).
     every = ",\n            ".join(f"{expr} AS `{name}`" for name, expr in WINDOW_COLUMNS.items())
     aggregated = t_env.sql_query(f"""
         SELECT
@@ -572,30 +598,27 @@ def execute(
     window_stream = t_env.to_data_stream(aggregated)
     t_env.create_temporary_view("window_rows", t_env.from_data_stream(window_stream))
     written = ",\n            ".join(
-        _instant(c.name, f"`{c.name}`", c.is_instant) for c in windows.columns
+        _instant(c.name, f"`{c.name}`", c.is_instant) for c in table.columns
     )
     statements.add_insert_sql(f"""
-        INSERT INTO {table_path(args, windows)} /*+ OPTIONS({sink_options}) */
-            ({", ".join(f"`{c}`" for c in windows.column_names)})
+        INSERT INTO {table_path(args, table)} /*+ OPTIONS({SINK_OPTIONS}) */
+            ({", ".join(f"`{c}`" for c in table.column_names)})
         SELECT
             {written}
         FROM window_rows""")
-    aggregate_topic(  # the fields of the table's version, by name, from every aggregate
-        settings,
-        args,
-        window_stream,
-        uid=WINDOW_TOPIC_UID,
-        topic=args.window_topic,
-        key_subject=WINDOW_KEY_SUBJECT,
-        value_subject=WINDOW_SUBJECT,
-        value_version=windows.version,
-    )
+    return window_stream
 
-    # Laps: a car's partials in event-time order (a window's laps in lap order). A lap is
-    # C+, the partials of one lap number after a partial P of a lower one (so the lap it
-    # was first seen on, partial, never is one), ended by the first partial N of a higher
-    # lap: N's first event is the next crossing. The match resumes at the lap's last
-    # partial, the P of the next lap. Events without a lap number take no part.
+
+def laps(
+    t_env: StreamTableEnvironment, statements: StatementSet, args: JobParams, table: LakeTable
+) -> DataStream:
+    """Each lap's partials merged once the next lap began, into the laps table; returns the
+    rows, for the topic."""
+    # A car's partials in event-time order (a window's laps in lap order). A lap is C+, the
+    # partials of one lap number after a partial P of a lower one (so the lap it was first
+    # seen on, partial, never is one), ended by the first partial N of a higher lap: N's
+    # first event is the next crossing. The match resumes at the lap's last partial, the P
+    # of the next lap. Events without a lap number take no part.
     measures = ",\n                ".join(
         f"{expr} AS `{name}`" for name, expr in LAP_MEASURES.items()
     )
@@ -617,10 +640,51 @@ def execute(
     lap_stream = t_env.to_data_stream(lap_rows)
     t_env.create_temporary_view("lap_rows", t_env.from_data_stream(lap_stream))
     statements.add_insert_sql(f"""
-        INSERT INTO {table_path(args, laps)} /*+ OPTIONS({sink_options}) */
-            ({", ".join(f"`{c}`" for c in laps.column_names)})
-        SELECT {", ".join(f"`{c}`" for c in laps.column_names)}
+        INSERT INTO {table_path(args, table)} /*+ OPTIONS({SINK_OPTIONS}) */
+            ({", ".join(f"`{c}`" for c in table.column_names)})
+        SELECT {", ".join(f"`{c}`" for c in table.column_names)}
         FROM lap_rows""")
+    return lap_stream
+
+
+def late_events(statements: StatementSet, args: JobParams, table: LakeTable) -> None:
+    """Late events into their table, with the watermark they missed: never dropped."""
+    late_values = ",\n            ".join(
+        LATE_COLUMNS.get(c.name, f"`{c.name}`") for c in table.columns
+    )
+    statements.add_insert_sql(f"""
+        INSERT INTO {table_path(args, table)} /*+ OPTIONS({SINK_OPTIONS}) */
+        SELECT
+            {late_values}
+        FROM late_events""")
+
+
+def dead_letters(statements: StatementSet, args: JobParams) -> None:
+    """Undecodable records to the dead-letter topic: original bytes, reason and position."""
+    statements.add_insert_sql(f"""
+        INSERT INTO dead_letter_sink
+        SELECT kafka_key, payload, {dead_letter_headers(args)}
+        FROM dead_letters""")
+
+
+def aggregate_topics(
+    settings: Settings,
+    args: JobParams,
+    tables: LakeTables,
+    window_stream: DataStream,
+    lap_stream: DataStream,
+) -> None:
+    """Windows and laps on their topics too, with the fields of their table's version."""
+    aggregate_topic(
+        settings,
+        args,
+        window_stream,
+        uid=WINDOW_TOPIC_UID,
+        topic=args.window_topic,
+        key_subject=WINDOW_KEY_SUBJECT,
+        value_subject=WINDOW_SUBJECT,
+        value_version=tables.windows.version,
+    )
     aggregate_topic(
         settings,
         args,
@@ -629,41 +693,74 @@ def execute(
         topic=args.lap_topic,
         key_subject=LAP_KEY_SUBJECT,
         value_subject=LAP_SUBJECT,
-        value_version=laps.version,
+        value_version=tables.laps.version,
     )
 
-    # Late data: kept with the watermark it missed, never dropped.
-    late_values = ",\n            ".join(
-        LATE_COLUMNS.get(c.name, f"`{c.name}`") for c in late.columns
-    )
-    statements.add_insert_sql(f"""
-        INSERT INTO {table_path(args, late)} /*+ OPTIONS({sink_options}) */
-        SELECT
-            {late_values}
-        FROM late_events""")
 
-    # Dead letters: original bytes, reason and source position.
-    statements.add_insert_sql(f"""
-        INSERT INTO dead_letter_sink
-        SELECT kafka_key, payload, {dead_letter_headers(args)}
-        FROM dead_letters""")
-
-    # Signal: the windows table's `telemetry.committed-before` follows its commits.
-    committed_watermark(settings, args, windows, window_stream)
-    # Maintenance: Iceberg's compaction, snapshot expiry and orphan cleanup, per table.
-    for table in (windows, laps, late):
+def maintenance(
+    settings: Settings,
+    args: JobParams,
+    env: StreamExecutionEnvironment,
+    tables: LakeTables,
+    window_stream: DataStream,
+) -> None:
+    """The windows table's commit signal, and Iceberg's maintenance of every table."""
+    committed_watermark(settings, args, tables.windows, window_stream)
+    for table in tables:
         table_maintenance(settings, args, env, table)
 
-    if dry_run:
-        statements.explain()
-        return ""
 
-    # Execute: the statements and the signal as one job, submitted; returns at once.
+def submit(env: StreamExecutionEnvironment, statements: StatementSet, args: JobParams) -> str:
+    """The statements and the DataStream branches as one job, submitted; returns at once."""
     statements.attach_as_datastream()
     job_client = env.execute_async(args.name)
     if job_client is None:
         raise RuntimeError("the cluster returned no job for the statement set")
     return str(job_client.get_job_id())
+
+
+def execute(
+    settings: Settings,
+    jar: Path,
+    args: JobParams,
+    *,
+    rest_endpoint: tuple[str, int] | None = None,
+    savepoint: str | None = None,
+    dry_run: bool = False,
+) -> str:
+    """Build the pipeline and submit it; returns the job id.
+
+    Under `flink run` the job goes to the cluster that command names. Called
+    in-process (telemetry.ops.jobs.client), `rest_endpoint` names the cluster and
+    `savepoint` the state to resume. `dry_run` plans the job without submitting it
+    (a warm-up of the planner; returns "").
+    """
+    # Configure: the cluster, exactly-once checkpoints, state kept per job name.
+    env, t_env = configure(settings, jar, args, rest_endpoint, savepoint)
+    # Source and split: Kafka -> decoded rows -> dead letters, late events, partials.
+    source_and_split(settings, args, env, t_env)
+    # Sinks: the lake's tables, created or evolved, and the dead-letter topic.
+    tables = create_sinks(t_env, settings, args)
+    statements = t_env.create_statement_set()
+    # Partials: the split's rows of one car, lap and window merged, for windows and laps.
+    merged_partials(t_env, args)
+    # Windows: partials merged per car and window, into the windows table.
+    window_stream = windows(t_env, statements, args, tables.windows)
+    # Laps: partials merged per car and lap (MATCH_RECOGNIZE), into the laps table.
+    lap_stream = laps(t_env, statements, args, tables.laps)
+    # Late events: into their table, with the watermark they missed.
+    late_events(statements, args, tables.late)
+    # Dead letters: to their topic, with the reason and the source position.
+    dead_letters(statements, args)
+    # Aggregate topics: windows and laps on Kafka too, exactly once.
+    aggregate_topics(settings, args, tables, window_stream, lap_stream)
+    # Maintenance: the windows table's commit signal; compaction and expiry per table.
+    maintenance(settings, args, env, tables, window_stream)
+    if dry_run:
+        statements.explain()
+        return ""
+    # Submit: one job, returns at once.
+    return submit(env, statements, args)
 
 
 def main(argv: list[str] | None = None) -> None:

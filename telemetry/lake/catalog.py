@@ -48,7 +48,7 @@ __all__ = [
 
 CATALOG_NAME = "telemetry"
 # Table property the job keeps at "every window ending at or before T is committed"
-# (ISO 8601, UTC): the signal for schedulers (dev.telemetry.flink.CommittedWatermark).
+# (ISO 8601, UTC): the signal for schedulers (dev.telemetry.flink.lake.CommittedWatermark).
 COMMITTED_BEFORE = "telemetry.committed-before"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

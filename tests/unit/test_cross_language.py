@@ -49,7 +49,7 @@ POM = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
 def _java(name: str) -> str:
-    """The source of `name` (e.g. `FailureReason`, `lake/LakeMaintenance`), comments removed."""
+    """The source of `name` (e.g. `source/FailureReason`), comments removed."""
     text = (JAVA / f"{name}.java").read_text()
     return re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.DOTALL)
 
@@ -97,14 +97,14 @@ def _python_sources() -> list[Path]:
 
 
 def test_the_decoder_appends_the_metadata_columns_python_declares() -> None:
-    expression = _declared(_java("ConfluentAvroRecordDeserializer"), "METADATA_COLUMNS")
+    expression = _declared(_java("source/ConfluentAvroRecordDeserializer"), "METADATA_COLUMNS")
     match = re.fullmatch(r"List\.of\((.*)\)", expression, flags=re.DOTALL)
     assert match, f"METADATA_COLUMNS = {expression}: not a List.of(...)"
     assert tuple(re.findall(r'"([^"]+)"', match.group(1))) == METADATA_COLUMNS
 
 
 def test_the_watermarks_read_metadata_columns_by_their_names() -> None:
-    source = _java("IdleAdvancingWatermarks")
+    source = _java("watermark/IdleAdvancingWatermarks")
     for constant in ("ERROR_FIELD", "KAFKA_TIMESTAMP_FIELD", "KAFKA_PARTITION_FIELD"):
         assert _string(source, constant) in METADATA_COLUMNS, constant
     assert _string(source, "KAFKA_OFFSET_FIELD") in METADATA_COLUMNS
@@ -122,14 +122,14 @@ def test_the_job_reads_only_columns_the_decoder_writes(column: str) -> None:
 
 
 def test_dead_letter_reasons_are_the_decoders_failure_codes_in_order() -> None:
-    source = _java("FailureReason")
+    source = _java("source/FailureReason")
     assert "name().toLowerCase(Locale.ROOT).replace('_', '-')" in source, "code() changed"
     codes = [name.lower().replace("_", "-") for name in _enum_constants(source, "FailureReason")]
     assert tuple(codes) == REASONS
 
 
 def test_a_reasons_counter_is_named_as_the_decoder_names_it() -> None:
-    source = _java("FailureReason")
+    source = _java("source/FailureReason")
     match = re.search(r'metricName\(\)\s*\{\s*return "(\w+)" \+ name\(\)\.toLowerCase', source)
     assert match, "metricName() changed"
     for name in _enum_constants(source, "FailureReason"):
@@ -137,7 +137,7 @@ def test_a_reasons_counter_is_named_as_the_decoder_names_it() -> None:
 
 
 def test_the_decoders_counters_are_the_names_python_asks_flink_for() -> None:
-    source = _java("ConfluentAvroRecordDeserializer")
+    source = _java("source/ConfluentAvroRecordDeserializer")
     assert re.search(rf'decoded = counter\(metrics, "{DECODED_METRIC}"\)', source)
     assert re.search(rf'failed = counter\(metrics, "{FAILED_METRIC}"\)', source)
 
@@ -153,7 +153,7 @@ def test_python_asks_only_for_counters_the_decoder_registers() -> None:
 
 
 def test_a_replayed_letter_carries_the_header_the_decoder_looks_for() -> None:
-    source = _java("ConfluentAvroRecordDeserializer")
+    source = _java("source/ConfluentAvroRecordDeserializer")
     assert _string(source, "REPLAYED_FROM_HEADER") == REPLAYED_FROM
 
 
@@ -161,7 +161,7 @@ def test_the_producer_frames_records_as_the_decoder_parses_them() -> None:
     from producer.badrecords import HEADER_SIZE
     from producer.serializers import MAGIC_BYTE
 
-    source = _java("ConfluentAvroRecordDeserializer")
+    source = _java("source/ConfluentAvroRecordDeserializer")
     assert _int(source, "MAGIC_BYTE") == MAGIC_BYTE
     assert _int(source, "HEADER_LENGTH") == HEADER_SIZE
 
@@ -169,7 +169,7 @@ def test_the_producer_frames_records_as_the_decoder_parses_them() -> None:
 def test_both_registry_clients_know_the_same_not_found_codes() -> None:
     from telemetry import registry
 
-    source = _java("SchemaRegistryClient")
+    source = _java("registry/SchemaRegistryClient")
     assert _int(source, "SCHEMA_NOT_FOUND") == registry.SCHEMA_NOT_FOUND
     assert _int(source, "SUBJECT_NOT_FOUND") == registry.SUBJECT_NOT_FOUND
 
@@ -178,7 +178,7 @@ def test_both_registry_clients_know_the_same_not_found_codes() -> None:
 
 
 def test_the_aggregate_topics_and_the_dead_letters_share_one_transaction_timeout() -> None:
-    java = _string(_java("AggregateTopics"), "TRANSACTION_TIMEOUT_MS")
+    java = _string(_java("sink/AggregateTopics"), "TRANSACTION_TIMEOUT_MS")
     assert java == str(TRANSACTION_TIMEOUT_MS)
     option = re.search(r"'properties\.transaction\.timeout\.ms' = '([^']+)'", JOB.read_text())
     assert option, "the dead-letter sink sets no transaction timeout"

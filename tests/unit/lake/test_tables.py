@@ -71,7 +71,7 @@ def test_the_flink_catalog_carries_no_credentials() -> None:
 
 def test_the_jvm_signal_sets_the_property_python_reads() -> None:
     java = (
-        ROOT / "flink/jvm/src/main/java/dev/telemetry/flink/CommittedWatermark.java"
+        ROOT / "flink/jvm/src/main/java/dev/telemetry/flink/lake/CommittedWatermark.java"
     ).read_text()
     match = re.search(r'String PROPERTY = "([^"]+)"', java)
     assert match and match.group(1) == COMMITTED_BEFORE

@@ -1,7 +1,9 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.watermark;
 
+import dev.telemetry.flink.source.RowFields;
 import java.io.Serializable;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.LongSupplier;
 import org.apache.flink.api.common.eventtime.TimestampAssigner;
 import org.apache.flink.api.common.eventtime.TimestampAssignerSupplier;
@@ -15,7 +17,8 @@ import org.apache.flink.table.types.logical.LogicalTypeRoot;
 import org.apache.flink.table.types.logical.RowType;
 
 /**
- * Bounded out-of-orderness watermarks for the rows of {@link ConfluentAvroRecordDeserializer}
+ * Bounded out-of-orderness watermarks for the rows of {@link
+ * dev.telemetry.flink.source.ConfluentAvroRecordDeserializer}
  * that keep advancing with the wall clock once a partition is drained, so the last windows close
  * when traffic stops, and that hold while the broker cannot confirm it, so an outage never turns
  * buffered events late.
@@ -83,30 +86,93 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
     private final Clock clock;
     private final DrainProbe.Factory probes;
 
-    /**
-     * @param rowType the rows' type ({@link ConfluentAvroRecordDeserializer#rowType()})
-     * @param timestampField name of the DOUBLE field with the event time in epoch seconds
-     * @param outOfOrdernessMillis how far behind the newest event an event may be and still be on time
-     * @param idleTimeoutMillis how long the broker must confirm a quiet partition drained before
-     *     event time follows the clock (or, if it never had a record, before it is idle)
-     * @param topic the source topic, probed for end offsets
-     * @param consumerGroup the source's consumer group, whose committed offsets tell where a
-     *     partition that has delivered nothing yet starts
-     * @param kafkaProperties consumer properties for the probe: bootstrap servers and security
-     */
-    public IdleAdvancingWatermarks(
-            RowType rowType,
-            String timestampField,
-            long outOfOrdernessMillis,
-            long idleTimeoutMillis,
-            String topic,
-            String consumerGroup,
-            Map<String, String> kafkaProperties) {
-        this(rowType, timestampField, outOfOrdernessMillis, idleTimeoutMillis, System::currentTimeMillis,
-                KafkaDrainProbe.factory(topic, consumerGroup, kafkaProperties, probeInterval(idleTimeoutMillis)));
+    public static Builder builder() {
+        return new Builder();
     }
 
-    /** As above, with the wall clock and the probe given (for tests). */
+    /** Named setters for the strategy; every one is required. */
+    public static final class Builder {
+        private RowType rowType;
+        private String timestampField;
+        private Long outOfOrdernessMillis;
+        private Long idleTimeoutMillis;
+        private String topic;
+        private String consumerGroup;
+        private Map<String, String> kafkaProperties;
+
+        private Builder() {}
+
+        /** The rows' type ({@link dev.telemetry.flink.source.ConfluentAvroRecordDeserializer#rowType()}). */
+        public Builder rowType(RowType rowType) {
+            this.rowType = rowType;
+            return this;
+        }
+
+        /** The name of the DOUBLE field with the event time in epoch seconds. */
+        public Builder timestampField(String timestampField) {
+            this.timestampField = timestampField;
+            return this;
+        }
+
+        /** How far behind the newest event an event may be and still be on time. */
+        public Builder outOfOrdernessMillis(long outOfOrdernessMillis) {
+            this.outOfOrdernessMillis = outOfOrdernessMillis;
+            return this;
+        }
+
+        /**
+         * How long the broker must confirm a quiet partition drained before event time follows
+         * the clock (or, if it never had a record, before it is idle).
+         */
+        public Builder idleTimeoutMillis(long idleTimeoutMillis) {
+            this.idleTimeoutMillis = idleTimeoutMillis;
+            return this;
+        }
+
+        /** The source topic, probed for end offsets. */
+        public Builder topic(String topic) {
+            this.topic = topic;
+            return this;
+        }
+
+        /**
+         * The source's consumer group, whose committed offsets tell where a partition that has
+         * delivered nothing yet starts.
+         */
+        public Builder consumerGroup(String consumerGroup) {
+            this.consumerGroup = consumerGroup;
+            return this;
+        }
+
+        /** Consumer properties for the probe: bootstrap servers and security. */
+        public Builder kafkaProperties(Map<String, String> kafkaProperties) {
+            this.kafkaProperties = Map.copyOf(kafkaProperties);
+            return this;
+        }
+
+        /**
+         * @throws NullPointerException if a setting is missing, naming it
+         * @throws IllegalArgumentException if the fields or durations cannot work
+         */
+        public IdleAdvancingWatermarks build() {
+            long idle = required(idleTimeoutMillis, "idleTimeoutMillis");
+            DrainProbe.Factory probes = KafkaDrainProbe.factory(required(topic, "topic"),
+                    required(consumerGroup, "consumerGroup"), required(kafkaProperties, "kafkaProperties"),
+                    probeInterval(idle));
+            return new IdleAdvancingWatermarks(required(rowType, "rowType"), timestampField,
+                    required(outOfOrdernessMillis, "outOfOrdernessMillis"), idle, System::currentTimeMillis, probes);
+        }
+
+        private static <T> T required(T value, String what) {
+            return Objects.requireNonNull(value, () -> "IdleAdvancingWatermarks: " + what + " is not set");
+        }
+    }
+
+    /**
+     * A strategy with the wall clock and the probe given (for tests; the job uses {@link #builder()}).
+     *
+     * @param timestampField name of the DOUBLE field with the event time in epoch seconds
+     */
     public IdleAdvancingWatermarks(
             RowType rowType,
             String timestampField,
@@ -135,7 +201,6 @@ public final class IdleAdvancingWatermarks implements WatermarkStrategy<RowData>
         this.probes = probes;
     }
 
-    /** The position of {@code field} in {@code rowType}, which must have the type {@code root}. */
     /**
      * Ten probes per idle timeout, at least two a second: event time follows the clock at most
      * about two probe intervals after the idle timeout (300 ms each at the default 3 s). A probe

@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.watermark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

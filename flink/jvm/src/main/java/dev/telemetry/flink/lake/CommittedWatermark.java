@@ -1,6 +1,5 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.lake;
 
-import dev.telemetry.flink.lake.TableLoaders;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
@@ -39,23 +38,24 @@ public final class CommittedWatermark extends AbstractStreamOperator<Void>
   private static final String JOB_ID = "flink.job-id";
   private static final String MAX_COMMITTED = "flink.max-committed-checkpoint-id";
 
-  private final String catalogName;
-  private final Map<String, String> catalogOptions;
-  private final String namespace;
+  private final TableLoader tableLoader;
   private final String tableName;
 
-  private transient TableLoader tableLoader;
   private transient Table table;
   private transient TreeMap<Long, Long> pending; // checkpoint id -> watermark at its barrier
   private transient ListState<Tuple2<Long, Long>> pendingState;
   private transient long watermark;
   private transient long published;
 
+  /** For {@code namespace.tableName} of the job's catalog (the options its CREATE CATALOG takes). */
   public CommittedWatermark(
       String catalogName, Map<String, String> catalogOptions, String namespace, String tableName) {
-    this.catalogName = catalogName;
-    this.catalogOptions = new java.util.HashMap<>(catalogOptions);
-    this.namespace = namespace;
+    this(TableLoaders.of(catalogName, catalogOptions, namespace, tableName), namespace + "." + tableName);
+  }
+
+  /** For the table {@code tableLoader} loads, named {@code tableName} in logs. */
+  CommittedWatermark(TableLoader tableLoader, String tableName) {
+    this.tableLoader = tableLoader;
     this.tableName = tableName;
   }
 
@@ -79,7 +79,6 @@ public final class CommittedWatermark extends AbstractStreamOperator<Void>
   @Override
   public void open() throws Exception {
     super.open();
-    tableLoader = TableLoaders.of(catalogName, catalogOptions, namespace, tableName);
     tableLoader.open();
   }
 
@@ -114,7 +113,7 @@ public final class CommittedWatermark extends AbstractStreamOperator<Void>
       publish(committedCheckpoint());
     } catch (RuntimeException e) {
       // The signal is best effort: the next checkpoint tries again; data is never at stake.
-      LOG.warn("could not update {} of {}.{}: {}", PROPERTY, namespace, tableName, e.toString());
+      LOG.warn("could not update {} of {}: {}", PROPERTY, tableName, e.toString());
     }
   }
 
@@ -153,7 +152,7 @@ public final class CommittedWatermark extends AbstractStreamOperator<Void>
 
   @Override
   public void close() throws Exception {
-    if (tableLoader != null) {
+    if (tableLoader.isOpen()) {
       tableLoader.close();
     }
     super.close();

@@ -1,5 +1,7 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.sink;
 
+import dev.telemetry.flink.registry.RegistrySettings;
+import dev.telemetry.flink.registry.SchemaRegistryClient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,9 +37,7 @@ public final class ConfluentAvroRowSerializer implements SerializationSchema<Row
 
     private static final long serialVersionUID = 1L;
 
-    private final String registryUrl;
-    private final String caLocation;
-    private final String basicAuthVariable;
+    private final RegistrySettings registry;
     private final String subject;
     private final String schemaJson;
 
@@ -50,24 +50,20 @@ public final class ConfluentAvroRowSerializer implements SerializationSchema<Row
     private transient byte[] header;
 
     /**
-     * @param basicAuthVariable the name of an environment variable holding {@code user:password}
-     *     for the registry (read on the TaskManager, never shipped with the job), or null
+     * @param registry the registry that holds {@code schemaJson} under {@code subject} (its
+     *     credentials are read on the TaskManager, never shipped with the job)
      */
-    public ConfluentAvroRowSerializer(
-            String registryUrl, String subject, String schemaJson, String caLocation, String basicAuthVariable) {
-        this.registryUrl = registryUrl;
+    public ConfluentAvroRowSerializer(RegistrySettings registry, String subject, String schemaJson) {
+        this.registry = registry;
         this.subject = subject;
         this.schemaJson = schemaJson;
-        this.caLocation = caLocation;
-        this.basicAuthVariable = basicAuthVariable;
         parse(schemaJson); // a bad schema fails at job build time, not on the TaskManager
     }
 
     @Override
     public void open(InitializationContext context) throws IOException {
-        String userInfo = basicAuthVariable == null ? null : System.getenv(basicAuthVariable);
-        SchemaRegistryClient registry = SchemaRegistryClient.withDefaults(registryUrl, caLocation, userInfo);
-        int id = registry.registeredId(subject, schemaJson)
+        SchemaRegistryClient client = registry.client();
+        int id = client.registeredId(subject, schemaJson)
                 .orElseThrow(() -> new IllegalStateException("subject " + subject
                         + " does not hold the schema this job writes; register the schemas first with"
                         + " `telemetry schemas register` (the job never registers one itself)"));

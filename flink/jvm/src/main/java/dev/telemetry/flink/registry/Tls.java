@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.registry;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,6 +19,19 @@ final class Tls {
 
     /** An SSL context that trusts exactly the certificates in the PEM file {@code caLocation}. */
     static SSLContext trusting(String caLocation) {
+        try {
+            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(trustStore(caLocation));
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, factory.getTrustManagers(), null);
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("cannot use the CA file " + caLocation + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The certificates of the PEM file {@code caLocation}, as a trust store. */
+    static KeyStore trustStore(String caLocation) {
         try (InputStream in = Files.newInputStream(Path.of(caLocation))) {
             KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
             trusted.load(null, null);
@@ -29,11 +42,7 @@ final class Tls {
             if (i == 0) {
                 throw new IllegalArgumentException(caLocation + " holds no PEM certificate");
             }
-            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            factory.init(trusted);
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, factory.getTrustManagers(), null);
-            return context;
+            return trusted;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the CA file " + caLocation, e);
         } catch (GeneralSecurityException e) {

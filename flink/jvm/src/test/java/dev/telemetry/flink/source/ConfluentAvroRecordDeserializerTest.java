@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.source;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.telemetry.flink.registry.FakeRegistry;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -71,7 +72,7 @@ class ConfluentAvroRecordDeserializerTest {
                 new Schema.Parser().parse(
                         "{\"type\":\"record\",\"name\":\"Probe\",\"namespace\":\"test.stack\","
                                 + "\"fields\":[{\"name\":\"n\",\"type\":\"int\"}]}"));
-        deserializer = new ConfluentAvroRecordDeserializer(registry.url(), V2.toString());
+        deserializer = new ConfluentAvroRecordDeserializer(registry.settings(), V2.toString());
     }
 
     @AfterEach
@@ -282,15 +283,6 @@ class ConfluentAvroRecordDeserializerTest {
     }
 
     @Test
-    void basicAuthUserInfoIsSentAsAnAuthorizationHeader() throws IOException {
-        SchemaRegistryClient client = SchemaRegistryClient.withDefaults(registry.url(), null, "telemetry:s3cret");
-        assertEquals(true, client.schemaById(V2_ID).isPresent());
-        assertEquals("Basic dGVsZW1ldHJ5OnMzY3JldA==", registry.lastAuthorization);
-        SchemaRegistryClient.withDefaults(registry.url(), null, null).schemaById(V1_ID);
-        assertNull(registry.lastAuthorization, "no credentials configured: none sent");
-    }
-
-    @Test
     void truncatedBodyIsCorrupt() throws IOException {
         byte[] body = encode(v2Record(1, 1.0));
         Row row = one(record(frame(V2_ID, Arrays.copyOf(body, body.length - 3)), 0, 0, 0));
@@ -385,7 +377,7 @@ class ConfluentAvroRecordDeserializerTest {
                 "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}")) {
             String schema = "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"f\",\"type\":" + type + "}]}";
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new ConfluentAvroRecordDeserializer(registry.url(), schema), type);
+                    () -> new ConfluentAvroRecordDeserializer(registry.settings(), schema), type);
             assertTrue(e.getMessage().startsWith("reader schema field 'f' has type"), e.getMessage());
         }
     }
@@ -395,7 +387,7 @@ class ConfluentAvroRecordDeserializerTest {
         String schema = "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
                 + "{\"name\":\"a\",\"type\":\"long\"},{\"name\":\"b\",\"type\":\"float\"},"
                 + "{\"name\":\"c\",\"type\":[\"string\",\"null\"]},{\"name\":\"d\",\"type\":[\"null\",\"boolean\"]}]}";
-        RowType type = new ConfluentAvroRecordDeserializer(registry.url(), schema).rowType();
+        RowType type = new ConfluentAvroRecordDeserializer(registry.settings(), schema).rowType();
         assertEquals(new BigIntType(), type.getTypeAt(type.getFieldIndex("a")));
         assertEquals(new FloatType(), type.getTypeAt(type.getFieldIndex("b")));
         assertEquals(VarCharType.STRING_TYPE, type.getTypeAt(type.getFieldIndex("c")));
@@ -407,7 +399,7 @@ class ConfluentAvroRecordDeserializerTest {
         Schema named = new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"Named\",\"fields\":["
                 + "{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"team\",\"type\":[\"null\",\"string\"]}]}");
         try (FakeRegistry own = new FakeRegistry().register(9, named)) {
-            deserializer = new ConfluentAvroRecordDeserializer(own.url(), named.toString());
+            deserializer = new ConfluentAvroRecordDeserializer(own.settings(), named.toString());
             List<Row> rows = new ArrayList<>();
             for (String[] values : List.of(new String[] {"Leclerc", "Ferrari"}, new String[] {"Ève", null})) {
                 GenericRecord record = new GenericData.Record(named);
@@ -422,15 +414,13 @@ class ConfluentAvroRecordDeserializerTest {
     }
 
     @Test
-    void refusesBadSchemasAndUrls() {
+    void refusesBadSchemas() {
         assertThrows(IllegalArgumentException.class,
-                () -> new ConfluentAvroRecordDeserializer(registry.url(), "\"int\""));
+                () -> new ConfluentAvroRecordDeserializer(registry.settings(), "\"int\""));
         assertThrows(IllegalArgumentException.class,
-                () -> new ConfluentAvroRecordDeserializer(registry.url(), "{not json"));
-        assertThrows(IllegalArgumentException.class, () -> new ConfluentAvroRecordDeserializer(registry.url(),
+                () -> new ConfluentAvroRecordDeserializer(registry.settings(), "{not json"));
+        assertThrows(IllegalArgumentException.class, () -> new ConfluentAvroRecordDeserializer(registry.settings(),
                 "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"error\",\"type\":\"int\"}]}"));
-        assertThrows(IllegalArgumentException.class,
-                () -> new ConfluentAvroRecordDeserializer("127.0.0.1:8085", V2.toString()));
     }
 
     // --- helpers ------------------------------------------------------------------------------

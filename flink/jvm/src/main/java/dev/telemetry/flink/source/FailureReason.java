@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.source;
 
 import java.util.Locale;
 

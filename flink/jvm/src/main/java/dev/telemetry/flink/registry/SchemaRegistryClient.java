@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,10 +7,10 @@ import java.io.InterruptedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
-import java.util.Base64;
-import javax.net.ssl.SSLContext;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.Base64;
+import javax.net.ssl.SSLContext;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,16 +27,16 @@ import java.util.function.LongSupplier;
  * into dead letters.
  *
  * <p>Positive answers are not cached here: the caller caches what it builds from them.
- * Not serializable; create it where it is used (in {@code open()}).
+ * Not serializable; create it where it is used (in {@code open()}), from {@link RegistrySettings#client()}.
  */
-final class SchemaRegistryClient {
+public final class SchemaRegistryClient {
 
     /** Confluent's error code for "Schema not found" (Apicurio's ccompat API uses it too). */
     static final int SCHEMA_NOT_FOUND = 40403;
 
     /** A schema as the registry returns it. */
-    record RegisteredSchema(int id, String type, String text) {
-        boolean isAvro() {
+    public record RegisteredSchema(int id, String type, String text) {
+        public boolean isAvro() {
             return "AVRO".equals(type);
         }
     }
@@ -89,14 +89,10 @@ final class SchemaRegistryClient {
                 : "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** The defaults the deserializer uses: 4 attempts over ~1.75 s, 30 s negative cache. */
-    static SchemaRegistryClient withDefaults(String baseUrl) {
-        return withDefaults(baseUrl, null, null);
-    }
-
     /**
-     * As {@link #withDefaults(String)}, trusting the CA in the PEM file {@code caLocation} (null:
-     * the JVM's trust store) and sending {@code userInfo} ({@code user:password}) as basic auth.
+     * The defaults the jobs use: 4 attempts over ~1.75 s, 30 s negative cache; trusting the CA in
+     * the PEM file {@code caLocation} (null: the JVM's trust store) and sending {@code userInfo}
+     * ({@code user:password}) as basic auth (null: none).
      */
     static SchemaRegistryClient withDefaults(String baseUrl, String caLocation, String userInfo) {
         return new SchemaRegistryClient(
@@ -115,7 +111,7 @@ final class SchemaRegistryClient {
      *
      * @throws IOException if the registry could not give an answer after all attempts
      */
-    Optional<RegisteredSchema> schemaById(int id) throws IOException {
+    public Optional<RegisteredSchema> schemaById(int id) throws IOException {
         return schemaById(id, false);
     }
 
@@ -123,7 +119,7 @@ final class SchemaRegistryClient {
      * As {@link #schemaById(int)}; with {@code askAgain}, an id remembered as unknown is asked
      * for again (a replayed dead letter: its schema was registered since).
      */
-    Optional<RegisteredSchema> schemaById(int id, boolean askAgain) throws IOException {
+    public Optional<RegisteredSchema> schemaById(int id, boolean askAgain) throws IOException {
         Long until = askAgain ? null : unknownUntil.get(id);
         if (until != null) {
             if (nanoClock.getAsLong() - until < 0) {
@@ -171,7 +167,7 @@ final class SchemaRegistryClient {
      *
      * @throws IOException if the registry could not give an answer after all attempts
      */
-    Optional<Integer> registeredId(String subject, String schemaText) throws IOException {
+    public Optional<Integer> registeredId(String subject, String schemaText) throws IOException {
         URI uri = URI.create(baseUrl + "/subjects/" + java.net.URLEncoder.encode(subject, StandardCharsets.UTF_8));
         String body = JSON.createObjectNode().put("schema", schemaText).toString();
         return withRetries("subject " + subject, () -> lookup(uri, body));

@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.watermark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -290,7 +290,7 @@ class IdleAdvancingWatermarksTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Map<String, String> kafka = new HashMap<>(Map.of("bootstrap.servers", "127.0.0.1:1"));
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(new IdleAdvancingWatermarks(ROWS, "timestamp", 1, 2, "t", "g", kafka));
+            out.writeObject(built("timestamp", 1, 2).kafkaProperties(kafka).build());
         }
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
             IdleAdvancingWatermarks copy = (IdleAdvancingWatermarks) in.readObject();
@@ -300,21 +300,40 @@ class IdleAdvancingWatermarksTest {
         }
     }
 
+    /** The builder as the job fills it, with these field and durations. */
+    static IdleAdvancingWatermarks.Builder built(String timestampField, long outOfOrderness, long idleTimeout) {
+        return IdleAdvancingWatermarks.builder()
+                .rowType(ROWS)
+                .timestampField(timestampField)
+                .outOfOrdernessMillis(outOfOrderness)
+                .idleTimeoutMillis(idleTimeout)
+                .topic("t")
+                .consumerGroup("g")
+                .kafkaProperties(Map.of());
+    }
+
     @Test
     void refusesNonsenseArguments() {
-        Map<String, String> kafka = Map.of();
-        assertThrows(IllegalArgumentException.class, () -> new IdleAdvancingWatermarks(ROWS, "", 1, 1, "t", "g", kafka));
-        assertThrows(IllegalArgumentException.class,
-                () -> new IdleAdvancingWatermarks(ROWS, "timestamp", -1, 1, "t", "g", kafka));
-        assertThrows(IllegalArgumentException.class,
-                () -> new IdleAdvancingWatermarks(ROWS, "timestamp", 0, 0, "t", "g", kafka));
-        IllegalArgumentException noField = assertThrows(IllegalArgumentException.class,
-                () -> new IdleAdvancingWatermarks(ROWS, "event_time", 1, 1, "t", "g", kafka));
+        assertThrows(IllegalArgumentException.class, () -> built("", 1, 1).build());
+        assertThrows(IllegalArgumentException.class, () -> built("timestamp", -1, 1).build());
+        assertThrows(IllegalArgumentException.class, () -> built("timestamp", 0, 0).build());
+        IllegalArgumentException noField =
+                assertThrows(IllegalArgumentException.class, () -> built("event_time", 1, 1).build());
         assertTrue(noField.getMessage().startsWith("the rows have no field 'event_time'"), noField.getMessage());
-        IllegalArgumentException wrongType = assertThrows(IllegalArgumentException.class,
-                () -> new IdleAdvancingWatermarks(ROWS, "car_id", 1, 1, "t", "g", kafka));
+        IllegalArgumentException wrongType =
+                assertThrows(IllegalArgumentException.class, () -> built("car_id", 1, 1).build());
         assertTrue(wrongType.getMessage().startsWith("field 'car_id' must be DOUBLE, not INTEGER"),
                 wrongType.getMessage());
+    }
+
+    @Test
+    void theBuilderNamesASettingThatIsMissing() {
+        NullPointerException e = assertThrows(NullPointerException.class, () -> IdleAdvancingWatermarks.builder()
+                .rowType(ROWS).timestampField("timestamp").outOfOrdernessMillis(1).topic("t").consumerGroup("g")
+                .kafkaProperties(Map.of()).build());
+        assertTrue(e.getMessage().contains("idleTimeoutMillis"), e.getMessage());
+        e = assertThrows(NullPointerException.class, () -> built("timestamp", 1, 1).consumerGroup(null).build());
+        assertTrue(e.getMessage().contains("consumerGroup"), e.getMessage());
     }
 
     // --- helpers ------------------------------------------------------------------------------

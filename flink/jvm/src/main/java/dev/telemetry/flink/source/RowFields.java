@@ -1,10 +1,10 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.source;
 
 import org.apache.flink.table.types.logical.LogicalTypeRoot;
 import org.apache.flink.table.types.logical.RowType;
 
 /** Positions of named fields in the decoder's rows, checked against the type they must have. */
-final class RowFields {
+public final class RowFields {
 
     private RowFields() {}
 
@@ -13,7 +13,7 @@ final class RowFields {
      *
      * @throws IllegalArgumentException if there is no such field or it has another type
      */
-    static int position(RowType rowType, String field, LogicalTypeRoot root) {
+    public static int position(RowType rowType, String field, LogicalTypeRoot root) {
         int pos = rowType.getFieldIndex(field);
         if (pos < 0) {
             throw new IllegalArgumentException("the rows have no field '" + field + "': " + rowType);

@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.operator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -206,21 +206,5 @@ class WindowPartialsTest {
             assertEquals(truth.get(key)[0], merged.get(key)[0], key);
             assertEquals(truth.get(key)[1], merged.get(key)[1], key);
         }
-    }
-
-    @Test
-    void theSplitsLateRuleIsSqlsRowtimeAtOrBeforeTheWatermark() {
-        assertFalse(EventSplit.isLate(T0, Long.MIN_VALUE), "no watermark yet: null, never late");
-        assertTrue(EventSplit.isLate(T0, T0));
-        assertTrue(EventSplit.isLate(T0 - 1, T0));
-        assertFalse(EventSplit.isLate(T0 + 1, T0));
-    }
-
-    @Test
-    void lateRowsAreTheEventsRowWithTheWatermarkAppended() {
-        RowType late = EventSplit.lateType(EVENTS);
-        assertEquals(EVENTS.getFieldCount() + 1, late.getFieldCount());
-        assertEquals(EVENTS.getFieldNames(), late.getFieldNames().subList(0, EVENTS.getFieldCount()));
-        assertEquals("wm", late.getFieldNames().get(EVENTS.getFieldCount()));
     }
 }

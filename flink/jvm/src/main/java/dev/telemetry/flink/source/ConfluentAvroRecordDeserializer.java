@@ -1,12 +1,14 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.source;
 
+import dev.telemetry.flink.registry.RegistrySettings;
+import dev.telemetry.flink.registry.SchemaRegistryClient;
 import java.io.IOException;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.AvroRuntimeException;
@@ -104,9 +106,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
         }
     }
 
-    private final String registryUrl;
-    private final String caLocation;
-    private final String basicAuthVariable;
+    private final RegistrySettings registrySettings;
     private final String readerSchemaJson;
     private final FieldKind[] readerKinds;
     private final InternalTypeInfo<RowData> producedType;
@@ -141,30 +141,14 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
     private record WriterSchema(GenericDatumReader<GenericData.Record> reader, String failure, int[] direct) {}
 
     /**
-     * @param registryUrl base URL of a Confluent-compatible schema registry, e.g. {@code
-     *     http://127.0.0.1:8085/apis/ccompat/v7}
+     * @param registry where the writer schemas are fetched by id (read where records are decoded,
+     *     credentials included, so they are in no job graph)
      * @param readerSchemaJson the Avro record schema rows are read as (the subject's latest version)
-     * @throws IllegalArgumentException if the URL is not http(s), the schema is not an Avro record,
-     *     a field has an unsupported type, or a field name collides with a metadata column
+     * @throws IllegalArgumentException if the schema is not an Avro record, a field has an
+     *     unsupported type, or a field name collides with a metadata column
      */
-    public ConfluentAvroRecordDeserializer(String registryUrl, String readerSchemaJson) {
-        this(registryUrl, readerSchemaJson, null, null);
-    }
-
-    /**
-     * As above, for a registry behind TLS and basic authentication.
-     *
-     * @param caLocation a PEM file of the CA that signed an https registry's certificate (null:
-     *     the JVM's trust store)
-     * @param basicAuthVariable the name of an environment variable holding {@code user:password}
-     *     (Confluent's {@code basic.auth.user.info}), read where the records are decoded, so the
-     *     credentials are in no job graph (null or an unset variable: no authentication)
-     */
-    public ConfluentAvroRecordDeserializer(
-            String registryUrl, String readerSchemaJson, String caLocation, String basicAuthVariable) {
-        this.caLocation = caLocation;
-        this.basicAuthVariable = basicAuthVariable;
-        this.registryUrl = checkRegistryUrl(registryUrl);
+    public ConfluentAvroRecordDeserializer(RegistrySettings registry, String readerSchemaJson) {
+        this.registrySettings = Objects.requireNonNull(registry, "registry");
         this.readerSchemaJson = readerSchemaJson;
         Schema schema = parseReaderSchema(readerSchemaJson);
 
@@ -410,8 +394,7 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
 
     private void init(MetricGroup metrics) {
         readerSchema = parseReaderSchema(readerSchemaJson);
-        String userInfo = basicAuthVariable == null ? null : System.getenv(basicAuthVariable);
-        registry = SchemaRegistryClient.withDefaults(registryUrl, caLocation, userInfo);
+        registry = registrySettings.client();
         writers = new ConcurrentHashMap<>();
         decoded = counter(metrics, "telemetryRecordsDecoded");
         failed = counter(metrics, "telemetryRecordsFailed");
@@ -486,20 +469,6 @@ public final class ConfluentAvroRecordDeserializer implements KafkaRecordDeseria
                     + " or a union of null and one of those");
         }
         return kind;
-    }
-
-    private static String checkRegistryUrl(String url) {
-        URI uri;
-        try {
-            uri = URI.create(url == null ? "" : url.strip());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("schema registry URL '" + url + "' is not a URL", e);
-        }
-        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
-            throw new IllegalArgumentException("schema registry URL '" + url
-                    + "' must be http(s)://host[:port][/path], e.g. http://127.0.0.1:8085/apis/ccompat/v7");
-        }
-        return url.strip();
     }
 
     private static String describe(Throwable e) {

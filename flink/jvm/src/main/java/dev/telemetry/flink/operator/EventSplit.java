@@ -1,5 +1,6 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.operator;
 
+import dev.telemetry.flink.source.RowFields;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -25,8 +26,8 @@ import org.apache.flink.util.OutputTag;
  * its car's, lap's and window's partial aggregate ({@link WindowPartials}), the main output.
  *
  * <p>An event is late when the watermark it meets here is not null and not before it: SQL's {@code
- * rowtime <= CURRENT_WATERMARK(rowtime)}, as the job's SQL split had it. The split and the partials
- * see one watermark, so an event is either late or in a window that is still open.
+ * rowtime <= CURRENT_WATERMARK(rowtime)}. The split and the partials see one watermark, so an event
+ * is either late or in a window that is still open.
  *
  * <p>No state: the open partials are emitted before every checkpoint barrier (so the checkpoint
  * holds them downstream, where SQL merges a window's rows) and at the end of input.

@@ -1,4 +1,4 @@
-package dev.telemetry.flink;
+package dev.telemetry.flink.watermark;
 
 import java.io.Serializable;
 
