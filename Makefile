@@ -105,10 +105,11 @@ test-unit: $(STAMP) ## unit tests only (no servers, no builds, no .data: run on 
 check-deploy: $(STAMP) ## docker-compose config and the Kubernetes validator on infra/ (built on first use; no engine, no cluster)
 	$(BIN)/pytest tests/deploy
 
-lint: $(STAMP) ## ruff, mypy (strict on the core) and the layers' import contracts (pyproject.toml)
+lint: $(STAMP) ## ruff, mypy (strict on the core), the layers' import contracts (pyproject.toml), function sizes
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_function_size.py
 
 mutate: $(STAMP) ## mutation testing of the modules whose mistakes corrupt data (mutmut; slow, not in `make test`)
 	$(BIN)/mutmut run --max-children 2
