@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -88,15 +89,18 @@ def test_the_exports_configure_pyiceberg_itself(
 
 
 def test_the_exports_mark_their_profile_and_its_defaults_but_not_what_the_user_set(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.setenv("TELEMETRY_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("TELEMETRY_TOPIC", "my_topic")
     assert main(["env"]) == 0
     lines = [shlex.split(line)[1] for line in capsys.readouterr().out.splitlines()]
     exported = dict(line.partition("=")[::2] for line in lines)
     defaults = dict(entry.split(":") for entry in exported[ENV_DEFAULTS_MARK].split())
-    assert "KAFKA_BOOTSTRAP_SERVERS" in defaults and "TELEMETRY_DATA_DIR" in defaults
+    assert "KAFKA_BOOTSTRAP_SERVERS" in defaults and "TELEMETRY_WINDOW_SECONDS" in defaults
     assert "TELEMETRY_TOPIC" not in defaults, "set by the user: no profile's default"
+    assert "TELEMETRY_DATA_DIR" not in defaults
     assert "AWS_SECRET_ACCESS_KEY" not in defaults
     assert all(len(fingerprint) == 8 for fingerprint in defaults.values())
 
