@@ -41,18 +41,18 @@ from confluent_kafka.admin import AdminClient
 from jobbench import JobRate, indented, job_rate, warn_of_running_jobs
 
 from producer import kafka
-from producer.contract import BoundSchema
-from producer.produce import Binding, ProduceReport, ProduceRequest, bind, run
+from producer.binding import BoundSchema
+from producer.runner import Binding, ProduceReport, ProduceRequest, bind, run
 from producer.serializers import build_serializers
-from telemetry.config import Settings, load_settings
-from telemetry.kafka import client_secrets_env, java_properties, librdkafka_config
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.kafka_config import client_secrets_env, java_properties, librdkafka_config
+from telemetry.core.progress import Say
+from telemetry.core.schemas import KEY_SUBJECT, VALUE_SUBJECT, load_catalog, schema_text
+from telemetry.core.topics import ensure_topics
 from telemetry.ops import kafkaperf
 from telemetry.ops.host import versions
 from telemetry.ops.host.java import find_java
 from telemetry.ops.host.layout import Layout
-from telemetry.progress import Say
-from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, load_catalog, schema_text
-from telemetry.topics import ensure_topics
 
 PRODUCER_TARGET_EVENTS_S = 200_000
 PRODUCER_TARGET_RATIO = 0.40

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from jobbench import indented, job_rate
 
-from telemetry.config import load_settings
+from telemetry.core.config import load_settings
 from telemetry.ops.jobs import client, warm
 
 

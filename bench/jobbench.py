@@ -46,17 +46,17 @@ from dataclasses import dataclass
 
 import psutil
 
-from producer.produce import ProduceRequest
-from producer.produce import run as produce
-from telemetry.config import Settings
-from telemetry.errors import StorageError
-from telemetry.kafka import librdkafka_config
+from producer.runner import ProduceRequest
+from producer.runner import run as produce
+from telemetry.core.config import Settings
+from telemetry.core.errors import StorageError
+from telemetry.core.kafka_config import librdkafka_config
+from telemetry.core.lake.scan import read_windows
+from telemetry.core.progress import Say
 from telemetry.ops import jobs
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.host.process import read_pid
 from telemetry.ops.jobs.rest import ACTIVE_STATES, list_jobs, rest
-from telemetry.progress import Say
-from telemetry.storage.windows import read_windows
 
 
 @dataclass

@@ -29,13 +29,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from producer.produce import ProduceRequest
-from producer.produce import run as produce
-from telemetry.config import Settings, load_settings
-from telemetry.lake.catalog import load_table
+from producer.runner import ProduceRequest
+from producer.runner import run as produce
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.lake.catalog import load_table
+from telemetry.core.storage.s3 import s3_client
 from telemetry.ops import jobs
 from telemetry.ops.pipeline.landing import added_files, read_pairs
-from telemetry.storage.s3 import s3_client
 
 
 def commit_times(settings: Settings, namespace: str, since: datetime) -> dict:

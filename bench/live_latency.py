@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/
 
 from support.live import LiveTopics, browser, live_server, window_record
 
-from telemetry.config import load_settings
+from telemetry.core.config import load_settings
 from telemetry.ops.live.latency import percentile
 
 

@@ -5,7 +5,7 @@ While the broker is away, the producer holds every event it sends (librdkafka's 
 and with `--record` the fields of each event in flight until its report). RSS grows
 with the events held, not with the clock, so a minute of outage at RATE events/s is
 RATE x 60 events queued to a broker that never answers: this bench queues them as fast
-as the loop goes (the library's produce loop, producer.produce.produce) to a port
+as the loop goes (the library's produce loop, producer.runner.produce) to a port
 nothing listens on, and reads the process's RSS at each minute's worth. Each mode runs
 in a fresh process. No stack needed (the schemas are bound locally, as in compare.py).
 
@@ -27,11 +27,11 @@ from compare import local_binding
 
 from producer import kafka
 from producer.delivery import DeliveryTracker
-from producer.produce import produce
 from producer.record import Recorder
 from producer.request import ProduceReport
+from producer.runner import produce
 from producer.simulation import Simulation, SimulationConfig
-from telemetry.config import load_settings
+from telemetry.core.config import load_settings
 
 CARS = 20
 

@@ -1,7 +1,7 @@
 """Acknowledged events/s and bytes/event of one producer process: Avro (stock and fast
 serializer) against a JSON baseline in the seed's format.
 
-Runs the same library call as `telemetry produce --rate 0` (producer.produce.run),
+Runs the same library call as `telemetry produce --rate 0` (producer.runner.run),
 each serializer on its own fresh topic, which is deleted afterwards.
 
     .venv/bin/python bench/produce_throughput.py [--count N] [--cars N] [--repeat N]
@@ -16,9 +16,9 @@ import uuid
 
 from confluent_kafka.admin import AdminClient
 
-from producer.produce import ProduceReport, ProduceRequest, run
-from telemetry.config import Settings, load_settings
-from telemetry.kafka import librdkafka_config
+from producer.runner import ProduceReport, ProduceRequest, run
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.kafka_config import librdkafka_config
 
 KINDS = ("stock", "fast", "json")
 

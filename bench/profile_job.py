@@ -25,11 +25,11 @@ from pathlib import Path
 import psutil
 from jobbench import preload
 
-from telemetry.config import load_settings
+from telemetry.core.config import load_settings
+from telemetry.core.topics import ensure_topics
 from telemetry.ops import jobs
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.host.process import read_pid
-from telemetry.topics import ensure_topics
 
 SERVICES = ("taskmanager", "kafka", "jobmanager", "minio", "registry", "supervisor")
 

@@ -4,7 +4,7 @@ every second) against the same loop on a plain idempotent producer (how a replay
 before it was transactional), side by side in one run.
 
 Both read the same JSON Lines file of simulated events and produce them with the fast
-serializer through the library's loop (producer.produce), each run on a fresh topic
+serializer through the library's loop (producer.loop), each run on a fresh topic
 (deleted afterwards, with its ledger). Rows are medians of --repeat interleaved runs.
 
     .venv/bin/python bench/replay_throughput.py [--count N] [--repeat N]
@@ -24,13 +24,13 @@ from produce_throughput import _delete
 from producer import kafka
 from producer.delivery import DeliveryTracker
 from producer.ledger import ledger_topic
-from producer.produce import Binding, ProduceReport, ProduceRequest, bind, produce, run
 from producer.record import Recorder
 from producer.replay import read_events
 from producer.request import StopFlag
+from producer.runner import Binding, ProduceReport, ProduceRequest, bind, produce, run
 from producer.simulation import Simulation, SimulationConfig
-from telemetry.config import Settings, load_settings
-from telemetry.topics import ensure_topics
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.topics import ensure_topics
 
 CARS = 20
 

@@ -21,7 +21,7 @@ Iceberg tables and Kafka topics.
 
 Submit with `telemetry job submit`, or on any cluster with
 `flink run -py flink/telemetry_job.py --jar telemetry-flink-functions.jar`.
-Every endpoint comes from the environment (telemetry.config).
+Every endpoint comes from the environment (telemetry.core.config).
 """
 
 from __future__ import annotations
@@ -40,21 +40,21 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import Schema, StatementSet, StreamTableEnvironment
 from pyflink.util.java_utils import add_jars_to_context_class_loader
 
-from telemetry.config import Settings, load_settings
-from telemetry.contract import (
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.contract import (
     TRANSACTION_TIMEOUT_MS,
     checkpoint_prefix,
     job_jar,
     savepoint_prefix,
     state_uri,
 )
-from telemetry.dlq.headers import DLQ_HEADERS
-from telemetry.job_params import JobParams
-from telemetry.kafka import REGISTRY_CREDENTIALS_VARIABLE, java_properties
-from telemetry.lake import LakeTable, lap_table, late_table, window_table
-from telemetry.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options
-from telemetry.lake.maintenance import ensure_lock_table, maintenance_lock
-from telemetry.schemas import (
+from telemetry.core.dlq.headers import DLQ_HEADERS
+from telemetry.core.job_params import JobParams
+from telemetry.core.kafka_config import REGISTRY_CREDENTIALS_VARIABLE, java_properties
+from telemetry.core.lake import LakeTable, lap_table, late_table, window_table
+from telemetry.core.lake.catalog import CATALOG_NAME, ensure_table, flink_catalog_options
+from telemetry.core.lake.maintenance import ensure_lock_table, maintenance_lock
+from telemetry.core.schemas import (
     LAP_KEY_SUBJECT,
     LAP_SUBJECT,
     VALUE_SUBJECT,
@@ -62,7 +62,7 @@ from telemetry.schemas import (
     WINDOW_SUBJECT,
     schema_text,
 )
-from telemetry.storage import arrow_trust
+from telemetry.core.storage import arrow_trust
 
 SOURCE_UID = "telemetry-kafka-source"
 SPLIT_UID = "telemetry-event-split"
@@ -414,7 +414,7 @@ def table_maintenance(
     settings: Settings, args: JobParams, env: StreamExecutionEnvironment, table: LakeTable
 ) -> None:
     """Iceberg's maintenance of `table` as a branch of this job
-    (dev.telemetry.flink.lake.LakeMaintenance; telemetry.lake.maintenance)."""
+    (dev.telemetry.flink.lake.LakeMaintenance; telemetry.core.lake.maintenance)."""
     lock = maintenance_lock(settings)
     get_gateway().jvm.dev.telemetry.flink.lake.LakeMaintenance.append(
         env._j_stream_execution_environment,  # type: ignore[attr-defined]

@@ -17,8 +17,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Producer
 
-from telemetry.config import Settings
-from telemetry.kafka import librdkafka_config
+from telemetry.core.config import Settings
+from telemetry.core.kafka_config import librdkafka_config
 
 __all__ = [
     "create_producer",
@@ -48,7 +48,7 @@ def producer_config(
     settings: Settings, delivery_timeout: float | None = None, **overrides: Any
 ) -> dict[str, Any]:
     """librdkafka settings for an idempotent, batching producer to the configured brokers
-    (security settings included, telemetry.kafka). Messages wait for `delivery_timeout` s
+    (security settings included, telemetry.core.kafka_config). Messages wait for `delivery_timeout` s
     (default TELEMETRY_DELIVERY_TIMEOUT_SECONDS) before they fail."""
     timeout = delivery_timeout or settings.telemetry_delivery_timeout_seconds
     return librdkafka_config(settings) | {

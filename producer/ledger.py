@@ -19,9 +19,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from telemetry.committed import read_committed
-from telemetry.config import Settings
-from telemetry.errors import InvalidInputError
+from telemetry.core.committed import read_committed
+from telemetry.core.config import Settings
+from telemetry.core.errors import InvalidInputError
 
 __all__ = [
     "Entry",

@@ -25,11 +25,11 @@ from producer.badrecords import BadRecord, bad_records
 from producer.blocks import BlockSource, EventBlock, as_blocks
 from producer.delivery import DeliveryTracker
 from producer.events import TelemetryEvent
-from producer.progress import ProgressLine
+from producer.progress_line import ProgressLine
 from producer.report import Flushed
 from producer.request import StopFlag
 from producer.serializers import Serializers
-from telemetry.errors import InvalidInputError, ServiceError
+from telemetry.core.errors import InvalidInputError, ServiceError
 
 __all__ = [
     "FLUSH_GRACE_S",

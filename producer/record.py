@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
 
 __all__ = ["Recorder"]
 

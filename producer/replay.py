@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from producer.events import TelemetryEvent
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
 
 __all__ = ["RecordedPace", "read_events"]
 

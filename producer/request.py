@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from producer.contract import SchemaVersionChoice
+from producer.binding import SchemaVersionChoice
 from producer.track import TRACKS
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
 
 __all__ = ["ProduceReport", "ProduceRequest", "StopFlag"]
 

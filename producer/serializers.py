@@ -28,8 +28,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_writer
 
 from producer.avro_columns import ColumnEncoder
+from producer.binding import BoundSchema
 from producer.blocks import EventBlock
-from producer.contract import BoundSchema
 from producer.events import V1_FIELDS, TelemetryEvent, dict_maker
 
 __all__ = [

@@ -30,9 +30,9 @@ from producer.loop import FLUSH_GRACE_S, SendLoop
 from producer.record import Recorder
 from producer.report import Committed, Flushed
 from producer.request import ProduceRequest
-from telemetry.config import Settings
-from telemetry.errors import ServiceError
-from telemetry.topics import ensure_topics
+from telemetry.core.config import Settings
+from telemetry.core.errors import ServiceError
+from telemetry.core.topics import ensure_topics
 
 __all__ = [
     "COMMIT_EVERY_S",

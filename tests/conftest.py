@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from support.jobs import JobRun
 
-from telemetry.config import Settings, load_settings
-from telemetry.kafka import librdkafka_config
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.kafka_config import librdkafka_config
 from telemetry.ops import jobs
 from telemetry.ops.jobs import intent
 

@@ -60,6 +60,6 @@ COPY flink/ /opt/telemetry/flink/
 COPY --from=jvm /src/flink/jvm/target/telemetry-flink-functions-0.1.0.jar /opt/flink/usrlib/
 RUN set -eux; \
     /opt/venv/bin/pip install --no-cache-dir /opt/telemetry; \
-    ln -s "$(/opt/venv/bin/python -c 'from telemetry.contract import job_script; print(job_script())')" \
+    ln -s "$(/opt/venv/bin/python -c 'from telemetry.core.contract import job_script; print(job_script())')" \
       /opt/flink/usrlib/telemetry_job.py; \
-    /opt/venv/bin/python -c "import telemetry.job_params, pyflink"
+    /opt/venv/bin/python -c "import telemetry.core.job_params, pyflink"

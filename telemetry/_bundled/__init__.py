@@ -3,5 +3,5 @@
 pyproject.toml maps the checkout's `schemas/`, `infra/` and `flink/` to the
 packages `telemetry._bundled.schemas`, `.infra` and `.flink`: a wheel holds them
 here, an editable install reads the checkout's own folders in place. Find them
-with `telemetry.config.bundled`.
+with `telemetry.core.config.bundled`.
 """

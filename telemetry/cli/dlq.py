@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from telemetry.cli.output import FORMATS, emit
-from telemetry.config import load_settings
-from telemetry.dlq.headers import REASONS
-from telemetry.dlq.letters import read_letters, select
-from telemetry.dlq.replay import replay
+from telemetry.core.config import load_settings
+from telemetry.core.dlq.headers import REASONS
+from telemetry.core.dlq.letters import read_letters, select
+from telemetry.core.dlq.redrive import replay
 
 COLUMNS = [
     "dlq_position",

@@ -6,7 +6,7 @@ import argparse
 import shlex
 
 from telemetry.cli.output import emit
-from telemetry.config import (
+from telemetry.core.config import (
     ENV_DEFAULTS_MARK,
     ENV_PROFILE_MARK,
     ENV_VARS,
@@ -14,7 +14,7 @@ from telemetry.config import (
     env_marks,
     load_settings,
 )
-from telemetry.lake.catalog import pyiceberg_env
+from telemetry.core.lake.catalog import pyiceberg_env
 
 ENV_FORMATS = ("export", "json")
 JSON_COLUMNS = ("name", "value", "secret", "description")

@@ -7,7 +7,7 @@ import sys
 import time
 
 from telemetry.cli.output import FORMATS, emit
-from telemetry.config import Settings, load_settings
+from telemetry.core.config import Settings, load_settings
 from telemetry.ops import jobs
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from telemetry.config import load_settings
-from telemetry.lake.catalog import load_table
-from telemetry.lake.migrate import migrate
-from telemetry.lake.tables import TABLES
-from telemetry.storage.parquet import s3_filesystem
+from telemetry.core.config import load_settings
+from telemetry.core.lake.catalog import load_table
+from telemetry.core.lake.migrate import migrate
+from telemetry.core.lake.tables import TABLES
+from telemetry.core.storage.parquet import s3_filesystem
 
 EXAMPLES = """\
 examples:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from telemetry.config import load_settings
-from telemetry.contract import JOB_NAME
-from telemetry.ops.live.serve import serve
-from telemetry.progress import print_now
+from telemetry.core.config import load_settings
+from telemetry.core.contract import JOB_NAME
+from telemetry.core.progress import print_now
+from telemetry.ops.live.launch import serve
 
 EPILOG = """\
 examples:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from telemetry import __version__
 from telemetry.cli.completion import add_completion_option
-from telemetry.errors import TelemetryError
+from telemetry.core.errors import TelemetryError
 
 # Each module registers its subcommands with `register(subparsers)`.
 COMMAND_MODULES = (

@@ -21,7 +21,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from telemetry.progress import is_terminal
+from telemetry.core.progress import is_terminal
 
 FORMATS = ("table", "json")
 ANNOTATIONS = ("github", "plain")

@@ -12,9 +12,9 @@ import sys
 
 from telemetry.cli.output import FORMATS, emit
 from telemetry.cli.produce import TRACK_NAMES
-from telemetry.config import load_settings
+from telemetry.core.config import load_settings
+from telemetry.core.progress import to_stderr
 from telemetry.ops.pipeline import PipelineSummary, run_pipeline
-from telemetry.progress import to_stderr
 
 CAR_COLUMNS = ("car_id", "windows", "events", "avg_speed", "top_speed", "avg_rpm")
 

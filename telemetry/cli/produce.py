@@ -11,13 +11,13 @@ import logging
 import sys
 from pathlib import Path
 
-from producer.contract import parse_version
-from producer.produce import ProduceRequest
-from producer.produce import run as run_producer
+from producer.binding import parse_version
+from producer.runner import ProduceRequest
+from producer.runner import run as run_producer
 from producer.track import TRACKS
 from telemetry.cli.output import FORMATS, emit
-from telemetry.config import load_settings
-from telemetry.errors import InvalidInputError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import InvalidInputError
 
 # The choices of --track (producer.track imports numpy only when a simulation runs).
 TRACK_NAMES = tuple(TRACKS)

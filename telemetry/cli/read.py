@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from telemetry.cli.completion import file_argument
 from telemetry.cli.output import render_table
-from telemetry.config import Settings, load_settings
-from telemetry.errors import InvalidInputError, TelemetryError
-from telemetry.lake.tables import LAPS, LATE_EVENTS, WINDOWS
-from telemetry.progress import is_terminal
-from telemetry.storage import query, windows
-from telemetry.storage.plot import plot_speed
-from telemetry.storage.query import TimeRange, format_ids, iso, parse_time
-from telemetry.storage.windows import OUTPUT_FORMATS
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.errors import InvalidInputError, TelemetryError
+from telemetry.core.lake import query, scan
+from telemetry.core.lake.plot import plot_speed
+from telemetry.core.lake.query import TimeRange, format_ids, iso, parse_time
+from telemetry.core.lake.scan import OUTPUT_FORMATS
+from telemetry.core.lake.tables import LAPS, LATE_EVENTS, WINDOWS
+from telemetry.core.progress import is_terminal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,7 +40,7 @@ time range: a window matches when start <= window_start < end (UTC; naive times 
 examples:
   telemetry read --last 10m
   telemetry read --cars 7,44 --start 2026-11-28T03:00Z --end 2026-11-28T04:00Z
-  telemetry read --format csv --output windows.csv
+  telemetry read --format csv --output scan.csv
   telemetry read --summary
   telemetry read --last 1h --plot speed.png
   telemetry read --as-of 2026-11-28T03:30Z          # the table as it was then
@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--summary",
         action="store_true",
-        help="per car: windows, events, average and top speed, average rpm",
+        help="per car: scan, events, average and top speed, average rpm",
     )
     p.add_argument("--format", choices=OUTPUT_FORMATS, help="output format (default table)")
     file_argument(p.add_argument("--output", metavar="FILE", help="write here instead of stdout"))
@@ -120,7 +120,7 @@ def _read(args: argparse.Namespace) -> int:
     as_of = _as_of(args.as_of) if args.as_of else None
     settings = load_settings()
     namespace = args.namespace or settings.telemetry_namespace
-    table = windows.read_windows(
+    table = scan.read_windows(
         settings,
         cars=cars,
         start=time_range.start,
@@ -139,7 +139,7 @@ def _read(args: argparse.Namespace) -> int:
         if args.format is None and args.output is None:
             return 0
     if args.summary:
-        table = windows.summarize_by_car(table)
+        table = scan.summarize_by_car(table)
     return _output(table, args, fmt, columns, time_range)
 
 
@@ -190,7 +190,7 @@ def _output(
                 color = args.output is None and is_terminal(sys.stdout)
                 _write_table(shown, table.num_rows, time_range, out, color=color)
             else:
-                windows.write_windows(shown, fmt, out)
+                scan.write_windows(shown, fmt, out)
     except BrokenPipeError:  # e.g. `| head`: the reader has what it wanted
         _silence_stdout()
         return 0
@@ -221,7 +221,7 @@ def _check_found(
     url = source
     if cars:
         present = (
-            windows.cars_in_range(
+            scan.cars_in_range(
                 settings, start=time_range.start, end=time_range.end, namespace=args.namespace
             )
             if args.table == WINDOWS
@@ -237,12 +237,12 @@ def _check_found(
             return
         if present:
             raise TelemetryError(message)
-    column = windows.TIME_COLUMNS[args.table]
-    times = windows.read_windows(
+    column = scan.TIME_COLUMNS[args.table]
+    times = scan.read_windows(
         settings, columns=[column], table=args.table, namespace=args.namespace
     ).column(column)
     covers = (
-        f"data covers {windows.iso(times[0].as_py())} to {windows.iso(times[-1].as_py())}"
+        f"data covers {scan.iso(times[0].as_py())} to {scan.iso(times[-1].as_py())}"
         if len(times)
         else "the table has no rows yet"
     )

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from telemetry.cli.completion import file_argument
 from telemetry.cli.output import ANNOTATIONS, FORMATS, annotation, emit, emit_document
-from telemetry.config import ci_annotations, load_settings
-from telemetry.errors import InvalidInputError
-from telemetry.registry import Registry, connect
-from telemetry.schemas.catalog import LEVELS, load_catalog, schemas_dir
-from telemetry.schemas.check import COLUMNS, Report, run_check
-from telemetry.schemas.compatibility import Violation, check_evolution, normalize_level
-from telemetry.schemas.parse import parse_file
-from telemetry.schemas.register import drift, register_all
+from telemetry.core.config import ci_annotations, load_settings
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.registry import Registry, connect
+from telemetry.core.schemas.check import COLUMNS, Report, run_check
+from telemetry.core.schemas.compatibility import Violation, check_evolution, normalize_level
+from telemetry.core.schemas.parse import parse_file
+from telemetry.core.schemas.register import drift, register_all
+from telemetry.core.schemas.subjects import LEVELS, load_catalog, schemas_dir
 
 PROBE_SECONDS = 1.0
 

@@ -7,12 +7,12 @@ import time
 from typing import Any
 
 from telemetry.cli.output import FORMATS, emit
-from telemetry.config import Settings, load_settings
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.progress import print_now, to_stderr
 from telemetry.ops import stack
 from telemetry.ops.stack.cluster import SERVICES as CLUSTER_SERVICES
 from telemetry.ops.stack.follow import follow
 from telemetry.ops.stack.services import SERVICES
-from telemetry.progress import print_now, to_stderr
 
 # Every service of either profile (`telemetry logs` checks it against the current one).
 SERVICE_NAMES = sorted({s.name for s in SERVICES} | {s.name for s in CLUSTER_SERVICES})

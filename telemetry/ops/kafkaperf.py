@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
 
 __all__ = [
     "ConsumerResult",
@@ -90,7 +90,7 @@ def producer_performance(
 ) -> ProducerResult:
     """Run ProducerPerformance as fast as it goes (`--throughput -1`).
 
-    `client` is how to reach the brokers (telemetry.kafka.java_properties: bootstrap
+    `client` is how to reach the brokers (telemetry.core.kafka_config.java_properties: bootstrap
     servers and security, secrets as `${env:...}`), `env` the secrets it refers to."""
     command = [
         *_java(java, tools, PRODUCER_MAIN),

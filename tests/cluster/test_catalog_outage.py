@@ -22,7 +22,7 @@ from support.jobs import (
     wait_for_output,
 )
 
-from telemetry.config import Settings
+from telemetry.core.config import Settings
 from telemetry.ops import jobs
 from telemetry.ops.host.layout import Layout
 
@@ -46,7 +46,7 @@ def taskmanager_pids(settings: Settings) -> dict[str, int | None]:
 
 def restart_catalog(settings: Settings) -> None:
     """What `telemetry up` does for the dead catalog: start PostgreSQL again."""
-    from telemetry.ops.stack.lifecycle import start_service
+    from telemetry.ops.stack.control import start_service
     from telemetry.ops.stack.profiles import services_for
 
     (postgres,) = [s for s in services_for(settings) if s.name == "postgres"]

@@ -25,8 +25,8 @@ from support.jobs import (
     wait_for_output,
 )
 
-from telemetry.config import Settings
-from telemetry.kafka import librdkafka_config
+from telemetry.core.config import Settings
+from telemetry.core.kafka_config import librdkafka_config
 from telemetry.ops import jobs
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.host.process import read_pid
@@ -156,7 +156,7 @@ def test_the_registry_refuses_clients_without_the_right_credentials(stack: Setti
 def test_the_clients_s3_user_reaches_only_the_pipelines_buckets(stack: Settings) -> None:
     from botocore.exceptions import ClientError
 
-    from telemetry.storage.s3 import s3_client
+    from telemetry.core.storage.s3 import s3_client
 
     client = s3_client(stack)
     client.head_bucket(Bucket=stack.telemetry_bucket)
@@ -171,7 +171,7 @@ def test_no_secret_in_process_arguments_logs_flink_config_or_files_others_can_re
 ) -> None:
     import psutil
 
-    from telemetry.config import stored_secrets
+    from telemetry.core.config import stored_secrets
 
     settings = job_run.settings
     secrets = [v for v in stored_secrets(settings.telemetry_data_dir).values() if len(v) >= 8]

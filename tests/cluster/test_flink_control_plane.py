@@ -21,8 +21,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from telemetry.config import Settings
-from telemetry.flink_tls import rest_tls_context
+from telemetry.core.config import Settings
+from telemetry.core.flink_tls import rest_tls_context
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.host.process import read_pid
 from telemetry.ops.stack.cluster import BLOB_PORT, JM_RPC_PORT, TASKMANAGERS

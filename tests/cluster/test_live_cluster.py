@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 from support.live import LiveTopics, lap_record, live_server, window_record
 
-from telemetry.config import Settings
+from telemetry.core.config import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from telemetry.config import load_settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import ServiceError
 from telemetry.ops.stack.manifest_tools import ManifestTools, build_manifest_tools
 
 

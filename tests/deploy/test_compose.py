@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from telemetry.config import ENV_VARS, load_settings
-from telemetry.contract import JOB_NAME
+from telemetry.core.config import ENV_VARS, load_settings
+from telemetry.core.contract import JOB_NAME
 from telemetry.ops.host import versions
 from telemetry.ops.stack.manifest_tools import ManifestTools
 

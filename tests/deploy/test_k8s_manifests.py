@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from telemetry.config import ENV_VARS, load_settings
-from telemetry.contract import JAR_NAME, JOB_NAME, checkpoint_prefix, savepoint_prefix
-from telemetry.job_params import JobParams
+from telemetry.core.config import ENV_VARS, load_settings
+from telemetry.core.contract import JAR_NAME, JOB_NAME, checkpoint_prefix, savepoint_prefix
+from telemetry.core.job_params import JobParams
 from telemetry.ops.host import versions
 from telemetry.ops.stack.manifest_tools import ManifestTools
 

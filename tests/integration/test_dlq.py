@@ -20,10 +20,10 @@ import pytest
 from support.jobs import JobRun, read_output, wait_for_commits
 
 from telemetry.cli import main
-from telemetry.dlq.letters import read_letters
-from telemetry.kafka import librdkafka_config
-from telemetry.registry import Registry, connect
-from telemetry.schemas import KEY_SUBJECT, schema_text
+from telemetry.core.dlq.letters import read_letters
+from telemetry.core.kafka_config import librdkafka_config
+from telemetry.core.registry import Registry, connect
+from telemetry.core.schemas import KEY_SUBJECT, schema_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -34,12 +34,12 @@ from support.jobs import (
 )
 
 from producer.ledger import ledger_topic
-from producer.produce import ProduceReport, ProduceRequest
-from producer.produce import run as produce_run
-from telemetry.config import Settings
-from telemetry.dlq.letters import read_letters
-from telemetry.errors import ServiceError
-from telemetry.kafka import librdkafka_config
+from producer.runner import ProduceReport, ProduceRequest
+from producer.runner import run as produce_run
+from telemetry.core.config import Settings
+from telemetry.core.dlq.letters import read_letters
+from telemetry.core.errors import ServiceError
+from telemetry.core.kafka_config import librdkafka_config
 from telemetry.ops import jobs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
@@ -256,9 +256,9 @@ def test_registry_down_when_a_new_schema_id_appears_loses_nothing(
 ) -> None:
     """The job meets a schema id it has not seen while the registry is down: it must wait
     (restarting) until the registry is back, never dead-letter good records."""
-    import producer.produce
-    from producer.contract import bind_key, bind_value
-    from telemetry.registry import connect
+    import producer.runner
+    from producer.binding import bind_key, bind_value
+    from telemetry.core.registry import connect
 
     settings = job_run.settings
     v1, v2 = tmp_path / "v1.jsonl", tmp_path / "v2.jsonl"
@@ -270,8 +270,8 @@ def test_registry_down_when_a_new_schema_id_appears_loses_nothing(
         # A v2 producer bound its schema ids before the registry went down.
         registry = connect(settings)
         value, key = bind_value(registry, 2), bind_key(registry)
-        monkeypatch.setattr(producer.produce, "bind_value", lambda _r, _v: value)
-        monkeypatch.setattr(producer.produce, "bind_key", lambda _r: key)
+        monkeypatch.setattr(producer.runner, "bind_value", lambda _r, _v: value)
+        monkeypatch.setattr(producer.runner, "bind_key", lambda _r: key)
         recovery = JobRecovery.before(settings, job_run.name)
         killed = kill_server(settings, "registry")
         new = Producing(job_run, v2, cars=3, rate=200, duration=25, seed=22, schema_version=2,

@@ -80,13 +80,13 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
     assert {d["__connect.errors.topic"] for d in letters} == {job_run.topic}
     assert {d["__connect.errors.connector.name"] for d in letters} == {job_run.name}
     assert {d["__connect.errors.stage"] for d in letters} == {"VALUE_CONVERTER"}
-    reasons = {d["telemetry.errors.reason"] for d in letters}
+    reasons = {d["telemetry.core.errors.reason"] for d in letters}
     assert reasons == {"bad-magic", "unknown-schema", "corrupt"}
     for d in letters:
         message = d["__connect.errors.exception.message"]
-        assert message.startswith(d["telemetry.errors.reason"] + ": "), message
-    unknown = [d for d in letters if d["telemetry.errors.reason"] == "unknown-schema"]
-    assert all(int(d["telemetry.errors.schema.id"]) > 0 for d in unknown)
+        assert message.startswith(d["telemetry.core.errors.reason"] + ": "), message
+    unknown = [d for d in letters if d["telemetry.core.errors.reason"] == "unknown-schema"]
+    assert all(int(d["telemetry.core.errors.schema.id"]) > 0 for d in unknown)
     assert all(d["payload"] for d in letters)
     assert all(d["key"] for d in letters), "the original key travels with the letter"
     job = jobs.active_job(job_run.settings, job_run.name)

@@ -26,9 +26,9 @@ from support.jobs import (
     wait_for_output,
 )
 
-from telemetry.lake.catalog import COMMITTED_BEFORE, load_table
+from telemetry.core.lake.catalog import COMMITTED_BEFORE, load_table
+from telemetry.core.lake.scan import read_windows
 from telemetry.ops import jobs
-from telemetry.storage.windows import read_windows
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -80,7 +80,7 @@ def test_compaction_under_readers_never_shows_a_row_twice_or_loses_one(
     """pyiceberg and DuckDB read in a loop while Iceberg's maintenance merges the files
     (every 10 commits at 3 s checkpoints); each read is one snapshot: no duplicate, and
     every window a reader saw is in its next read too."""
-    from telemetry.lake.duckdb import connect
+    from telemetry.core.lake.duckdb import connect
 
     record = tmp_path / "acked.jsonl"
     producer = Producing(job_run, record, cars=4, rate=400, duration=75, seed=32)

@@ -29,7 +29,7 @@ from support.live import (
 )
 from support.live import window_record as window
 
-from telemetry.config import Settings
+from telemetry.core.config import Settings
 
 pytestmark = [pytest.mark.integration]
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from support.jobs import commit_bound_s, expected_laps
 
-from telemetry.config import Settings
+from telemetry.core.config import Settings
 from telemetry.ops.pipeline import PipelineSummary, run_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

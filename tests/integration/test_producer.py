@@ -31,10 +31,10 @@ from producer.badrecords import UNKNOWN_SCHEMA_ID
 from producer.events import V1_FIELDS, V2_FIELDS
 from producer.simulation import Simulation, SimulationConfig
 from telemetry.cli.main import main
-from telemetry.config import Settings
-from telemetry.kafka import librdkafka_config
-from telemetry.registry import connect
-from telemetry.schemas import VALUE_SUBJECT, schema_text, schemas_dir
+from telemetry.core.config import Settings
+from telemetry.core.kafka_config import librdkafka_config
+from telemetry.core.registry import connect
+from telemetry.core.schemas import VALUE_SUBJECT, schema_text, schemas_dir
 
 pytestmark = pytest.mark.integration
 

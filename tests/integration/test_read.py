@@ -39,12 +39,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from telemetry.cli import main
-from telemetry.config import Settings
-from telemetry.lake import LakeTable, late_table, window_table
-from telemetry.lake.catalog import ensure_table, load, load_table
-from telemetry.storage.parquet import s3_filesystem
-from telemetry.storage.query import TimeRange, iso
-from telemetry.storage.windows import read_windows, row_filter
+from telemetry.core.config import Settings
+from telemetry.core.lake import LakeTable, late_table, window_table
+from telemetry.core.lake.catalog import ensure_table, load, load_table
+from telemetry.core.lake.query import TimeRange, iso
+from telemetry.core.lake.scan import read_windows, row_filter
+from telemetry.core.storage.parquet import s3_filesystem
 
 if TYPE_CHECKING:
     from pyiceberg.table import FileScanTask, Table
@@ -713,7 +713,7 @@ ORDER BY car_id"""
 def test_duckdb_reads_exactly_the_rows_pyiceberg_reads(
     stack: Settings, which: str, request: pytest.FixtureRequest
 ) -> None:
-    from telemetry.lake.duckdb import connect, metadata_location
+    from telemetry.core.lake.duckdb import connect, metadata_location
 
     namespace = request.getfixturevalue(which).namespace
     table = load_table(stack, "windows", namespace)
@@ -730,7 +730,7 @@ def test_duckdb_reads_exactly_the_rows_pyiceberg_reads(
 
 
 def test_duckdb_runs_the_readme_query_on_a_view_of_the_table(seeded: Seeded) -> None:
-    from telemetry.lake.duckdb import connect, extension_directory, metadata_location
+    from telemetry.core.lake.duckdb import connect, extension_directory, metadata_location
 
     with connect(seeded.settings, tables=["windows"], namespace=seeded.namespace) as con:
         loaded = con.execute(

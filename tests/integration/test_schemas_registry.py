@@ -12,9 +12,9 @@ import pytest
 from support import evolution_cases
 
 from telemetry.cli.main import main
-from telemetry.config import Settings
-from telemetry.errors import InvalidInputError
-from telemetry.registry import Registry, connect
+from telemetry.core.config import Settings
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.registry import Registry, connect
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ cases = evolution_cases
 # does a listed one that changes. Apicurio 3.3.3 agrees with the specification
 # on every cell of the table (it resolves short aliases in the declaring
 # namespace, unlike avro.compatibility), so this is empty. Its differences from
-# Confluent lie elsewhere and are documented in telemetry/registry.py.
+# Confluent lie elsewhere and are documented in telemetry/core/registry.py.
 KNOWN_REGISTRY_DEVIATIONS: dict[tuple[str, str], tuple[bool | str, str]] = {}
 
 

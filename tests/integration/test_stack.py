@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import Settings, load_settings
-from telemetry.kafka import librdkafka_config
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.kafka_config import librdkafka_config
 from telemetry.ops.stack import status
 
 pytestmark = pytest.mark.integration
@@ -90,7 +90,7 @@ def test_registry_registers_an_avro_schema_and_reads_it_back_by_id(stack: Settin
 
 
 def test_minio_stores_and_returns_an_object_in_the_telemetry_bucket(stack: Settings) -> None:
-    from telemetry.storage.s3 import s3_client
+    from telemetry.core.storage.s3 import s3_client
 
     client = s3_client(stack)
     key = f"tests/stack/{uuid.uuid4().hex}.txt"
@@ -114,7 +114,7 @@ def test_a_pyflink_job_writes_to_s3_through_the_stacks_filesystem_plugin(
 ) -> None:
     from support.flink import run_python_job
 
-    from telemetry.storage.s3 import s3_client
+    from telemetry.core.storage.s3 import s3_client
 
     script = tmp_path / "s3_probe.py"
     script.write_text(
@@ -174,8 +174,8 @@ def test_down_then_up_keeps_topics_schemas_and_objects(stack: Settings) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
     from confluent_kafka.schema_registry import Schema
 
-    from telemetry.registry import connect
-    from telemetry.storage.s3 import s3_client
+    from telemetry.core.registry import connect
+    from telemetry.core.storage.s3 import s3_client
 
     marker = uuid.uuid4().hex[:8]
     topic, subject, key = f"test-keep-{marker}", f"test-keep-{marker}-value", f"tests/keep/{marker}"

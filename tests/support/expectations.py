@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from telemetry.schemas import LAP_SUBJECT, WINDOW_SUBJECT, schema_text
+from telemetry.core.schemas import LAP_SUBJECT, WINDOW_SUBJECT, schema_text
 
 __all__ = [
     "LAP_RULES",

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import psutil
 
-from telemetry.config import Settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import Settings
+from telemetry.core.errors import ServiceError
 from telemetry.ops import jobs
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.host.process import running_pid

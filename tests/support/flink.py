@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from telemetry.config import Settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import Settings
+from telemetry.core.errors import ServiceError
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.jobs.flink_cli import client_env
 

@@ -27,8 +27,8 @@ from support.expectations import (
     late_by_arrival,
     late_in_record,
 )
-from telemetry.config import Settings
-from telemetry.kafka import librdkafka_config
+from telemetry.core.config import Settings
+from telemetry.core.kafka_config import librdkafka_config
 from telemetry.ops import jobs
 from telemetry.ops.jobs import JobParams, Submission
 
@@ -114,8 +114,8 @@ class Producing(threading.Thread):
         self.report: ProduceReport | None = None
 
     def run(self) -> None:
-        from producer.produce import ProduceRequest
-        from producer.produce import run as produce_run
+        from producer.runner import ProduceRequest
+        from producer.runner import run as produce_run
 
         try:
             request = ProduceRequest(
@@ -219,8 +219,8 @@ def _naive(column: pd.Series) -> pd.Series:
 def read_output(run: JobRun, table: str = "windows") -> pd.DataFrame:
     """The run's table (`windows`, `laps` or `late_events`) as committed now; empty before
     it exists."""
-    from telemetry.errors import StorageError
-    from telemetry.storage.windows import read_windows
+    from telemetry.core.errors import StorageError
+    from telemetry.core.lake.scan import read_windows
 
     try:
         result = read_windows(run.settings, table=table, namespace=run.namespace)
@@ -262,7 +262,7 @@ def wait_for_checkpoints(run: JobRun, count: int, timeout: float = 60) -> None:
 
 
 def _running_job(run: JobRun) -> jobs.JobInfo | None:
-    from telemetry.errors import ServiceError
+    from telemetry.core.errors import ServiceError
 
     try:
         job = jobs.active_job(run.settings, run.name)
@@ -368,8 +368,8 @@ def assert_table_follows_the_window_schema(run: JobRun) -> None:
     """Column names, order, types and nullability of the table = schemas/telemetry_window-value."""
     from pyiceberg import types
 
-    from telemetry.lake.catalog import load_table
-    from telemetry.schemas import WINDOW_SUBJECT, schema_text
+    from telemetry.core.lake.catalog import load_table
+    from telemetry.core.schemas import WINDOW_SUBJECT, schema_text
 
     avro_types = {
         "int": types.IntegerType(),
@@ -425,7 +425,7 @@ def committed_events(
     from confluent_kafka.schema_registry.avro import AvroDeserializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 
-    from telemetry.registry import connect
+    from telemetry.core.registry import connect
 
     deserializer = AvroDeserializer(
         connect(settings).client, conf={"subject.name.strategy": topic_subject_name_strategy}

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from telemetry.config import Settings
-from telemetry.kafka import librdkafka_config
+from telemetry.core.config import Settings
+from telemetry.core.kafka_config import librdkafka_config
+from telemetry.core.registry import connect
+from telemetry.core.schemas import LAP_KEY_SUBJECT, LAP_SUBJECT, WINDOW_KEY_SUBJECT, WINDOW_SUBJECT
+from telemetry.core.topics import ensure_topics
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack.web import HEADLESS_ARGS, Chromium, ensure_chromium
-from telemetry.registry import connect
-from telemetry.schemas import LAP_KEY_SUBJECT, LAP_SUBJECT, WINDOW_KEY_SUBJECT, WINDOW_SUBJECT
-from telemetry.topics import ensure_topics
 
 START_TIMEOUT_S = 30
 

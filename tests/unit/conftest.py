@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import Settings, load_settings
+from telemetry.core.config import Settings, load_settings
 
 
 @pytest.fixture

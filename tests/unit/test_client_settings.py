@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import load_settings
-from telemetry.errors import ConfigError
-from telemetry.kafka import client_secrets_env, java_properties, librdkafka_config
+from telemetry.core.config import load_settings
+from telemetry.core.errors import ConfigError
+from telemetry.core.kafka_config import client_secrets_env, java_properties, librdkafka_config
 
 SASL = {
     "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
@@ -122,7 +122,7 @@ def test_bad_security_settings_fail_naming_the_variable(
 def test_boto3_uses_the_keys_token_ca_and_addressing_when_set(monkeypatch, ca: str) -> None:
     import boto3
 
-    from telemetry.storage.s3 import s3_client
+    from telemetry.core.storage.s3 import s3_client
 
     calls: list[dict] = []
     monkeypatch.setattr(boto3, "client", lambda *a, **kw: calls.append(kw))
@@ -148,7 +148,7 @@ def test_boto3_uses_the_keys_token_ca_and_addressing_when_set(monkeypatch, ca: s
 def test_boto3_falls_back_to_the_aws_credential_chain_without_keys(monkeypatch) -> None:
     import boto3
 
-    from telemetry.storage.s3 import s3_client
+    from telemetry.core.storage.s3 import s3_client
 
     calls: list[dict] = []
     monkeypatch.setattr(boto3, "client", lambda *a, **kw: calls.append(kw))
@@ -159,7 +159,7 @@ def test_boto3_falls_back_to_the_aws_credential_chain_without_keys(monkeypatch) 
 def test_pyarrow_gets_keys_token_and_virtual_addressing(monkeypatch) -> None:
     import pyarrow.fs as pafs
 
-    from telemetry.storage.parquet import s3_filesystem
+    from telemetry.core.storage.parquet import s3_filesystem
 
     calls: list[dict] = []
     monkeypatch.setattr(pafs, "S3FileSystem", lambda **kw: calls.append(kw))
@@ -210,7 +210,7 @@ def test_flink_s3_config_has_no_credentials_and_follows_the_endpoint(tmp_path: P
 
 
 def test_registry_clients_get_basic_auth_and_the_ca(ca: str) -> None:
-    from telemetry.registry import connect
+    from telemetry.core.registry import connect
 
     settings = load_settings(
         {

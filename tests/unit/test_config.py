@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import ENV_VARS, ci_annotations, jdbc_url, load_settings
-from telemetry.errors import ConfigError
+from telemetry.core.config import ENV_VARS, ci_annotations, jdbc_url, load_settings
+from telemetry.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,7 +148,7 @@ def test_every_setting_has_the_type_its_field_declares(tmp_path: Path) -> None:
     import dataclasses
     import typing
 
-    from telemetry.config import Settings
+    from telemetry.core.config import Settings
 
     types = typing.get_type_hints(Settings)
     for environ in ({}, {"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)}):
@@ -160,7 +160,7 @@ def test_every_setting_has_the_type_its_field_declares(tmp_path: Path) -> None:
 def test_the_variables_are_the_fields_and_secrets_are_the_secret_typed_ones() -> None:
     import dataclasses
 
-    from telemetry.config import Secret, Settings
+    from telemetry.core.config import Secret, Settings
 
     by_field = {f.name.upper(): f for f in dataclasses.fields(Settings)}
     assert [var.name for var in ENV_VARS] == list(by_field)
@@ -191,7 +191,7 @@ def test_the_cluster_profile_takes_each_declared_cluster_default(tmp_path: Path)
 
 
 def test_the_cluster_profile_trusts_its_own_ca_once_it_exists(tmp_path: Path) -> None:
-    from telemetry.config import CLUSTER_TLS_FILES
+    from telemetry.core.config import CLUSTER_TLS_FILES
 
     environ = {"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)}
     assert load_settings(environ).kafka_ssl_ca_location == ""
@@ -212,8 +212,8 @@ def test_the_cache_dir_follows_xdg_cache_home_of_the_environment_given(tmp_path:
 def test_the_schemas_folder_defaults_to_the_packages_and_follows_the_variable(
     tmp_path: Path,
 ) -> None:
-    from telemetry.config import bundled
-    from telemetry.schemas import schemas_dir
+    from telemetry.core.config import bundled
+    from telemetry.core.schemas import schemas_dir
 
     assert schemas_dir(load_settings({})) == bundled("schemas")
     assert (bundled("schemas") / "subjects.toml").is_file()
@@ -238,7 +238,7 @@ def test_the_readme_configuration_table_has_a_row_for_every_variable() -> None:
 
 
 def test_a_secret_is_masked_by_str_repr_format_and_percent_formatting() -> None:
-    from telemetry.config import Secret
+    from telemetry.core.config import Secret
 
     secret = Secret("hunter2")
     shown = [
@@ -260,7 +260,7 @@ def test_a_secret_is_masked_by_str_repr_format_and_percent_formatting() -> None:
 def test_a_secret_is_masked_in_log_records(caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from telemetry.config import Secret
+    from telemetry.core.config import Secret
 
     log = logging.getLogger("telemetry.test")
     with caplog.at_level(logging.INFO, logger="telemetry.test"):
@@ -274,7 +274,7 @@ def test_a_secret_is_masked_in_log_records(caplog: pytest.LogCaptureFixture) -> 
 def test_a_secret_is_no_str_and_only_reveal_gives_the_value() -> None:
     import json
 
-    from telemetry.config import Secret
+    from telemetry.core.config import Secret
 
     secret = Secret("hunter2")
     assert not isinstance(secret, str)

@@ -1,8 +1,8 @@
 """Facts Java and Python share are the same on both sides.
 
 The Java side (flink/jvm) declares each of them as a constant; the Python side
-declares it once too (telemetry.contract, telemetry.dlq.headers, telemetry.kafka,
-telemetry.lake.maintenance, ...). These tests read the Java declarations from
+declares it once too (telemetry.core.contract, telemetry.core.dlq.headers, telemetry.core.kafka_config,
+telemetry.core.lake.maintenance, ...). These tests read the Java declarations from
 the source, with a regular expression on the declaration, and compare. Where
 Python files other than the declaring module name such a fact, the test names
 those files' uses too.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import ENV_VARS, Secret, load_settings
-from telemetry.contract import (
+from telemetry.core.config import ENV_VARS, Secret, load_settings
+from telemetry.core.contract import (
     DECODED_METRIC,
     FAILED_METRIC,
     JAR_NAME,
@@ -26,14 +26,14 @@ from telemetry.contract import (
     TRANSACTION_TIMEOUT_MS,
     failed_metric,
 )
-from telemetry.dlq.headers import REASONS, REPLAYED_FROM
-from telemetry.kafka import (
+from telemetry.core.dlq.headers import REASONS, REPLAYED_FROM
+from telemetry.core.kafka_config import (
     PASSWORD_VARIABLE,
     REGISTRY_CREDENTIALS_VARIABLE,
     client_secrets_env,
     java_properties,
 )
-from telemetry.lake.maintenance import SCHEDULE
+from telemetry.core.lake.maintenance import SCHEDULE
 from telemetry.ops.host import versions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,7 +167,7 @@ def test_the_producer_frames_records_as_the_decoder_parses_them() -> None:
 
 
 def test_both_registry_clients_know_the_same_not_found_codes() -> None:
-    from telemetry import registry
+    from telemetry.core import registry
 
     source = _java("registry/SchemaRegistryClient")
     assert _int(source, "SCHEMA_NOT_FOUND") == registry.SCHEMA_NOT_FOUND

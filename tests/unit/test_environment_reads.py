@@ -1,7 +1,7 @@
-"""The environment is read only in telemetry/config.py.
+"""The environment is read only in telemetry/core/config.py.
 
 The rule, checked on the syntax tree of every module of telemetry/, producer/,
-flink/ and bench/ but telemetry/config.py:
+flink/ and bench/ but telemetry/core/config.py:
 
 - `os.getenv`, `os.getenvb`, `os.environb`, `os.putenv`, `os.unsetenv` never
   appear, nor `from os import environ` (or any of those names);
@@ -13,7 +13,7 @@ flink/ and bench/ but telemetry/config.py:
   environment (PyFlink's gateway launcher, pyarrow's SSL_CERT_FILE).
 
 Everything else is a read: `.get`, `os.environ[name]`, `name in os.environ`,
-iteration, `.items()`, `.setdefault`. A setting is declared in telemetry.config
+iteration, `.items()`, `.setdefault`. A setting is declared in telemetry.core.config
 and reaches a module as `Settings`; another tool's variable is read by a
 function there (`ci_annotations`, `ssl_cert_file`, `inherited_environ`).
 """
@@ -27,7 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("telemetry", "producer", "flink", "bench")
-CONFIG = ROOT / "telemetry" / "config.py"
+CONFIG = ROOT / "telemetry" / "core" / "config.py"
 NEVER = frozenset({"environb", "getenv", "getenvb", "putenv", "unsetenv"})
 
 
@@ -122,7 +122,7 @@ def test_only_the_configuration_reads_the_environment() -> None:
                 continue
             for line, code in environment_reads(path.read_text(encoding="utf-8")):
                 problems.append(f"{path.relative_to(ROOT)}:{line}: {code}")
-    assert not problems, "read these through telemetry.config:\n" + "\n".join(problems)
+    assert not problems, "read these through telemetry.core.config:\n" + "\n".join(problems)
 
 
 def test_the_configuration_does_read_it() -> None:

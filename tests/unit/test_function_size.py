@@ -83,9 +83,7 @@ def test_no_function_is_over_80_lines_or_grade_d_unless_marked_long() -> None:
         for f in every_function()
         if too_big(f) and not marked_long(f)
     ]
-    assert not unmarked, "split these into steps that read as what they do:\n" + "\n".join(
-        unmarked
-    )
+    assert not unmarked, "split these into steps that read as what they do:\n" + "\n".join(unmarked)
 
 
 def test_at_most_two_functions_are_marked_long_and_each_says_why() -> None:

@@ -95,18 +95,18 @@ def late_project_imports(source: str) -> list[tuple[int, str]]:
 
 def test_late_project_imports_are_found() -> None:
     source = (
-        "from telemetry.config import Settings\n"
+        "from telemetry.core.config import Settings\n"
         "def f():\n"
         "    import numpy as np\n"
         "    class C:\n"
         "        def g(self):\n"
         "            from producer.track import TRACKS\n"
-        "    import telemetry.kafka, json\n"
+        "    import telemetry.core.kafka_config, json\n"
         "    from . import sibling\n"
     )
     assert late_project_imports(source) == [
         (6, "producer.track"),
-        (7, "telemetry.kafka"),
+        (7, "telemetry.core.kafka_config"),
         (8, "."),
     ]
 

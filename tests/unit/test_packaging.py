@@ -1,7 +1,7 @@
 """The project installs as a plain package: `pip install .` (no checkout at run time).
 
 pyproject.toml ships schemas/, infra/ and flink/ inside the package as
-telemetry._bundled.* (telemetry.config.bundled). The slow test builds the wheel
+telemetry._bundled.* (telemetry.core.config.bundled). The slow test builds the wheel
 offline, installs it with `pip install --target` into a temporary folder and, from
 outside the checkout, checks that the installed copy finds everything in itself.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import BUNDLED, load_settings
-from telemetry.contract import job_jar
-from telemetry.schemas import load_catalog
+from telemetry.core.config import BUNDLED, load_settings
+from telemetry.core.contract import job_jar
+from telemetry.core.schemas import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "telemetry", "producer", *BUNDLED)
@@ -86,10 +86,10 @@ def _installed_env(site: Path) -> dict[str, str]:
 
 WHERE = """
 import json, telemetry
-from telemetry.config import load_settings
-from telemetry.contract import job_jar, job_script, job_sources
+from telemetry.core.config import load_settings
+from telemetry.core.contract import job_jar, job_script, job_sources
 from telemetry.ops.host.layout import Layout, infra_dir
-from telemetry.schemas import load_catalog, schemas_dir
+from telemetry.core.schemas import load_catalog, schemas_dir
 
 settings = load_settings()
 print(json.dumps({

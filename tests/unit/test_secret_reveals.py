@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from telemetry.config import ENV_VARS, Settings, load_settings
+from telemetry.core.config import ENV_VARS, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN = {
@@ -45,7 +45,7 @@ def test_the_settings_repr_shows_none_of_the_known_secrets(settings: Settings) -
 
 
 def test_librdkafka_gets_the_sasl_password(settings: Settings) -> None:
-    from telemetry.kafka import librdkafka_config
+    from telemetry.core.kafka_config import librdkafka_config
 
     assert librdkafka_config(settings)["sasl.password"] == "known-sasl-pw"
 
@@ -53,14 +53,14 @@ def test_librdkafka_gets_the_sasl_password(settings: Settings) -> None:
 def test_the_jvm_properties_name_the_password_variable_not_the_password(
     settings: Settings,
 ) -> None:
-    from telemetry.kafka import java_properties
+    from telemetry.core.kafka_config import java_properties
 
     jaas = java_properties(settings)["sasl.jaas.config"]
     assert "known-sasl-pw" not in jaas and "${env:KAFKA_SASL_PASSWORD}" in jaas
 
 
 def test_the_jvms_environment_gets_every_client_secret(settings: Settings) -> None:
-    from telemetry.kafka import client_secrets_env
+    from telemetry.core.kafka_config import client_secrets_env
 
     assert client_secrets_env(settings) == {
         "KAFKA_SASL_PASSWORD": "known-sasl-pw",
@@ -94,7 +94,7 @@ def test_the_pyflink_gateway_environment_gets_the_client_secrets(
 
 
 def test_the_registry_client_gets_the_basic_auth_user_info(settings: Settings) -> None:
-    from telemetry.registry import connect
+    from telemetry.core.registry import connect
 
     rest = connect(settings).client._rest_client  # the Confluent client's parsed configuration
     assert rest.auth == ("telemetry", "known-registry-pw")
@@ -112,7 +112,7 @@ def test_the_registry_health_check_sends_the_user_info(
 
 
 def test_pyiceberg_gets_the_catalog_uri_and_the_s3_keys(settings: Settings) -> None:
-    from telemetry.lake.catalog import catalog_properties, pyiceberg_env
+    from telemetry.core.lake.catalog import catalog_properties, pyiceberg_env
 
     props = catalog_properties(settings)
     assert props["uri"] == "postgresql+psycopg2://u:known-db-pw@db:5432/iceberg"
@@ -127,8 +127,8 @@ def test_pyiceberg_gets_the_catalog_uri_and_the_s3_keys(settings: Settings) -> N
 def test_flink_and_the_maintenance_lock_get_the_jdbc_url_with_its_password(
     settings: Settings,
 ) -> None:
-    from telemetry.lake.catalog import flink_catalog_options
-    from telemetry.lake.maintenance import maintenance_lock
+    from telemetry.core.lake.catalog import flink_catalog_options
+    from telemetry.core.lake.maintenance import maintenance_lock
 
     jdbc = "jdbc:postgresql://db:5432/iceberg?user=u&password=known-db-pw"
     assert settings.telemetry_catalog_jdbc_url.reveal() == jdbc
@@ -137,7 +137,7 @@ def test_flink_and_the_maintenance_lock_get_the_jdbc_url_with_its_password(
 
 
 def test_duckdb_gets_the_s3_keys_in_its_secret(settings: Settings) -> None:
-    from telemetry.lake.duckdb import s3_secret_sql
+    from telemetry.core.lake.duckdb import s3_secret_sql
 
     sql = s3_secret_sql(settings)
     for value in ("known-access-key", "known-secret-key", "known-session-token"):
@@ -147,7 +147,7 @@ def test_duckdb_gets_the_s3_keys_in_its_secret(settings: Settings) -> None:
 def test_boto3_gets_the_s3_keys(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
 
-    from telemetry.storage.s3 import s3_client
+    from telemetry.core.storage.s3 import s3_client
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(boto3, "client", lambda *_a, **kw: calls.append(kw))
@@ -162,7 +162,7 @@ def test_boto3_gets_the_s3_keys(settings: Settings, monkeypatch: pytest.MonkeyPa
 def test_pyarrow_gets_the_s3_keys(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow.fs as pafs
 
-    from telemetry.storage.parquet import s3_filesystem
+    from telemetry.core.storage.parquet import s3_filesystem
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(pafs, "S3FileSystem", lambda **kw: calls.append(kw))
@@ -177,7 +177,7 @@ def test_pyarrow_gets_the_s3_keys(settings: Settings, monkeypatch: pytest.Monkey
 def test_the_flink_rest_client_key_is_decrypted_with_its_password(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from telemetry import flink_tls
+    from telemetry.core import flink_tls
 
     calls: list[tuple[str, ...]] = []
     monkeypatch.setattr(flink_tls, "_context", lambda *args: calls.append(args))
@@ -294,12 +294,12 @@ def test_the_reveal_rule_bites(code: str, flagged: bool) -> None:
 
 
 def test_every_use_of_a_secret_setting_reveals_it_on_purpose() -> None:
-    """Outside telemetry/config.py, a secret setting is read only as `x.<field>.reveal()`,
+    """Outside telemetry/core/config.py, a secret setting is read only as `x.<field>.reveal()`,
     so that `grep -rn 'reveal()'` lists every place a credential leaves its Secret."""
     problems = []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
-            if path == ROOT / "telemetry" / "config.py":
+            if path == ROOT / "telemetry" / "core" / "config.py":
                 continue
             for line, code in _unrevealed(path.read_text(encoding="utf-8")):
                 problems.append(f"{path.relative_to(ROOT)}:{line}: {code}")

@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
 
 _JVM_ROOT = Path("/usr/lib/jvm")
 

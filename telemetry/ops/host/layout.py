@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from telemetry.config import Settings, bundled
+from telemetry.core.config import Settings, bundled
 from telemetry.ops.host import versions
 
 

@@ -7,8 +7,8 @@ lifecycle  submit, stop with a savepoint, cancel, resume after a crash
 intent     which jobs the local stack should bring back
 """
 
-from telemetry.contract import JOB_NAME, job_jar, job_script
-from telemetry.job_params import JobParams
+from telemetry.core.contract import JOB_NAME, job_jar, job_script
+from telemetry.core.job_params import JobParams
 from telemetry.ops.jobs.lifecycle import (
     Submission,
     cancel,

@@ -24,11 +24,11 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
-from telemetry.config import Settings
-from telemetry.contract import job_jar, job_script
-from telemetry.errors import ServiceError
-from telemetry.job_params import JobParams
-from telemetry.kafka import client_secrets_env
+from telemetry.core.config import Settings
+from telemetry.core.contract import job_jar, job_script
+from telemetry.core.errors import ServiceError
+from telemetry.core.job_params import JobParams
+from telemetry.core.kafka_config import client_secrets_env
 from telemetry.ops.jobs.flink_cli import client_env
 from telemetry.ops.jobs.rest import summarize_trace
 

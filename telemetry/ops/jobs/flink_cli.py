@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
-from telemetry.config import Settings
-from telemetry.errors import ServiceError
-from telemetry.kafka import client_secrets_env
+from telemetry.core.config import Settings
+from telemetry.core.errors import ServiceError
+from telemetry.core.kafka_config import client_secrets_env
 from telemetry.ops.host import versions
 from telemetry.ops.host.java import find_java
 from telemetry.ops.host.layout import Layout

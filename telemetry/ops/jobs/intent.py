@@ -11,8 +11,8 @@ import json
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from telemetry.config import Settings
-from telemetry.job_params import JobParams
+from telemetry.core.config import Settings
+from telemetry.core.job_params import JobParams
 from telemetry.ops.host.process import locked
 
 __all__ = ["forget", "remember", "remembered", "resuming"]

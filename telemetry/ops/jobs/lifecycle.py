@@ -14,10 +14,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from telemetry.config import Settings
-from telemetry.contract import JOB_NAME
-from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
-from telemetry.job_params import STATE_KEYS, JobParams
+from telemetry.core.config import Settings
+from telemetry.core.contract import JOB_NAME
+from telemetry.core.errors import InvalidInputError, ServiceError, TelemetryError
+from telemetry.core.job_params import STATE_KEYS, JobParams
+from telemetry.core.progress import Say
+from telemetry.core.registry import Registry, connect
+from telemetry.core.schemas import (
+    LAP_KEY_SUBJECT,
+    LAP_SUBJECT,
+    WINDOW_KEY_SUBJECT,
+    WINDOW_SUBJECT,
+    load_catalog,
+    schema_text,
+)
+from telemetry.core.topics import ensure_topics
 from telemetry.ops.jobs import client, intent, warm
 from telemetry.ops.jobs.rest import (
     ACTIVE_STATES,
@@ -37,17 +48,6 @@ from telemetry.ops.jobs.retained import (
     read_manifest,
     write_manifest,
 )
-from telemetry.progress import Say
-from telemetry.registry import Registry, connect
-from telemetry.schemas import (
-    LAP_KEY_SUBJECT,
-    LAP_SUBJECT,
-    WINDOW_KEY_SUBJECT,
-    WINDOW_SUBJECT,
-    load_catalog,
-    schema_text,
-)
-from telemetry.topics import ensure_topics
 
 __all__ = ["Submission", "cancel", "resume_remembered", "stop_with_savepoint", "submit"]
 

@@ -10,10 +10,10 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from telemetry.config import Settings
-from telemetry.contract import JOB_NAME
-from telemetry.errors import ServiceError
-from telemetry.flink_tls import rest_tls_context
+from telemetry.core.config import Settings
+from telemetry.core.contract import JOB_NAME
+from telemetry.core.errors import ServiceError
+from telemetry.core.flink_tls import rest_tls_context
 
 __all__ = [
     "ACTIVE_STATES",

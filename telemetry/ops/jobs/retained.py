@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from telemetry.config import Settings
-from telemetry.contract import checkpoint_prefix, savepoint_prefix, state_uri
-from telemetry.errors import StorageError
-from telemetry.job_params import JobParams
-from telemetry.storage.s3 import s3_client
+from telemetry.core.config import Settings
+from telemetry.core.contract import checkpoint_prefix, savepoint_prefix, state_uri
+from telemetry.core.errors import StorageError
+from telemetry.core.job_params import JobParams
+from telemetry.core.storage.s3 import s3_client
 
 __all__ = [
     "RetainedState",

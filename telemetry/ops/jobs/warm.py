@@ -20,9 +20,9 @@ import socket
 import threading
 from pathlib import Path
 
-from telemetry.config import Settings
-from telemetry.errors import ServiceError, TelemetryError
-from telemetry.job_params import JobParams
+from telemetry.core.config import Settings
+from telemetry.core.errors import ServiceError, TelemetryError
+from telemetry.core.job_params import JobParams
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.jobs import client
 

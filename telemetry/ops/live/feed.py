@@ -7,8 +7,8 @@ transaction wrote is read only once it committed. Values are Confluent-framed
 Avro, decoded with confluent-kafka's AvroDeserializer: the writer's schema by
 the id in the frame (cached per id), resolved to the catalog's latest reader
 schema, so records of an older version read with their new fields null.
-The Kafka client and registry settings are the project's (telemetry.kafka,
-telemetry.registry): every profile, SASL_SSL and TLS included.
+The Kafka client and registry settings are the project's (telemetry.core.kafka_config,
+telemetry.core.registry): every profile, SASL_SSL and TLS included.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from telemetry.config import Settings
-from telemetry.errors import InvalidInputError, RegistryError, ServiceError
-from telemetry.kafka import librdkafka_config
+from telemetry.core.config import Settings
+from telemetry.core.errors import InvalidInputError, RegistryError, ServiceError
+from telemetry.core.kafka_config import librdkafka_config
+from telemetry.core.registry import connect
+from telemetry.core.schemas import LAP_SUBJECT, WINDOW_SUBJECT, schema_text
 from telemetry.ops.live.records import Lap, Window, lap_from_avro, window_from_avro
-from telemetry.registry import connect
-from telemetry.schemas import LAP_SUBJECT, WINDOW_SUBJECT, schema_text
 
 __all__ = ["Feed", "FeedRecord", "Kind", "decode_value", "feed_topics"]
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
-from telemetry.config import Settings
-from telemetry.contract import FAILED_METRIC, JOB_NAME
-from telemetry.errors import TelemetryError
-from telemetry.lake.catalog import load_table
-from telemetry.lake.tables import LATE_EVENTS
+from telemetry.core.config import Settings
+from telemetry.core.contract import FAILED_METRIC, JOB_NAME
+from telemetry.core.errors import TelemetryError
+from telemetry.core.lake.catalog import load_table
+from telemetry.core.lake.tables import LATE_EVENTS
 from telemetry.ops.jobs.rest import ACTIVE_STATES, JobInfo, list_jobs, metric_sum
 
 __all__ = ["DEAD_LETTER_METRIC", "HealthProbe", "PipelineHealth", "pick_job"]

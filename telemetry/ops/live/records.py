@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
 
 __all__ = ["Lap", "Window", "epoch_ms", "lap_from_avro", "window_from_avro"]
 

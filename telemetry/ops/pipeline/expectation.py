@@ -10,8 +10,8 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
-from telemetry.config import Settings
-from telemetry.errors import InvalidInputError
+from telemetry.core.config import Settings
+from telemetry.core.errors import InvalidInputError
 from telemetry.ops.pipeline.common import _EPOCH, _MS, WindowKey
 
 

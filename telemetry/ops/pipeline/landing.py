@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
-from telemetry.config import Settings
-from telemetry.errors import StorageError
-from telemetry.lake.catalog import catalog_errors, load_table
-from telemetry.lake.tables import LATE_EVENTS, WINDOWS
+from telemetry.core.config import Settings
+from telemetry.core.errors import StorageError
+from telemetry.core.lake.catalog import catalog_errors, load_table
+from telemetry.core.lake.scan import read_windows
+from telemetry.core.lake.tables import LATE_EVENTS, WINDOWS
+from telemetry.core.progress import Say
 from telemetry.ops.pipeline.common import POLL_S, PROGRESS_EVERY_S, WindowKey
 from telemetry.ops.pipeline.expectation import Expectation, _ms, _utc, window_start_ms
-from telemetry.progress import Say
-from telemetry.storage.windows import read_windows
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table

@@ -24,10 +24,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from producer.produce import ProduceReport, ProduceRequest
-from producer.produce import run as run_producer
-from telemetry.config import Settings
-from telemetry.errors import InvalidInputError, ServiceError, TelemetryError
+from producer.runner import ProduceReport, ProduceRequest
+from producer.runner import run as run_producer
+from telemetry.core.config import Settings
+from telemetry.core.errors import InvalidInputError, ServiceError, TelemetryError
+from telemetry.core.progress import Say
+from telemetry.core.registry import connect
+from telemetry.core.schemas import load_catalog, schemas_dir
+from telemetry.core.schemas.register import register_all
+from telemetry.core.topics import ensure_topics
 from telemetry.ops import jobs
 from telemetry.ops import stack as local_stack
 from telemetry.ops.pipeline.common import RECORD_NAME, WindowKey
@@ -45,11 +50,6 @@ from telemetry.ops.pipeline.summary import (
     _laps,
     _summarize,
 )
-from telemetry.progress import Say
-from telemetry.registry import connect
-from telemetry.schemas import load_catalog, schemas_dir
-from telemetry.schemas.register import register_all
-from telemetry.topics import ensure_topics
 
 # Orchestration -------------------------------------------------------------------
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from telemetry.config import Settings
-from telemetry.errors import StorageError
-from telemetry.lake.tables import LAPS
+from telemetry.core.config import Settings
+from telemetry.core.errors import StorageError
+from telemetry.core.lake.scan import read_windows, summarize_by_car
+from telemetry.core.lake.tables import LAPS
 from telemetry.ops.pipeline.expectation import Expectation, _utc, event_time_ms
 from telemetry.ops.pipeline.landing import Commits
-from telemetry.storage.windows import read_windows, summarize_by_car
 
 # The summary ---------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ directory. Static configuration lives in `infra/`; this package renders it
 and runs the processes.
 """
 
-from telemetry.ops.stack.lifecycle import clean, down, log_files, logs, status, up
+from telemetry.ops.stack.control import clean, down, log_files, logs, status, up
 from telemetry.ops.stack.setup import setup
 
 __all__ = ["clean", "down", "log_files", "logs", "setup", "status", "up"]

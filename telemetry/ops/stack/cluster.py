@@ -11,7 +11,7 @@
                        TaskManagers of two slots; RPC, blobs and data over mutual TLS
 
 The same code as the local profile talks to it; only the settings differ
-(telemetry.config's cluster defaults, the credentials of telemetry.ops.stack.secrets,
+(telemetry.core.config's cluster defaults, the credentials of telemetry.ops.stack.secrets,
 the CA of telemetry.ops.stack.tls).
 
 Why nginx: Apicurio 3 authenticates through an OpenID Connect server
@@ -35,9 +35,10 @@ from collections.abc import Callable
 from pathlib import Path
 from string import Template
 
-from telemetry.config import Settings
-from telemetry.errors import ServiceError
-from telemetry.kafka import client_logger
+from telemetry.core.config import Settings
+from telemetry.core.errors import ServiceError
+from telemetry.core.kafka_config import client_logger
+from telemetry.core.progress import Say
 from telemetry.ops.host.layout import Layout, infra_dir
 from telemetry.ops.stack.minio_users import MinioUser, give_clients_a_user
 from telemetry.ops.stack.postgres import postgres_service
@@ -68,7 +69,6 @@ from telemetry.ops.stack.tls import (
     fingerprint,
     rest_client_cert,
 )
-from telemetry.progress import Say
 
 __all__ = [
     "BLOB_PORT",

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
+from telemetry.core.progress import Say
 from telemetry.ops.stack.steps import run_step
-from telemetry.progress import Say
 
 __all__ = ["unpack_debian_packages"]
 

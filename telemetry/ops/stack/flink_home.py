@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from string import Template
 
-from telemetry.config import Settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import Settings
+from telemetry.core.errors import ServiceError
 from telemetry.ops.host.layout import Layout, infra_dir
 from telemetry.ops.stack import profiles
 

@@ -22,11 +22,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from telemetry.config import Settings
+from telemetry.core.config import Settings
+from telemetry.core.progress import Say
 from telemetry.ops.host import versions
 from telemetry.ops.host.layout import infra_dir
 from telemetry.ops.stack.steps import GO_LOG, LogTally, run_step
-from telemetry.progress import Say
 
 __all__ = ["ManifestTools", "build_manifest_tools", "validator_source"]
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from telemetry.errors import InvalidInputError, ServiceError
+from telemetry.core.errors import InvalidInputError, ServiceError
 
 __all__ = ["POLICY", "MinioUser", "bucket_policy", "give_clients_a_user", "mc_commands"]
 

@@ -35,15 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from telemetry.config import Settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import Settings
+from telemetry.core.errors import ServiceError
+from telemetry.core.progress import Say
 from telemetry.ops.host import versions
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.host.process import exited
 from telemetry.ops.stack.secrets import private_dir
 from telemetry.ops.stack.services import Launch, Service, base_env
 from telemetry.ops.stack.tls import ClientCert, TlsFiles, client_cert
-from telemetry.progress import Say
 
 if TYPE_CHECKING:
     from psycopg2.extensions import connection
@@ -60,7 +60,7 @@ __all__ = [
     "postgresql_conf",
 ]
 
-PORT = 15432  # telemetry.config's cluster defaults of the catalog name it too
+PORT = 15432  # telemetry.core.config's cluster defaults of the catalog name it too
 DATABASE = "iceberg"
 ROLE = "telemetry"  # the catalog's clients: the CN of their certificate
 SUPERUSER = "postgres"  # the stack's administration, by certificate as well

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from telemetry.config import Settings
+from telemetry.core.config import Settings
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack import cluster
 from telemetry.ops.stack.services import SERVICES, Service

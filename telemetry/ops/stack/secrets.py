@@ -1,7 +1,7 @@
 """The local stack's own credentials: random at first start, kept in the data folder.
 
 `<TELEMETRY_DATA_DIR>/secrets.env` (mode 0600, in a 0700 folder) holds them;
-telemetry.config reads them as the defaults of the secret settings, so every
+telemetry.core.config reads them as the defaults of the secret settings, so every
 client of this stack finds them without well-known defaults, and `telemetry
 env` prints them for other tools.
 
@@ -16,7 +16,7 @@ the Flink REST API's client key (telemetry.ops.stack.tls).
 Credentials are never generated over a stack's data: a folder that holds data
 but no secrets file (deleted, or never restored from a backup) is refused with
 the fix, since new credentials would lock its clients out of that data. The first
-start also marks the folder as the profile's (telemetry.config.PROFILE_FILE).
+start also marks the folder as the profile's (telemetry.core.config.PROFILE_FILE).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from telemetry.config import (
+from telemetry.core.config import (
     CLUSTER_TLS_FILES,
     PROFILE_FILE,
     SECRETS_FILE,
@@ -36,7 +36,7 @@ from telemetry.config import (
     Settings,
     stored_secrets,
 )
-from telemetry.errors import ConfigError
+from telemetry.core.errors import ConfigError
 
 __all__ = ["ensure_secrets", "private_dir", "stack_secret"]
 
@@ -110,7 +110,7 @@ def _refuse_data_without_secrets(data: Path) -> None:
 
 
 def _claim(data: Path, profile: str) -> None:
-    """Mark the folder as the profile's (telemetry.config refuses it to another)."""
+    """Mark the folder as the profile's (telemetry.core.config refuses it to another)."""
     mark = data / PROFILE_FILE
     if not mark.exists():
         mark.write_text(profile + "\n", encoding="utf-8")

@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-from telemetry.config import Settings, inherited_environ
-from telemetry.errors import ServiceError
-from telemetry.flink_tls import rest_tls_context
-from telemetry.kafka import client_logger, client_secrets_env, librdkafka_config
+from telemetry.core.config import Settings, inherited_environ
+from telemetry.core.errors import ServiceError
+from telemetry.core.flink_tls import rest_tls_context
+from telemetry.core.kafka_config import client_logger, client_secrets_env, librdkafka_config
+from telemetry.core.progress import Say
+from telemetry.core.storage.s3 import ensure_buckets
 from telemetry.ops.host import versions
 from telemetry.ops.host.java import find_java
 from telemetry.ops.host.layout import Layout, infra_dir
 from telemetry.ops.stack.secrets import stack_secret
-from telemetry.progress import Say
-from telemetry.storage.s3 import ensure_buckets
 
 __all__ = ["SERVICES", "Launch", "Service", "http_ok"]
 

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Unpack
 
-from telemetry.config import Settings
-from telemetry.contract import job_jar, job_sources
+from telemetry.core.config import Settings
+from telemetry.core.contract import job_jar, job_sources
+from telemetry.core.progress import Say
 from telemetry.ops.host import versions
 from telemetry.ops.host.java import find_java
 from telemetry.ops.host.layout import Layout, infra_dir
@@ -33,7 +34,6 @@ from telemetry.ops.stack.steps import (
     run_step,
 )
 from telemetry.ops.stack.web import ensure_chromium, fetch_uplot
-from telemetry.progress import Say
 
 
 def setup(

@@ -1,6 +1,6 @@
 """Long setup steps (Maven, Go) run with their output in a log and a live line on a terminal.
 
-While a step runs, `telemetry.progress.Activity` shows its label, the elapsed
+While a step runs, `telemetry.core.progress.Activity` shows its label, the elapsed
 time and what the log says so far (counts of downloads or packages built, the
 last line). `say` gets one line before and one after, which is all a CI log
 shows. A failure is a ServiceError naming the step, the fix and the log tail.
@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypedDict, Unpack
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
+from telemetry.core.progress import Activity, Say
 from telemetry.ops.host.process import tail
 from telemetry.ops.stack.follow import POLL_S, LogReader
-from telemetry.progress import Activity, Say
 
 __all__ = ["GO_LOG", "MAVEN_LOG", "BackgroundStep", "LogTally", "PopenOptions", "run_step"]
 

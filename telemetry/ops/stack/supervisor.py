@@ -20,13 +20,13 @@ import sys
 import time
 from dataclasses import dataclass
 
-from telemetry.config import Settings, load_settings
-from telemetry.errors import TelemetryError
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.errors import TelemetryError
 from telemetry.ops.host import process
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.jobs import resume_remembered
 from telemetry.ops.jobs.warm import serve
-from telemetry.ops.stack.lifecycle import start_service
+from telemetry.ops.stack.control import start_service
 from telemetry.ops.stack.profiles import services_for
 
 __all__ = ["SUPERVISED", "Supervisor", "check_once", "main"]

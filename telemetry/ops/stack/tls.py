@@ -47,7 +47,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
 from telemetry.ops.stack.secrets import private_dir
 
 __all__ = [

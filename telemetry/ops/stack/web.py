@@ -25,12 +25,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
+from telemetry.core.progress import Say
 from telemetry.ops.host import versions
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack.debian import unpack_debian_packages
 from telemetry.ops.stack.steps import run_step
-from telemetry.progress import Say
 
 __all__ = [
     "CHROMIUM_PACKAGES",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from telemetry.cli.main import main
-from telemetry.config import ENV_DEFAULTS_MARK, ENV_PROFILE_MARK, ENV_VARS
+from telemetry.core.config import ENV_DEFAULTS_MARK, ENV_PROFILE_MARK, ENV_VARS
 
 DOCS = {v.name: v.doc for v in ENV_VARS}
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from telemetry.cli.main import main
-from telemetry.config import Settings, load_settings
-from telemetry.job_params import JobParams
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.job_params import JobParams
 from telemetry.ops.jobs import lifecycle
 from telemetry.ops.jobs.rest import JobInfo
 

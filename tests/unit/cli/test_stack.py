@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from telemetry.cli.main import main
-from telemetry.config import Settings
+from telemetry.core.config import Settings
 from telemetry.ops import stack
-from telemetry.ops.stack.lifecycle import ServiceStatus
+from telemetry.ops.stack.control import ServiceStatus
 from telemetry.ops.stack.services import SERVICES
 
 

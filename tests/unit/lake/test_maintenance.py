@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from telemetry.config import load_settings
-from telemetry.lake.maintenance import LOCK_TABLE, ensure_lock_table, maintenance_lock
+from telemetry.core.config import load_settings
+from telemetry.core.lake.maintenance import LOCK_TABLE, ensure_lock_table, maintenance_lock
 
 
 def test_the_lock_table_is_created_once_as_iceberg_would_and_again_changes_nothing(

@@ -13,9 +13,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from telemetry.config import Settings
-from telemetry.lake.migrate import Migration, legacy_files, migrate
-from telemetry.storage.windows import read_windows
+from telemetry.core.config import Settings
+from telemetry.core.lake.migrate import Migration, legacy_files, migrate
+from telemetry.core.lake.scan import read_windows
 
 HOUR = datetime(2026, 11, 28, 3, tzinfo=UTC)
 NS = "migrated"
@@ -131,7 +131,7 @@ def test_a_dry_run_changes_nothing(settings: Settings, old_lake: Path) -> None:
 
 
 def test_added_files_land_in_their_hour_partition(settings: Settings, old_lake: Path) -> None:
-    from telemetry.lake.catalog import load_table
+    from telemetry.core.lake.catalog import load_table
 
     run_migration(settings, old_lake)
     partitions = load_table(settings, "windows", NS).inspect.partitions().to_pydict()

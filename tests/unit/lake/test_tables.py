@@ -9,9 +9,9 @@ from pathlib import Path
 
 from pyiceberg import types
 
-from telemetry.lake.catalog import COMMITTED_BEFORE, flink_catalog_options, iceberg_schema
-from telemetry.lake.tables import LATE_EXTRA_COLUMNS, late_table, window_table
-from telemetry.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
+from telemetry.core.lake.catalog import COMMITTED_BEFORE, flink_catalog_options, iceberg_schema
+from telemetry.core.lake.tables import LATE_EXTRA_COLUMNS, late_table, window_table
+from telemetry.core.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
 
 ROOT = Path(__file__).resolve().parents[3]
 ICEBERG = {
@@ -60,7 +60,7 @@ def test_late_events_are_the_latest_event_fields_plus_where_and_why_they_were_la
 
 
 def test_the_flink_catalog_carries_no_credentials() -> None:
-    from telemetry.config import load_settings
+    from telemetry.core.config import load_settings
 
     settings = load_settings({"AWS_ACCESS_KEY_ID": "key-id", "AWS_SECRET_ACCESS_KEY": "s3cret"})
     options = flink_catalog_options(settings)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from telemetry.config import load_settings
-from telemetry.errors import InvalidInputError, RegistryError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import InvalidInputError, RegistryError
 from telemetry.ops.live import feed as feed_module
 from telemetry.ops.live.feed import Feed, feed_topics
 from telemetry.ops.live.records import Lap

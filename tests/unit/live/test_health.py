@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
 from telemetry.ops.jobs.rest import JobInfo
 from telemetry.ops.live import health
 from telemetry.ops.live.health import HealthProbe, pick_job
@@ -57,8 +57,8 @@ def test_late_events_are_the_total_records_of_the_tables_current_snapshot(
 ) -> None:
     import pyarrow as pa
 
-    from telemetry.lake.catalog import ensure_table
-    from telemetry.lake.tables import late_table
+    from telemetry.core.lake.catalog import ensure_table
+    from telemetry.core.lake.tables import late_table
 
     monkeypatch.setattr(health, "list_jobs", lambda _s: [])
     table = ensure_table(local_lake, late_table())

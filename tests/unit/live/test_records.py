@@ -14,10 +14,10 @@ from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.schemas import LAP_SUBJECT, WINDOW_SUBJECT, schema_text
 from telemetry.ops.live.feed import decode_value
 from telemetry.ops.live.records import Lap, epoch_ms, lap_from_avro, window_from_avro
-from telemetry.schemas import LAP_SUBJECT, WINDOW_SUBJECT, schema_text
 
 LAP_END = 1_796_191_626_007  # a millisecond that a float of seconds would not hold exactly
 

@@ -7,8 +7,8 @@ import socket
 import pytest
 
 from telemetry.cli.main import build_parser, main
-from telemetry.errors import InvalidInputError
-from telemetry.ops.live.serve import bind, url
+from telemetry.core.errors import InvalidInputError
+from telemetry.ops.live.launch import bind, url
 
 
 def test_a_port_in_use_is_one_line_naming_the_port_and_the_fix() -> None:

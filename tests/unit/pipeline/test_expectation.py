@@ -18,8 +18,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from producer.record import Recorder
-from telemetry.config import load_settings
-from telemetry.errors import InvalidInputError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import InvalidInputError
 from telemetry.ops.pipeline import event_time_ms, window_start_ms
 from telemetry.ops.pipeline.expectation import default_timeout, load_expectation
 

@@ -1,6 +1,6 @@
 """What landed, added up against what the broker acknowledged.
 
-`observe` reads S3 through `telemetry.storage.windows.read_windows` (tested on
+`observe` reads S3 through `telemetry.core.lake.scan.read_windows` (tested on
 real MinIO elsewhere); here that function returns fixed tables, so the
 arithmetic is checked on its own: rows of one window summed, late events of
 this run counted in the window they missed, other runs' late events ignored.
@@ -16,8 +16,8 @@ import pyarrow as pa
 import pytest
 
 from producer.record import Recorder
-from telemetry.config import load_settings
-from telemetry.errors import StorageError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import StorageError
 from telemetry.ops.pipeline.expectation import Expectation, load_expectation
 from telemetry.ops.pipeline.landing import Landing, missing_message, observe
 

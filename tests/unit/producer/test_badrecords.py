@@ -16,10 +16,10 @@ from producer.badrecords import (
     bad_record,
     bad_records,
 )
-from producer.contract import BoundSchema
+from producer.binding import BoundSchema
 from producer.events import TelemetryEvent, dict_maker
 from producer.serializers import AvroCodec, FastAvroSerializer
-from telemetry.schemas import VALUE_SUBJECT, schema_text
+from telemetry.core.schemas import VALUE_SUBJECT, schema_text
 
 SCHEMA_ID = 4
 

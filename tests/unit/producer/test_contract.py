@@ -8,10 +8,10 @@ from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
     MockSchemaRegistryClient,
 )
 
-from producer.contract import bind_key, bind_value, parse_version
-from telemetry.errors import InvalidInputError, RegistryError
-from telemetry.registry import Registry
-from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, schema_text
+from producer.binding import bind_key, bind_value, parse_version
+from telemetry.core.errors import InvalidInputError, RegistryError
+from telemetry.core.registry import Registry
+from telemetry.core.schemas import KEY_SUBJECT, VALUE_SUBJECT, schema_text
 
 
 @pytest.fixture

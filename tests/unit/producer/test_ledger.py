@@ -14,7 +14,7 @@ from producer.ledger import (
     start_position,
     transactional_id,
 )
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
 
 
 def entry(position: int, total: int = 100, fingerprint: str = "abc") -> Entry:

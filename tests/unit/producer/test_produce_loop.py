@@ -18,16 +18,16 @@ import pytest
 from confluent_kafka import Producer
 
 from producer import kafka
-from producer.contract import BoundSchema
+from producer.binding import BoundSchema
 from producer.delivery import DeliveryTracker
 from producer.events import TelemetryEvent
-from producer.produce import ProduceReport, ProduceRequest, StopFlag, produce
 from producer.record import Recorder
+from producer.runner import ProduceReport, ProduceRequest, StopFlag, produce
 from producer.serializers import Serializers, build_serializers
 from producer.simulation import Simulation, SimulationConfig
-from telemetry.config import load_settings
-from telemetry.errors import InvalidInputError
-from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, schema_text
+from telemetry.core.config import load_settings
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.schemas import KEY_SUBJECT, VALUE_SUBJECT, schema_text
 
 TOPIC = "loop_test"
 SETTINGS = load_settings({})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from producer.progress import INTERVAL_S, ProgressLine
+from producer.progress_line import INTERVAL_S, ProgressLine
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

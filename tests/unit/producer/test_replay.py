@@ -11,7 +11,7 @@ from producer import replay
 from producer.events import TelemetryEvent
 from producer.record import Recorder
 from producer.replay import RecordedPace, read_events
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -16,12 +16,12 @@ from confluent_kafka.schema_registry.common.serde import SchemaId
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from producer.avro_columns import ColumnEncoder
+from producer.binding import BoundSchema
 from producer.blocks import EventBlock
-from producer.contract import BoundSchema
 from producer.events import V1_FIELDS, V2_FIELDS, TelemetryEvent
 from producer.serializers import Serializers, build_serializers, confluent_header
 from producer.simulation import Simulation, SimulationConfig
-from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, schema_text
+from telemetry.core.schemas import KEY_SUBJECT, VALUE_SUBJECT, schema_text
 
 TOPIC = "any_topic"  # the subject is bound, whatever the topic is called
 VALUE = SerializationContext(TOPIC, MessageField.VALUE)

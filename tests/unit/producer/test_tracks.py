@@ -10,7 +10,7 @@ from producer.request import ProduceRequest
 from producer.simulation import Simulation, SimulationConfig
 from producer.track import TRACKS
 from telemetry.cli.produce import TRACK_NAMES
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
 
 
 def test_the_cli_offers_exactly_the_simulations_tracks() -> None:

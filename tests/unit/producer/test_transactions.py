@@ -13,7 +13,7 @@ from confluent_kafka import KafkaError, KafkaException
 from producer.delivery import DeliveryTracker
 from producer.ledger import Entry
 from producer.loop import SendLoop
-from producer.progress import ProgressLine
+from producer.progress_line import ProgressLine
 from producer.record import Recorder
 from producer.report import Committed, Flushed
 from producer.request import StopFlag

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from telemetry.cli.main import main
-from telemetry.schemas.immutability import check_immutable
+from telemetry.core.schemas.immutability import check_immutable
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 VALUE = "telemetry_data-value"

@@ -8,9 +8,9 @@ import pytest
 from support import evolution_cases
 
 from telemetry.cli.main import main
-from telemetry.errors import InvalidInputError
-from telemetry.schemas.compatibility import check_evolution, directions, is_transitive
-from telemetry.schemas.parse import parse_text
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.schemas.compatibility import check_evolution, directions, is_transitive
+from telemetry.core.schemas.parse import parse_text
 
 _cases = evolution_cases
 CASES, INVALID, LEVELS, Case, record = (

@@ -21,8 +21,8 @@ from avro.compatibility import (
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from telemetry.schemas.compatibility import check_evolution
-from telemetry.schemas.parse import ParsedSchema, parse_text
+from telemetry.core.schemas.compatibility import check_evolution
+from telemetry.core.schemas.parse import ParsedSchema, parse_text
 
 PRIMITIVES = ("boolean", "int", "long", "float", "double", "bytes", "string")
 # Avro's promotions: a writer's type the reader's type can read.

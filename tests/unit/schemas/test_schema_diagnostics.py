@@ -18,17 +18,17 @@ from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibi
 from support import evolution_cases, multiple_problems
 
 from telemetry.cli.main import main
-from telemetry.errors import InvalidInputError
-from telemetry.schemas import explain
-from telemetry.schemas.compatibility import (
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.schemas import explain
+from telemetry.core.schemas.compatibility import (
     BACKWARD,
     FORWARD,
     Problem,
     check_evolution,
     reader_writer_problems,
 )
-from telemetry.schemas.locate import declaration_line
-from telemetry.schemas.parse import ParsedSchema, parse_text
+from telemetry.core.schemas.locate import declaration_line
+from telemetry.core.schemas.parse import ParsedSchema, parse_text
 
 CASES, INVALID, record, f = (
     evolution_cases.CASES,

@@ -18,8 +18,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from telemetry.cli.main import main
-from telemetry.schemas import KEY_SUBJECT, VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
-from telemetry.schemas.iceberg import (
+from telemetry.core.schemas import KEY_SUBJECT, VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
+from telemetry.core.schemas.iceberg import (
     ICEBERG_TABLES,
     ColumnProblem,
     UnsupportedTypeError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from telemetry.schemas.locate import declaration_line
+from telemetry.core.schemas.locate import declaration_line
 
 # Line numbers are those of this text; `lap` holds a record in a union, an
 # array of records, and a reference to a type declared before it.

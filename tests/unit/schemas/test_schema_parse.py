@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.errors import InvalidInputError
-from telemetry.schemas.catalog import (
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.schemas.parse import parse_file, parse_text
+from telemetry.core.schemas.subjects import (
     KEY_SUBJECT,
     LAP_KEY_SUBJECT,
     LAP_SUBJECT,
@@ -16,7 +17,6 @@ from telemetry.schemas.catalog import (
     WINDOW_SUBJECT,
     load_catalog,
 )
-from telemetry.schemas.parse import parse_file, parse_text
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import load_settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import ServiceError
 from telemetry.ops.host import process
 from telemetry.ops.host.layout import Layout
-from telemetry.ops.stack import lifecycle
+from telemetry.ops.stack import control
 from telemetry.ops.stack.services import Launch, Service
 from telemetry.ops.stack.setup import _run
 
@@ -42,7 +42,7 @@ def test_a_service_that_dies_at_start_reports_the_tail_of_its_log(tmp_path: Path
         start_timeout=20,
     )
     with pytest.raises(ServiceError) as excinfo:
-        lifecycle.start_service(service, settings, layout, say=lambda _m: None)
+        control.start_service(service, settings, layout, say=lambda _m: None)
     lines = str(excinfo.value).splitlines()
     assert lines[0].startswith("Fake Server exited during start-up; last lines of ")
     assert lines[-1] == "port clash: boom"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import Settings, load_settings
-from telemetry.errors import ConfigError
-from telemetry.flink_tls import rest_tls_context
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.errors import ConfigError
+from telemetry.core.flink_tls import rest_tls_context
 
 needs_keytool = pytest.mark.skipif(shutil.which("keytool") is None, reason="needs a JDK's keytool")
 
@@ -80,7 +80,7 @@ def test_the_python_client_presents_the_certificate_and_a_wrong_password_fails_n
 ) -> None:
     import dataclasses
 
-    from telemetry.config import Secret
+    from telemetry.core.config import Secret
 
     assert rest_tls_context(cluster) is not None
     wrong = dataclasses.replace(cluster, flink_rest_key_password=Secret("not-it"))
@@ -132,7 +132,7 @@ def test_flink_requires_client_certificates_on_rest_and_internal_connections(
 def test_an_older_cluster_secrets_file_gets_the_new_credentials_and_keeps_its_own(
     tmp_path: Path,
 ) -> None:
-    from telemetry.config import stored_secrets
+    from telemetry.core.config import stored_secrets
     from telemetry.ops.stack.secrets import ensure_secrets
 
     (tmp_path / "secrets.env").write_text("KAFKA_SASL_PASSWORD=old-and-kept\n")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
 from telemetry.ops.host.java import find_java
 
 

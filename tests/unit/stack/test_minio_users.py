@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.errors import InvalidInputError
+from telemetry.core.errors import InvalidInputError
 from telemetry.ops.stack.minio_users import (
     POLICY,
     MinioUser,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import load_settings
+from telemetry.core.config import load_settings
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack import postgres
 from telemetry.ops.stack.tls import ClientCert

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import (
+from telemetry.core.config import (
     ENV_DEFAULTS_MARK,
     ENV_PROFILE_MARK,
     PROFILE_FILE,
@@ -16,7 +16,7 @@ from telemetry.config import (
     env_marks,
     load_settings,
 )
-from telemetry.errors import ConfigError
+from telemetry.core.errors import ConfigError
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack import cluster
 from telemetry.ops.stack.profiles import flink_config_values, services_for

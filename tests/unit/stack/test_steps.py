@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.errors import ServiceError
+from telemetry.core.errors import ServiceError
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack import steps
 from telemetry.ops.stack.setup import _run

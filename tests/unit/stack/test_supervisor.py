@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from telemetry.config import load_settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import ServiceError
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack import supervisor
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import load_settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import ServiceError
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack import web
 from telemetry.ops.stack.web import CHROMIUM_PACKAGES, UPLOT_FILES, Chromium, fetch_uplot

@@ -16,7 +16,7 @@ import pytest
 
 PRELUDE = """
 import json, os, sys
-from telemetry.config import load_settings
+from telemetry.core.config import load_settings
 settings = load_settings({"S3_CA_LOCATION": sys.argv[1], "TELEMETRY_DATA_DIR": sys.argv[2]})
 """
 
@@ -43,7 +43,7 @@ def ca(tmp_path: Path) -> Path:
 
 def test_importing_the_storage_modules_leaves_ssl_cert_file_alone(tmp_path: Path, ca: Path) -> None:
     code = """
-import telemetry.storage, telemetry.storage.parquet, telemetry.lake.catalog
+import telemetry.core.storage, telemetry.core.storage.parquet, telemetry.core.lake.catalog
 print(json.dumps(os.environ["SSL_CERT_FILE"]))
 """
     result = _run(code, tmp_path, ca)
@@ -55,7 +55,7 @@ def test_trust_points_ssl_cert_file_at_the_system_cas_and_the_endpoints(
     tmp_path: Path, ca: Path
 ) -> None:
     code = """
-from telemetry.storage import arrow_trust
+from telemetry.core.storage import arrow_trust
 arrow_trust.trust(settings)
 import ssl, pyarrow.fs
 print(json.dumps(os.environ["SSL_CERT_FILE"]))
@@ -72,7 +72,7 @@ def test_trust_after_pyarrow_fs_was_imported_fails_naming_the_setting(
 ) -> None:
     code = """
 import pyarrow.fs
-from telemetry.storage import arrow_trust
+from telemetry.core.storage import arrow_trust
 arrow_trust.trust(settings)
 """
     result = _run(code, tmp_path, ca)

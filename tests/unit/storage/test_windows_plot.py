@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from telemetry.errors import InvalidInputError
-from telemetry.storage.plot import plot_speed
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.lake.plot import plot_speed
 
 T0 = datetime(2026, 11, 28, 3, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from telemetry.errors import InvalidInputError
-from telemetry.storage.query import (
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.lake.query import (
     TimeRange,
     format_ids,
     iso,

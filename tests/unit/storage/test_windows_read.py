@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from telemetry.config import Settings
-from telemetry.errors import InvalidInputError, StorageError
-from telemetry.lake.catalog import ensure_table, iceberg_schema, load_table
-from telemetry.lake.tables import window_table
-from telemetry.storage.query import TimeRange
-from telemetry.storage.windows import read_windows, row_filter
+from telemetry.core.config import Settings
+from telemetry.core.errors import InvalidInputError, StorageError
+from telemetry.core.lake.catalog import ensure_table, iceberg_schema, load_table
+from telemetry.core.lake.query import TimeRange
+from telemetry.core.lake.scan import read_windows, row_filter
+from telemetry.core.lake.tables import window_table
 
 HOUR = datetime(2026, 11, 28, 3, tzinfo=UTC)
 NS = "unit"

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from telemetry.errors import InvalidInputError
-from telemetry.storage.windows import summarize_by_car, write_windows
+from telemetry.core.errors import InvalidInputError
+from telemetry.core.lake.scan import summarize_by_car, write_windows
 
 T0 = datetime(2026, 11, 28, 3, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from support.expectations import (
 )
 from support.jobs import assert_windows_match
 
-from telemetry.schemas import LAP_SUBJECT, WINDOW_SUBJECT
+from telemetry.core.schemas import LAP_SUBJECT, WINDOW_SUBJECT
 
 T0 = 1_700_000_000.0  # a window start (a multiple of 5 s)
 

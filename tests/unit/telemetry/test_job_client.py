@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from pyflink.util.exceptions import TableException
 
-from telemetry.config import load_settings
-from telemetry.errors import ServiceError
-from telemetry.job_params import JobParams
+from telemetry.core.config import load_settings
+from telemetry.core.errors import ServiceError
+from telemetry.core.job_params import JobParams
 from telemetry.ops.jobs import client
 
 TRACE = """org.apache.flink.table.api.TableException: Failed to execute sql

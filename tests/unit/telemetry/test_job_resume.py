@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from telemetry.config import Settings, load_settings
-from telemetry.errors import ServiceError
-from telemetry.job_params import JobParams
+from telemetry.core.config import Settings, load_settings
+from telemetry.core.errors import ServiceError
+from telemetry.core.job_params import JobParams
 from telemetry.ops.jobs import intent, lifecycle
 from telemetry.ops.jobs.rest import JobInfo
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from producer import kafka
-from telemetry.config import load_settings
-from telemetry.errors import ServiceError
+from telemetry.core.config import load_settings
+from telemetry.core.errors import ServiceError
 from telemetry.ops.host import versions
 from telemetry.ops.kafkaperf import (
     java_producer_props,

@@ -6,7 +6,7 @@ import io
 import re
 import time
 
-from telemetry.progress import Activity
+from telemetry.core.progress import Activity
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -7,8 +7,8 @@ import socket
 import pytest
 
 from telemetry.cli.main import main
-from telemetry.errors import InvalidInputError, RegistryError
-from telemetry.registry import connect
+from telemetry.core.errors import InvalidInputError, RegistryError
+from telemetry.core.registry import connect
 
 
 def free_port() -> int:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.config import load_settings
-from telemetry.errors import ServiceError
-from telemetry.job_params import JobParams
+from telemetry.core.config import load_settings
+from telemetry.core.errors import ServiceError
+from telemetry.core.job_params import JobParams
 from telemetry.ops.jobs import warm
 
 
