@@ -1,11 +1,11 @@
 """Facts Java and Python share are the same on both sides.
 
 The Java side (flink/jvm) declares each of them as a constant; the Python side
-declares it once too (telemetry.core.contract, telemetry.core.dlq.headers, telemetry.core.kafka_config,
-telemetry.core.lake.maintenance, ...). These tests read the Java declarations from
-the source, with a regular expression on the declaration, and compare. Where
-Python files other than the declaring module name such a fact, the test names
-those files' uses too.
+declares it once too (telemetry.core.contract, telemetry.core.dlq.headers,
+telemetry.core.kafka_config, telemetry.core.lake.maintenance, ...). These tests read
+the Java declarations from the source, with a regular expression on the declaration,
+and compare. Where Python files other than the declaring module name such a fact, the
+test names those files' uses too.
 """
 
 from __future__ import annotations
