@@ -189,7 +189,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings()
     layout = Layout.of(settings)
-    java = find_java(versions.JAVA_MIN, settings.java_home, "Kafka's perf tools")
+    java = find_java(versions.JAVA_MIN, settings.stack.java_home, "Kafka's perf tools")
     bound = bindings(settings, args.schemas)
     config = kafka.producer_config(settings)
     java_props = kafkaperf.java_producer_props(config)
@@ -271,7 +271,7 @@ def main() -> None:
     ceilings = {"produce": java_producer.median, "consume": java_consumer.median}
     print()
     print(
-        f"broker {settings.kafka_bootstrap_servers}, {settings.telemetry_partitions} partitions; "
+        f"broker {settings.kafka.bootstrap_servers}, {settings.topics.partitions} partitions; "
         f"{args.events:,} events per run (stock {args.stock_events:,}), {CARS} cars; "
         f"median of {args.repeat} (min-max)"
     )

@@ -289,5 +289,5 @@ def _short_start(settings: Settings, k: int) -> float:
     short backlogs start 1/FIXED_RUNS of a window apart, so their last events
     sample the whole window instead of one point of it.
     """
-    window = settings.telemetry_window_seconds
+    window = settings.job.window_seconds
     return (time.time() // window) * window + k * window / FIXED_RUNS

@@ -102,7 +102,7 @@ def main() -> None:
         return
 
     settings = load_settings()
-    timeout = settings.telemetry_delivery_timeout_seconds
+    timeout = settings.producer.delivery_timeout_seconds
     queue = kafka.BATCHING["queue.buffering.max.messages"]
     print(f"broker away, {args.rate:,} events/s, {CARS} cars, fast serializer, one process")
     print(f"{'mode':<10} {'RSS at start':>13} {'MiB per minute of outage':>26} {'held':>9}")

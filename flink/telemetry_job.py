@@ -86,8 +86,8 @@ def registry_settings(settings: Settings) -> object:
     return (
         get_gateway()
         .jvm.dev.telemetry.flink.registry.RegistrySettings.builder()
-        .url(settings.schema_registry_url)
-        .caLocation(settings.schema_registry_ca_location or None)
+        .url(settings.registry.url)
+        .caLocation(settings.registry.ca_location or None)
         # The variable's name: the credentials are read on the TaskManager, never shipped.
         .basicAuthUserInfoVariable(REGISTRY_CREDENTIALS_VARIABLE)
         .build()
@@ -110,7 +110,7 @@ def kafka_source(settings: Settings, args: JobParams, deserializer: object) -> S
     reset = jvm.org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST
     j_source = (
         kafka.KafkaSource.builder()
-        .setBootstrapServers(settings.kafka_bootstrap_servers)
+        .setBootstrapServers(settings.kafka.bootstrap_servers)
         .setTopics(topics)
         .setGroupId(args.consumer_group)
         # A new group starts at the beginning of the topic; a restart resumes
@@ -133,7 +133,7 @@ def client_configuration(settings: Settings | None = None) -> Configuration:
     Without `settings`, they are loaded (under `flink run`, FLINK_CONF_DIR is the
     command's; in-process, the one telemetry.ops.jobs.client set for the gateway).
     """
-    conf_dir = (settings if settings is not None else load_settings()).flink_conf_dir
+    conf_dir = (settings if settings is not None else load_settings()).flink.conf_dir
     if not conf_dir:
         return Configuration()
     jvm = get_gateway().jvm

@@ -50,7 +50,7 @@ def producer_config(
     """librdkafka settings for an idempotent, batching producer to the configured brokers
     (security settings included, telemetry.core.kafka_config). Messages wait for
     `delivery_timeout` s (default TELEMETRY_DELIVERY_TIMEOUT_SECONDS) before they fail."""
-    timeout = delivery_timeout or settings.telemetry_delivery_timeout_seconds
+    timeout = delivery_timeout or settings.producer.delivery_timeout_seconds
     return librdkafka_config(settings) | {
         "client.id": "telemetry-producer",
         "enable.idempotence": True,

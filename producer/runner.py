@@ -90,9 +90,7 @@ def run(
     # Kafka: reachable within a bound, topic present.
     config = kafka.producer_config(settings, request.delivery_timeout, **request.producer_overrides)
     if ensure_topics(settings, [request.topic]):
-        log.info(
-            "created topic %s with %d partitions", request.topic, settings.telemetry_partitions
-        )
+        log.info("created topic %s with %d partitions", request.topic, settings.topics.partitions)
 
     stop = StopFlag()
 

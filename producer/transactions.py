@@ -235,7 +235,7 @@ def open_replay(
         )
         raise ServiceError(
             f"cannot start the transactions of the replay of {path} to {topic} on Kafka at "
-            f"{settings.kafka_bootstrap_servers}: {error.str()}; {fix}"
+            f"{settings.kafka.bootstrap_servers}: {error.str()}; {fix}"
         ) from exc
     entry = ledger.read_entry(settings, topic, replay)
     start = ledger.start_position(

@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _letters(args: argparse.Namespace):
     settings = load_settings()
-    topic = args.topic or settings.telemetry_dlq_topic
+    topic = args.topic or settings.topics.dlq_topic
     return settings, topic, select(read_letters(settings, topic), args.reason, args.at)
 
 
@@ -94,7 +94,7 @@ def _replay(args: argparse.Namespace) -> int:
         settings,
         topic,
         letters,
-        default_topic=settings.telemetry_topic,
+        default_topic=settings.topics.topic,
         dry_run=args.dry_run,
         say=print,
     )

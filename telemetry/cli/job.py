@@ -86,7 +86,7 @@ def _submit(args: argparse.Namespace) -> int:
     else:
         print("started without retained state" + (" (--fresh)" if args.fresh else ""))
     print(f"job {job.name} is running as {job.job_id} ({time.monotonic() - started:.0f} s)")
-    print(f"Flink UI: {settings.flink_rest_url}/#/job/running/{job.job_id}/overview")
+    print(f"Flink UI: {settings.flink.rest_url}/#/job/running/{job.job_id}/overview")
     return 0
 
 

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _tables(args: argparse.Namespace) -> int:
     settings = load_settings()
-    namespace = args.namespace or settings.telemetry_namespace
+    namespace = args.namespace or settings.lake.namespace
     for name in TABLES:
         table = load_table(settings, name, namespace)
         snapshot = table.current_snapshot()
@@ -63,7 +63,7 @@ def _tables(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     settings = load_settings()
-    base = f"{settings.telemetry_bucket}/{args.prefix.strip('/')}"
+    base = f"{settings.lake.bucket}/{args.prefix.strip('/')}"
     report = migrate(
         settings, s3_filesystem(settings), base, namespace=args.namespace, dry_run=args.dry_run
     )

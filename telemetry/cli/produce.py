@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings()
     request = ProduceRequest(
-        topic=args.topic or settings.telemetry_topic,
+        topic=args.topic or settings.topics.topic,
         cars=args.cars,
         rate=args.rate,
         count=args.count,

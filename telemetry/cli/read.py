@@ -119,7 +119,7 @@ def _read(args: argparse.Namespace) -> int:
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     as_of = _as_of(args.as_of) if args.as_of else None
     settings = load_settings()
-    namespace = args.namespace or settings.telemetry_namespace
+    namespace = args.namespace or settings.lake.namespace
     table = scan.read_windows(
         settings,
         cars=cars,

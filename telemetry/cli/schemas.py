@@ -132,7 +132,7 @@ def _compat_command(commands: argparse._SubParsersAction) -> None:
 
 def run_register(args: argparse.Namespace) -> int:
     catalog = load_catalog()
-    registry = connect(url=args.registry or load_settings().schema_registry_url)
+    registry = connect(url=args.registry or load_settings().registry.url)
     rows = register_all(registry, catalog)
     emit(
         [asdict(r) for r in rows],
@@ -192,7 +192,7 @@ def _check_registry(args: argparse.Namespace) -> tuple[Registry | None, list[str
         return None, ["registry comparison skipped (--no-registry)"]
     if args.registry:
         return connect(url=args.registry), []
-    url = load_settings().schema_registry_url
+    url = load_settings().registry.url
     probe = connect(url=url, timeout=PROBE_SECONDS, retries=0)
     if not probe.reachable():
         return None, [f"registry at {url} not reachable; registry comparison skipped"]

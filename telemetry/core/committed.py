@@ -73,7 +73,7 @@ def read_committed(
         return _drain(consumer, topic, ends, pending, timeout)
     except KafkaException as exc:
         raise ServiceError(
-            f"cannot read {topic} from Kafka at {settings.kafka_bootstrap_servers}: {exc}"
+            f"cannot read {topic} from Kafka at {settings.kafka.bootstrap_servers}: {exc}"
         ) from exc
     finally:
         consumer.close()

@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from telemetry.core.config import Settings, bundled, load_settings
+from telemetry.core.bundled import bundled
+from telemetry.core.config import Settings, load_settings
 
 __all__ = [
     "DECODED_METRIC",
@@ -79,7 +80,7 @@ def job_jar(settings: Settings | None = None) -> Path:
     in TELEMETRY_CACHE_DIR (of `settings`, or loaded), one folder per version of the
     sources, so a change to them means a new build, and checkouts and installs of the
     same sources share one."""
-    cache = (settings if settings is not None else load_settings()).telemetry_cache_dir
+    cache = (settings if settings is not None else load_settings()).stack.cache_dir
     return cache / f"job-jar-{_sources_hash(job_sources())}" / JAR_NAME
 
 
@@ -109,4 +110,4 @@ def savepoint_prefix(name: str) -> str:
 
 
 def state_uri(settings: Settings, prefix: str) -> str:
-    return f"s3://{settings.telemetry_checkpoint_bucket}/{prefix}"
+    return f"s3://{settings.job.checkpoint_bucket}/{prefix}"

@@ -25,10 +25,10 @@ def rest_tls_context(settings: Settings) -> ssl.SSLContext | None:
     supervisor and the status commands ask the REST API often.
     """
     return _context(
-        settings.flink_rest_ca_location,
-        settings.flink_rest_cert_location,
-        settings.flink_rest_key_location,
-        settings.flink_rest_key_password.reveal(),
+        settings.flink.rest_ca_location,
+        settings.flink.rest_cert_location,
+        settings.flink.rest_key_location,
+        settings.flink.rest_key_password.reveal(),
     )
 
 

@@ -40,17 +40,17 @@ class JobParams:
     def from_settings(cls, settings: Settings, **overrides: object) -> JobParams:
         params = cls(
             name=JOB_NAME,
-            topic=settings.telemetry_topic,
-            dlq_topic=settings.telemetry_dlq_topic,
-            window_topic=settings.telemetry_window_topic,
-            lap_topic=settings.telemetry_lap_topic,
-            namespace=settings.telemetry_namespace,
-            window_seconds=settings.telemetry_window_seconds,
-            out_of_orderness_seconds=settings.telemetry_out_of_orderness_seconds,
-            idle_timeout_seconds=settings.telemetry_idle_timeout_seconds,
-            checkpoint_seconds=settings.telemetry_checkpoint_seconds,
-            window_schema_version=settings.telemetry_window_schema_version,
-            parallelism=settings.telemetry_parallelism,
+            topic=settings.topics.topic,
+            dlq_topic=settings.topics.dlq_topic,
+            window_topic=settings.topics.window_topic,
+            lap_topic=settings.topics.lap_topic,
+            namespace=settings.lake.namespace,
+            window_seconds=settings.job.window_seconds,
+            out_of_orderness_seconds=settings.job.out_of_orderness_seconds,
+            idle_timeout_seconds=settings.job.idle_timeout_seconds,
+            checkpoint_seconds=settings.job.checkpoint_seconds,
+            window_schema_version=settings.job.window_schema_version,
+            parallelism=settings.job.parallelism,
         )
         return replace(params, **overrides)  # type: ignore[arg-type]
 

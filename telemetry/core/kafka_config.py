@@ -42,9 +42,9 @@ REGISTRY_CREDENTIALS_VARIABLE = "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"  # the jo
 
 
 def _sasl(settings: Settings) -> bool:
-    protocol = settings.kafka_security_protocol
+    protocol = settings.kafka.security_protocol
     if protocol.startswith("SASL_") and not (
-        settings.kafka_sasl_username and settings.kafka_sasl_password.reveal()
+        settings.kafka.sasl_username and settings.kafka.sasl_password.reveal()
     ):
         raise ConfigError(
             f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and "
@@ -54,23 +54,23 @@ def _sasl(settings: Settings) -> bool:
 
 
 def _tls(settings: Settings) -> bool:
-    return settings.kafka_security_protocol in ("SSL", "SASL_SSL")
+    return settings.kafka.security_protocol in ("SSL", "SASL_SSL")
 
 
 def librdkafka_config(settings: Settings, **overrides: object) -> dict[str, object]:
     """confluent-kafka / librdkafka settings to reach the configured brokers."""
     config: dict[str, object] = {
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
-        "security.protocol": settings.kafka_security_protocol,
+        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        "security.protocol": settings.kafka.security_protocol,
     }
     if _sasl(settings):
         config |= {
-            "sasl.mechanism": settings.kafka_sasl_mechanism,
-            "sasl.username": settings.kafka_sasl_username,
-            "sasl.password": settings.kafka_sasl_password.reveal(),
+            "sasl.mechanism": settings.kafka.sasl_mechanism,
+            "sasl.username": settings.kafka.sasl_username,
+            "sasl.password": settings.kafka.sasl_password.reveal(),
         }
-    if _tls(settings) and settings.kafka_ssl_ca_location:
-        config["ssl.ca.location"] = settings.kafka_ssl_ca_location
+    if _tls(settings) and settings.kafka.ssl_ca_location:
+        config["ssl.ca.location"] = settings.kafka.ssl_ca_location
     return config | overrides
 
 
@@ -89,15 +89,15 @@ def client_logger(name: str) -> logging.Logger:
 def java_properties(settings: Settings) -> dict[str, str]:
     """Java client properties to reach the configured brokers (no secret in them)."""
     props = {
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
-        "security.protocol": settings.kafka_security_protocol,
+        "bootstrap.servers": settings.kafka.bootstrap_servers,
+        "security.protocol": settings.kafka.security_protocol,
     }
     if _sasl(settings):
-        username = settings.kafka_sasl_username.replace("\\", "\\\\").replace('"', '\\"')
+        username = settings.kafka.sasl_username.replace("\\", "\\\\").replace('"', '\\"')
         props |= {
-            "sasl.mechanism": settings.kafka_sasl_mechanism,
+            "sasl.mechanism": settings.kafka.sasl_mechanism,
             "sasl.jaas.config": (
-                f"{_LOGIN_MODULES[settings.kafka_sasl_mechanism]} required "
+                f"{_LOGIN_MODULES[settings.kafka.sasl_mechanism]} required "
                 f'username="{username}" password="${{env:{PASSWORD_VARIABLE}}}";'
             ),
             "config.providers": "env",
@@ -105,10 +105,10 @@ def java_properties(settings: Settings) -> dict[str, str]:
                 "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
             ),
         }
-    if _tls(settings) and settings.kafka_ssl_ca_location:
+    if _tls(settings) and settings.kafka.ssl_ca_location:
         props |= {
             "ssl.truststore.type": "PEM",
-            "ssl.truststore.location": settings.kafka_ssl_ca_location,
+            "ssl.truststore.location": settings.kafka.ssl_ca_location,
         }
     return props
 
@@ -116,11 +116,11 @@ def java_properties(settings: Settings) -> dict[str, str]:
 def client_secrets_env(settings: Settings) -> dict[str, str]:
     """Environment a JVM running this project's clients needs (Flink's processes)."""
     env = {
-        PASSWORD_VARIABLE: settings.kafka_sasl_password.reveal(),
-        REGISTRY_CREDENTIALS_VARIABLE: settings.schema_registry_basic_auth_user_info.reveal(),
-        "AWS_ACCESS_KEY_ID": settings.aws_access_key_id.reveal(),
-        "AWS_SECRET_ACCESS_KEY": settings.aws_secret_access_key.reveal(),
-        "AWS_SESSION_TOKEN": settings.aws_session_token.reveal(),
-        "AWS_REGION": settings.aws_region,
+        PASSWORD_VARIABLE: settings.kafka.sasl_password.reveal(),
+        REGISTRY_CREDENTIALS_VARIABLE: settings.registry.basic_auth_user_info.reveal(),
+        "AWS_ACCESS_KEY_ID": settings.s3.access_key_id.reveal(),
+        "AWS_SECRET_ACCESS_KEY": settings.s3.secret_access_key.reveal(),
+        "AWS_SESSION_TOKEN": settings.s3.session_token.reveal(),
+        "AWS_REGION": settings.s3.region,
     }
     return {name: value for name, value in env.items() if value}

@@ -230,14 +230,14 @@ def connect(settings: Settings | None = None, url: str | None = None, **kwargs: 
     if settings is None:
         settings = load_settings()
     if url is None:
-        url = settings.schema_registry_url
+        url = settings.registry.url
     if not url.startswith(("http://", "https://")):
         raise InvalidInputError(f"registry URL {url!r} is not an http(s) URL")
     return Registry(
         url,
         **kwargs,  # type: ignore[arg-type]
-        user_info=settings.schema_registry_basic_auth_user_info.reveal(),
-        ca_location=settings.schema_registry_ca_location,
+        user_info=settings.registry.basic_auth_user_info.reveal(),
+        ca_location=settings.registry.ca_location,
     )
 
 

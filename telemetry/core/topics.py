@@ -28,7 +28,7 @@ def ensure_topics(
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    names = list(topics or (settings.telemetry_topic, settings.telemetry_dlq_topic))
+    names = list(topics or (settings.topics.topic, settings.topics.dlq_topic))
     quiet = client_logger("telemetry.core.topics.librdkafka")
     # AdminClient's stub takes a dict of scalars only (callbacks are valid too); ours are.
     admin = AdminClient(librdkafka_config(settings), logger=quiet)  # type: ignore[arg-type]
@@ -36,18 +36,18 @@ def ensure_topics(
         existing = admin.list_topics(timeout=10).topics
     except KafkaException as exc:
         raise ServiceError(
-            f"Kafka at {settings.kafka_bootstrap_servers} is unreachable; start it with "
+            f"Kafka at {settings.kafka.bootstrap_servers} is unreachable; start it with "
             "`make up` or set KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
-    count = partitions or settings.telemetry_partitions
+    count = partitions or settings.topics.partitions
     topic_config = dict(config or {})
-    if settings.telemetry_min_insync_replicas:
-        topic_config["min.insync.replicas"] = str(settings.telemetry_min_insync_replicas)
+    if settings.topics.min_insync_replicas:
+        topic_config["min.insync.replicas"] = str(settings.topics.min_insync_replicas)
     wanted = [
         NewTopic(
             topic,
             num_partitions=count,
-            replication_factor=settings.telemetry_replication_factor,
+            replication_factor=settings.topics.replication_factor,
             config=topic_config,
         )
         for topic in dict.fromkeys(names)

@@ -52,7 +52,7 @@ def test_topics_are_replicated_three_times_with_two_in_sync(job_run: JobRun) -> 
 
     admin = AdminClient(librdkafka_config(job_run.settings))
     topic = admin.list_topics(job_run.topic, timeout=10).topics[job_run.topic]
-    assert len(topic.partitions) == job_run.settings.telemetry_partitions
+    assert len(topic.partitions) == job_run.settings.topics.partitions
     assert all(len(p.replicas) == 3 for p in topic.partitions.values())
     resource = ConfigResource(ConfigResource.Type.TOPIC, job_run.topic)
     config = admin.describe_configs([resource])[resource].result(15)
@@ -67,7 +67,7 @@ def test_the_job_runs_at_the_partitions_parallelism_on_both_taskmanagers(
     assert job is not None
     detail = jobs.rest.rest(settings, "GET", f"/jobs/{job.job_id}")
     source = next(v for v in detail["vertices"] if "kafka" in v["name"].lower())
-    assert source["parallelism"] == settings.telemetry_partitions == 4
+    assert source["parallelism"] == settings.topics.partitions == 4
     where = jobs.rest.rest(
         settings, "GET", f"/jobs/{job.job_id}/vertices/{source['id']}/taskmanagers"
     )
@@ -125,7 +125,7 @@ def test_every_broker_refuses_clients_without_the_right_credentials(
 
     quiet = logging.getLogger("tests.cluster.refused")
     quiet.propagate = False
-    server = stack.kafka_bootstrap_servers.split(",")[broker]
+    server = stack.kafka.bootstrap_servers.split(",")[broker]
     base = librdkafka_config(stack, **{"bootstrap.servers": server})
 
     def answers(config: dict) -> bool:
@@ -145,9 +145,9 @@ def test_every_broker_refuses_clients_without_the_right_credentials(
 def test_the_registry_refuses_clients_without_the_right_credentials(stack: Settings) -> None:
     from telemetry.ops.stack.services import http_ok
 
-    url = f"{stack.schema_registry_url}/subjects"
-    ca = stack.schema_registry_ca_location
-    assert http_ok(url, ca=ca, user_info=stack.schema_registry_basic_auth_user_info.reveal())
+    url = f"{stack.registry.url}/subjects"
+    ca = stack.registry.ca_location
+    assert http_ok(url, ca=ca, user_info=stack.registry.basic_auth_user_info.reveal())
     assert http_ok(url, ca=ca) is None, "no credentials"
     assert http_ok(url, ca=ca, user_info="telemetry:wrong") is None, "a wrong password"
     assert http_ok(url.replace("https://", "http://")) is None, "plain http"
@@ -159,11 +159,11 @@ def test_the_clients_s3_user_reaches_only_the_pipelines_buckets(stack: Settings)
     from telemetry.core.storage.s3 import s3_client
 
     client = s3_client(stack)
-    client.head_bucket(Bucket=stack.telemetry_bucket)
+    client.head_bucket(Bucket=stack.lake.bucket)
     with pytest.raises(ClientError, match=r"AccessDenied|Forbidden|403"):
         client.create_bucket(Bucket="not-the-pipelines")
     names = {b["Name"] for b in client.list_buckets()["Buckets"]}
-    assert names == {stack.telemetry_bucket, stack.telemetry_checkpoint_bucket}
+    assert names == {stack.lake.bucket, stack.job.checkpoint_bucket}
 
 
 def test_no_secret_in_process_arguments_logs_flink_config_or_files_others_can_read(
@@ -174,7 +174,7 @@ def test_no_secret_in_process_arguments_logs_flink_config_or_files_others_can_re
     from telemetry.core.config import stored_secrets
 
     settings = job_run.settings
-    secrets = [v for v in stored_secrets(settings.telemetry_data_dir).values() if len(v) >= 8]
+    secrets = [v for v in stored_secrets(settings.stack.data_dir).values() if len(v) >= 8]
     assert len(secrets) >= 6
     layout = Layout.of(settings)
     for pid_file in layout.run.glob("*.pid"):
@@ -186,7 +186,7 @@ def test_no_secret_in_process_arguments_logs_flink_config_or_files_others_can_re
             assert not any(s in cmdline for s in secrets), f"a secret in {pid_file.stem}'s args"
     config = jobs.rest.rest(settings, "GET", "/jobmanager/config")
     assert not any(s in str(config) for s in secrets), "Flink's REST API shows a secret"
-    for path in settings.telemetry_data_dir.rglob("*"):
+    for path in settings.stack.data_dir.rglob("*"):
         try:
             if not path.is_file() or path.stat().st_size > 5_000_000:
                 continue  # large files are data: Kafka segments, Parquet, checkpoints
@@ -197,8 +197,8 @@ def test_no_secret_in_process_arguments_logs_flink_config_or_files_others_can_re
         if path.suffix == ".log" or path.parent == layout.logs:
             assert not holds, f"a secret in the log {path}"
         if holds:
-            assert not readable_by_others(path, settings.telemetry_data_dir), path
-    assert settings.telemetry_data_dir.stat().st_mode & 0o077 == 0, "the data folder is private"
+            assert not readable_by_others(path, settings.stack.data_dir), path
+    assert settings.stack.data_dir.stat().st_mode & 0o077 == 0, "the data folder is private"
 
 
 def readable_by_others(path: Path, top: Path) -> bool:
@@ -220,7 +220,7 @@ def readable_by_others(path: Path, top: Path) -> bool:
 def test_the_catalog_database_answers_over_tls_to_the_client_certificate(stack: Settings) -> None:
     import sqlalchemy
 
-    engine = sqlalchemy.create_engine(stack.pyiceberg_catalog__telemetry__uri.reveal())
+    engine = sqlalchemy.create_engine(stack.lake.catalog_uri.reveal())
     try:
         with engine.connect() as db:
             row = db.exec_driver_sql(
@@ -244,7 +244,7 @@ def test_the_catalog_database_refuses_plaintext_and_clients_without_a_certificat
         "port": postgres.PORT,
         "dbname": postgres.DATABASE,
         "user": postgres.ROLE,
-        "sslrootcert": str(stack.telemetry_data_dir / "tls" / "ca.pem"),
+        "sslrootcert": str(stack.stack.data_dir / "tls" / "ca.pem"),
         "connect_timeout": 5,
     }
     with pytest.raises(psycopg2.OperationalError, match="no encryption"):
@@ -294,10 +294,10 @@ def test_flinks_jdbc_url_reaches_the_catalog_database(stack: Settings, tmp_path:
         ' WHERE pid = pg_backend_pid()")) {'
         ' r.next(); System.out.println(r.getString(1) + " " + r.getBoolean(2)); } } }'
     )
-    java = find_java(versions.JAVA_MIN, stack.java_home, "the JDBC probe")
+    java = find_java(versions.JAVA_MIN, stack.stack.java_home, "the JDBC probe")
     result = subprocess.run(
         [str(java), "-cp", str(jars[-1]), str(probe)],
-        env={**os.environ, "JDBC_URL": stack.telemetry_catalog_jdbc_url.reveal()},
+        env={**os.environ, "JDBC_URL": stack.lake.catalog_jdbc_url.reveal()},
         capture_output=True,
         text=True,
         timeout=120,

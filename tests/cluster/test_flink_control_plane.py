@@ -54,13 +54,13 @@ def cluster_profile() -> None:
 
 
 def tls_dir(settings: Settings) -> Path:
-    return settings.telemetry_data_dir / "tls"
+    return settings.stack.data_dir / "tls"
 
 
 def call(settings: Settings, method: str, path: str, context: ssl.SSLContext | None) -> object:
     """The HTTP status of the answer, or REFUSED if the connection was refused in TLS."""
     request = urllib.request.Request(
-        f"{settings.flink_rest_url}{path}",
+        f"{settings.flink.rest_url}{path}",
         data=b"{}" if method in ("POST", "PATCH") else None,
         method=method,
         headers={"Content-Type": "application/json"},
@@ -89,7 +89,7 @@ def client_context(ca: str, cert: Path | None = None, key: Path | None = None) -
 def test_the_rest_api_refuses_a_client_without_a_certificate_and_serves_the_settings_one(
     stack: Settings, method: str, path: str
 ) -> None:
-    anonymous = client_context(stack.flink_rest_ca_location)
+    anonymous = client_context(stack.flink.rest_ca_location)
     assert call(stack, method, path, anonymous) == REFUSED, "only the CA, no certificate"
     answer = call(stack, method, path, rest_tls_context(stack))
     assert isinstance(answer, int), f"with FLINK_REST_CERT_LOCATION: {answer}"
@@ -101,17 +101,17 @@ def test_the_rest_api_refuses_other_certificates_of_the_stacks_ca(stack: Setting
     """The CA also signed the catalog's PostgreSQL client certificates: not pinned, refused."""
     tls = tls_dir(stack)
     catalog = client_context(
-        stack.flink_rest_ca_location, tls / "client-telemetry.pem", tls / "client-telemetry.key"
+        stack.flink.rest_ca_location, tls / "client-telemetry.pem", tls / "client-telemetry.key"
     )
     assert call(stack, "GET", "/jobs", catalog) == REFUSED
     internal = client_context(
-        stack.flink_rest_ca_location, tls / "internal.pem", tls / "internal.key"
+        stack.flink.rest_ca_location, tls / "internal.pem", tls / "internal.key"
     )
     assert call(stack, "GET", "/jobs", internal) == REFUSED
 
 
 def test_the_rest_api_does_not_answer_plain_http(stack: Settings) -> None:
-    url = stack.flink_rest_url.replace("https://", "http://")
+    url = stack.flink.rest_url.replace("https://", "http://")
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         urllib.request.urlopen(f"{url}/jobs", timeout=10).close()
 
@@ -166,7 +166,7 @@ def test_every_internal_port_of_flink_takes_only_the_internal_certificate(
 ) -> None:
     tls = tls_dir(stack)
     ports = set().union(*(listening_ports(stack, name) for name in FLINK_PROCESSES))
-    ports.discard(stack.flink_port)  # the REST API: the tests above
+    ports.discard(stack.flink.port)  # the REST API: the tests above
     fixed = {JM_RPC_PORT, BLOB_PORT, *(p for pair in TASKMANAGERS for p in pair)}
     assert fixed <= ports, f"not listening: {sorted(fixed - ports)}"
     assert len(ports) > len(fixed), "the metric query services' RPC ports too"

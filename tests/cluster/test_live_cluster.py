@@ -46,7 +46,7 @@ def snapshot(url: str) -> dict:
 def test_the_page_reads_the_topics_and_asks_flink_and_the_lake_with_the_profiles_credentials(
     registered: Settings, topics: LiveTopics
 ) -> None:
-    assert registered.telemetry_live_port == 18090
+    assert registered.stack.live_port == 18090
     end = int(time.time()) // 5 * 5000
     topics.send_lap(lap_record(5, 2, end - 1000, 91_234))
     topics.send_window(window_record(5, end, avg_speed=210.26))

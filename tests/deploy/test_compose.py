@@ -207,26 +207,26 @@ def test_the_image_provides_what_the_job_arguments_name() -> None:
 
 def test_compose_publishes_the_local_stack_ports() -> None:
     local = load_settings({})
-    assert local.kafka_port in _host_ports("kafka")
-    assert local.registry_port in _host_ports("schema-registry")
-    assert {local.s3_port, local.minio_console_port} <= _host_ports("minio")
-    assert local.flink_port in _host_ports("flink-jobmanager")
+    assert local.kafka.port in _host_ports("kafka")
+    assert local.registry.port in _host_ports("schema-registry")
+    assert {local.s3.port, local.stack.minio_console_port} <= _host_ports("minio")
+    assert local.flink.port in _host_ports("flink-jobmanager")
 
 
 def test_compose_creates_the_buckets_and_topics_of_the_local_stack() -> None:
     local = load_settings({})
     services = _compose()["services"]
     buckets = " ".join(services["minio-init"]["entrypoint"])
-    assert f"local/{local.telemetry_bucket}" in buckets
-    assert f"local/{local.telemetry_checkpoint_bucket}" in buckets
+    assert f"local/{local.lake.bucket}" in buckets
+    assert f"local/{local.job.checkpoint_bucket}" in buckets
     topics = " ".join(services["kafka-init"]["entrypoint"])
-    assert local.telemetry_topic in topics and local.telemetry_dlq_topic in topics
-    assert f"--partitions {local.telemetry_partitions}" in topics
+    assert local.topics.topic in topics and local.topics.dlq_topic in topics
+    assert f"--partitions {local.topics.partitions}" in topics
     flink_env = services["flink-jobmanager"]["environment"]
-    assert flink_env["TELEMETRY_TOPIC"] == local.telemetry_topic
-    assert flink_env["TELEMETRY_DLQ_TOPIC"] == local.telemetry_dlq_topic
-    assert flink_env["TELEMETRY_BUCKET"] == local.telemetry_bucket
-    assert flink_env["TELEMETRY_CHECKPOINT_BUCKET"] == local.telemetry_checkpoint_bucket
+    assert flink_env["TELEMETRY_TOPIC"] == local.topics.topic
+    assert flink_env["TELEMETRY_DLQ_TOPIC"] == local.topics.dlq_topic
+    assert flink_env["TELEMETRY_BUCKET"] == local.lake.bucket
+    assert flink_env["TELEMETRY_CHECKPOINT_BUCKET"] == local.job.checkpoint_bucket
 
 
 def test_compose_env_uses_only_known_variable_names_and_local_values() -> None:
@@ -236,7 +236,7 @@ def test_compose_env_uses_only_known_variable_names_and_local_values() -> None:
     local = load_settings({})
     for name, value in env.items():
         if name == "SCHEMA_REGISTRY_URL":  # Confluent serves its API at the root
-            assert value == local.registry_base_url
+            assert value == local.registry.base_url
         elif name == "PYICEBERG_CATALOG__TELEMETRY__URI":  # compose's PostgreSQL, not SQLite
             assert value == "postgresql+psycopg2://telemetry@127.0.0.1:5432/iceberg"
             assert "5432" in " ".join(_compose()["services"]["postgres"]["ports"])
@@ -250,7 +250,7 @@ def test_the_flink_containers_get_the_catalog_password_only_as_a_pgpass_file() -
         env = services[name]["environment"]
         uri = load_settings({"PYICEBERG_CATALOG__TELEMETRY__URI": env[
             "PYICEBERG_CATALOG__TELEMETRY__URI"
-        ]}).pyiceberg_catalog__telemetry__uri.reveal()  # fmt: skip
+        ]}).lake.catalog_uri.reveal()  # fmt: skip
         assert "POSTGRES_PASSWORD" not in str(env) and "@postgres:5432/" in uri, name
         pgpass = Path(env["PGPASSFILE"]).parent
         assert f"postgres-pgpass:{pgpass}:ro" in services[name]["volumes"], name

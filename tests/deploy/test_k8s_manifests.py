@@ -324,7 +324,7 @@ def test_the_config_map_parses_with_the_settings_loader() -> None:
     # The CA files exist only in the pods (mounted from a ConfigMap); the loader checks them.
     env = {k: v for k, v in _config_map().items() if not k.endswith(("_CA_LOCATION", "CA_BUNDLE"))}
     settings = load_settings(env)
-    assert settings.telemetry_topic == _config_map()["TELEMETRY_TOPIC"]
+    assert settings.topics.topic == _config_map()["TELEMETRY_TOPIC"]
 
 
 def test_s3_and_state_settings_of_flink_agree_with_the_config_map() -> None:
@@ -378,8 +378,8 @@ def test_the_catalog_urls_hold_no_password_and_name_the_mounted_client_certifica
     secret = _one("Secret")["stringData"]
     names = ("PYICEBERG_CATALOG__TELEMETRY__URI", "TELEMETRY_CATALOG_JDBC_URL")
     settings = load_settings({name: secret[name] for name in names})
-    uri = settings.pyiceberg_catalog__telemetry__uri.reveal()
-    jdbc = settings.telemetry_catalog_jdbc_url.reveal()
+    uri = settings.lake.catalog_uri.reveal()
+    jdbc = settings.lake.catalog_jdbc_url.reveal()
     assert uri.startswith("postgresql+psycopg2://") and jdbc.startswith("jdbc:postgresql://")
     assert "password" not in uri + jdbc and ":change-me@" not in uri
     main = _one("FlinkDeployment")["spec"]["podTemplate"]["spec"]["containers"][0]

@@ -163,7 +163,7 @@ def test_submission_creates_the_topics_it_needs(job_run: JobRun) -> None:
     admin = AdminClient(librdkafka_config(job_run.settings))
     topics = admin.list_topics(timeout=10).topics
     for topic in needed:
-        assert len(topics[topic].partitions) == job_run.settings.telemetry_partitions
+        assert len(topics[topic].partitions) == job_run.settings.topics.partitions
     job = jobs.active_job(job_run.settings, job_run.name)
     assert job is not None and job.state == "RUNNING"
     assert jobs.root_cause(job_run.settings, job.job_id) is None, "no failure, no restart"

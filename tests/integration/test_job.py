@@ -141,7 +141,7 @@ def test_stop_with_savepoint_and_resubmit_continues_exactly(
     producer.start()
     time.sleep(6)
     savepoint = jobs.stop_with_savepoint(job_run.settings, job_run.name)
-    assert savepoint.startswith(f"s3://{job_run.settings.telemetry_checkpoint_bucket}/")
+    assert savepoint.startswith(f"s3://{job_run.settings.job.checkpoint_bucket}/")
     assert jobs.active_job(job_run.settings, job_run.name) is None
     producer.join()  # the rest of the first run waits in Kafka meanwhile
 

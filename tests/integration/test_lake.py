@@ -58,7 +58,7 @@ def test_the_windows_table_is_partitioned_by_the_hour_of_window_start_in_the_war
     (field,) = table.spec().fields
     assert str(field.transform) == "hour"
     assert table.schema().find_field(field.source_id).name == "window_start"
-    warehouse = job_run.settings.pyiceberg_catalog__telemetry__warehouse
+    warehouse = job_run.settings.lake.warehouse
     assert table.location().startswith(f"{warehouse}/{job_run.namespace}")
     files = table.inspect.files().to_pydict()
     assert files["file_path"], "the job committed data files"

@@ -42,7 +42,7 @@ def recorded(summary: PipelineSummary, stack: Settings) -> pd.DataFrame:
     events = pd.read_json(summary.record, lines=True, convert_dates=False)
     if "invalid" in events.columns:
         events = events[events["invalid"].isna()]
-    size = stack.telemetry_window_seconds * 1000
+    size = stack.job.window_seconds * 1000
     # The job's event time is Java's Math.round(timestamp * 1000): half up.
     event_ms = np.floor(events["timestamp"] * 1000.0 + 0.5).astype("int64")
     events["window_ms"] = event_ms // size * size
@@ -81,7 +81,7 @@ def test_rows_and_windows_match_the_record(
     first, last = recorded["window_ms"].min(), recorded["window_ms"].max()
     assert summary.window_start == pd.Timestamp(first, unit="ms", tz="UTC")
     assert summary.window_end == pd.Timestamp(last, unit="ms", tz="UTC") + pd.Timedelta(
-        seconds=stack.telemetry_window_seconds
+        seconds=stack.job.window_seconds
     )
 
 
@@ -129,7 +129,7 @@ def test_files_partitions_and_delays_are_reported(
     assert summary.delay_p50_s <= bound, f"half the windows within the bound {bound} s"
     # The last event's window ends at most a window length after it.
     last = summary.last_event_delay_s
-    assert last is not None and 0 < last <= stack.telemetry_window_seconds + bound + MARGIN_S
+    assert last is not None and 0 < last <= stack.job.window_seconds + bound + MARGIN_S
     assert summary.flink_ui.startswith("http") and summary.minio_console.startswith("http")
     assert summary.record.is_file() and summary.record.parent == summary.run_dir
 

@@ -575,7 +575,7 @@ def test_unreachable_s3_fails_fast_with_the_fix(seeded: Seeded) -> None:
     result = _run("--namespace", seeded.namespace, env={"S3_ENDPOINT_URL": "http://127.0.0.1:1"})
     elapsed = time.monotonic() - started
     line = _one_line_error(result, 1)
-    warehouse = seeded.settings.pyiceberg_catalog__telemetry__warehouse
+    warehouse = seeded.settings.lake.warehouse
     assert line.startswith(f"error: {seeded.source}: cannot reach the warehouse {warehouse} (")
     assert line.endswith("); is S3 at http://127.0.0.1:1 up (`make up`)?")
     assert elapsed < 15

@@ -72,7 +72,7 @@ def test_registry_registers_an_avro_schema_and_reads_it_back_by_id(stack: Settin
     from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
     # The stock client, given the timeout it lacks by default (it would wait forever).
-    client = SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
+    client = SchemaRegistryClient({"url": stack.registry.url, "timeout": 10})
     text = json.dumps(
         {
             "type": "record",
@@ -83,7 +83,7 @@ def test_registry_registers_an_avro_schema_and_reads_it_back_by_id(stack: Settin
     )
     subject = f"test-stack-{uuid.uuid4().hex[:8]}-value"
     schema_id = client.register_schema(subject, Schema(text, "AVRO"))
-    fresh = SchemaRegistryClient({"url": stack.schema_registry_url, "timeout": 10})
+    fresh = SchemaRegistryClient({"url": stack.registry.url, "timeout": 10})
     fetched = fresh.get_schema(schema_id)
     assert json.loads(fetched.schema_str) == json.loads(text)
     assert subject in client.get_subjects()
@@ -94,15 +94,15 @@ def test_minio_stores_and_returns_an_object_in_the_telemetry_bucket(stack: Setti
 
     client = s3_client(stack)
     key = f"tests/stack/{uuid.uuid4().hex}.txt"
-    client.put_object(Bucket=stack.telemetry_bucket, Key=key, Body=b"lap 1")
-    body = client.get_object(Bucket=stack.telemetry_bucket, Key=key)["Body"].read()
+    client.put_object(Bucket=stack.lake.bucket, Key=key, Body=b"lap 1")
+    body = client.get_object(Bucket=stack.lake.bucket, Key=key)["Body"].read()
     assert body == b"lap 1"
     buckets = {b["Name"] for b in client.list_buckets()["Buckets"]}
-    assert {stack.telemetry_bucket, stack.telemetry_checkpoint_bucket} <= buckets
+    assert {stack.lake.bucket, stack.job.checkpoint_bucket} <= buckets
 
 
 def test_flink_reports_a_taskmanager_with_free_slots(stack: Settings) -> None:
-    with urllib.request.urlopen(f"{stack.flink_rest_url}/overview", timeout=5) as response:
+    with urllib.request.urlopen(f"{stack.flink.rest_url}/overview", timeout=5) as response:
         overview = json.loads(response.read())
     assert overview["taskmanagers"] >= 1
     assert overview["slots-available"] >= 1
@@ -134,17 +134,15 @@ def test_a_pyflink_job_writes_to_s3_through_the_stacks_filesystem_plugin(
         )
     )
     prefix = f"tests/flink-probe/{uuid.uuid4().hex[:8]}"
-    result = run_python_job(
-        stack, script, [f"s3://{stack.telemetry_bucket}/{prefix}"], detached=False
-    )
+    result = run_python_job(stack, script, [f"s3://{stack.lake.bucket}/{prefix}"], detached=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
     client = s3_client(stack)
-    listed = client.list_objects_v2(Bucket=stack.telemetry_bucket, Prefix=prefix)
+    listed = client.list_objects_v2(Bucket=stack.lake.bucket, Prefix=prefix)
     lines = [
         line
         for item in listed.get("Contents", [])
-        for line in client.get_object(Bucket=stack.telemetry_bucket, Key=item["Key"])["Body"]
+        for line in client.get_object(Bucket=stack.lake.bucket, Key=item["Key"])["Body"]
         .read()
         .decode()
         .splitlines()
@@ -183,7 +181,7 @@ def test_down_then_up_keeps_topics_schemas_and_objects(stack: Settings) -> None:
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(15)
     registry = connect(stack).client
     schema_id = registry.register_schema(subject, Schema('{"type": "string"}', "AVRO"))
-    s3_client(stack).put_object(Bucket=stack.telemetry_bucket, Key=key, Body=b"kept")
+    s3_client(stack).put_object(Bucket=stack.lake.bucket, Key=key, Body=b"kept")
 
     assert _cli("down").returncode == 0
     assert not any(s.pid for s in status(stack))
@@ -194,7 +192,7 @@ def test_down_then_up_keeps_topics_schemas_and_objects(stack: Settings) -> None:
     assert topic in admin.list_topics(timeout=10).topics
     registry = connect(stack).client
     assert registry.get_latest_version(subject).schema_id == schema_id
-    body = s3_client(stack).get_object(Bucket=stack.telemetry_bucket, Key=key)["Body"].read()
+    body = s3_client(stack).get_object(Bucket=stack.lake.bucket, Key=key)["Body"].read()
     assert body == b"kept"
 
 

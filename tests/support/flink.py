@@ -25,7 +25,7 @@ def run_python_job(
 ) -> subprocess.CompletedProcess[str]:
     """`flink run [-d] -py SCRIPT ARGS` against FLINK_REST_URL."""
     layout = Layout.of(settings)
-    rest = urlsplit(settings.flink_rest_url)
+    rest = urlsplit(settings.flink.rest_url)
     command = [
         str(layout.flink_home / "bin" / "flink"),
         "run",

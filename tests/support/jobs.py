@@ -156,9 +156,9 @@ def commit_bound_s(settings: Settings | None = None) -> float:
     if settings is None:
         idle, late, checkpoint = IDLE_TIMEOUT_S, OUT_OF_ORDERNESS_S, CHECKPOINT_S
     else:
-        idle = settings.telemetry_idle_timeout_seconds
-        late = settings.telemetry_out_of_orderness_seconds
-        checkpoint = settings.telemetry_checkpoint_seconds
+        idle = settings.job.idle_timeout_seconds
+        late = settings.job.out_of_orderness_seconds
+        checkpoint = settings.job.checkpoint_seconds
     probe = min(0.5, max(0.05, idle / 10))  # IdleAdvancingWatermarks.probeInterval
     return max(idle + 2 * probe, late) + checkpoint
 

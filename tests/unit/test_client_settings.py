@@ -227,14 +227,12 @@ def test_registry_clients_get_basic_auth_and_the_ca(ca: str) -> None:
 
 def test_the_cluster_profile_changes_the_connection_defaults() -> None:
     settings = load_settings({"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": "/nonexistent"})
-    assert settings.kafka_bootstrap_servers.count(",") == 2
-    assert settings.kafka_security_protocol == "SASL_SSL"
-    assert settings.schema_registry_url.startswith("https://")
-    assert settings.s3_endpoint_url.startswith("https://")
-    assert (settings.telemetry_replication_factor, settings.telemetry_min_insync_replicas) == (3, 2)
-    assert (
-        load_settings({"TELEMETRY_PROFILE": "cluster"}).telemetry_data_dir.name == ".data-cluster"
-    )
+    assert settings.kafka.bootstrap_servers.count(",") == 2
+    assert settings.kafka.security_protocol == "SASL_SSL"
+    assert settings.registry.url.startswith("https://")
+    assert settings.s3.endpoint_url.startswith("https://")
+    assert (settings.topics.replication_factor, settings.topics.min_insync_replicas) == (3, 2)
+    assert load_settings({"TELEMETRY_PROFILE": "cluster"}).stack.data_dir.name == ".data-cluster"
 
 
 def test_a_local_stack_generates_private_random_credentials_once(tmp_path: Path) -> None:
@@ -242,14 +240,14 @@ def test_a_local_stack_generates_private_random_credentials_once(tmp_path: Path)
 
     data = tmp_path / "data"
     settings = ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(data)}))
-    first = settings.aws_secret_access_key.reveal()
+    first = settings.s3.secret_access_key.reveal()
     assert len(first) >= 24 and first != "minioadmin"
     assert stat.S_IMODE((data / "secrets.env").stat().st_mode) == 0o600
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     again = ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(data)}))
-    assert again.aws_secret_access_key.reveal() == first
+    assert again.s3.secret_access_key.reveal() == first
     reloaded = load_settings({"TELEMETRY_DATA_DIR": str(data)})
-    assert reloaded.aws_secret_access_key.reveal() == first, "the file is the secret's default"
+    assert reloaded.s3.secret_access_key.reveal() == first, "the file is the secret's default"
     assert repr(first) not in repr(reloaded)
 
 
@@ -258,4 +256,4 @@ def test_the_environment_wins_over_the_generated_credentials(tmp_path: Path) -> 
 
     ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)}))
     settings = load_settings({"TELEMETRY_DATA_DIR": str(tmp_path), "AWS_SECRET_ACCESS_KEY": "mine"})
-    assert settings.aws_secret_access_key.reveal() == "mine"
+    assert settings.s3.secret_access_key.reveal() == "mine"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.core.config import ENV_VARS, Secret, load_settings
+from telemetry.core.config import ENV_VARS, load_settings
 from telemetry.core.contract import (
     DECODED_METRIC,
     FAILED_METRIC,
@@ -34,6 +34,7 @@ from telemetry.core.kafka_config import (
     java_properties,
 )
 from telemetry.core.lake.maintenance import SCHEDULE
+from telemetry.core.secret import Secret
 from telemetry.ops.host import versions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,7 +207,7 @@ def test_each_variable_a_jvm_gets_carries_the_setting_of_its_name() -> None:
     assert {PASSWORD_VARIABLE, REGISTRY_CREDENTIALS_VARIABLE} <= env.keys()
     for name, value in env.items():
         assert name in SETTING_NAMES, f"{name} is not a setting"
-        setting = getattr(settings, name.lower())
+        setting = settings.value(name)
         assert value == (setting.reveal() if isinstance(setting, Secret) else str(setting))
     jaas = java_properties(settings)["sasl.jaas.config"]
     assert f'password="${{env:{PASSWORD_VARIABLE}}}"' in jaas

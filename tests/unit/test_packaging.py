@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from telemetry.core.config import BUNDLED, load_settings
+from telemetry.core.bundled import BUNDLED
+from telemetry.core.config import load_settings
 from telemetry.core.contract import job_jar
 from telemetry.core.schemas import load_catalog
 
@@ -127,9 +128,9 @@ def test_the_installed_wheel_finds_its_schemas_infra_and_job_inside_itself(site:
     assert _files(bundled / "flink") == {"__init__.py", "telemetry_job.py", "jvm/pom.xml", *jvm}
     # The jar lives in the cache, named by its sources: the checkout's build serves both.
     jar = Path(found["job_jar"])
-    assert jar.parents[1] == load_settings().telemetry_cache_dir
+    assert jar.parents[1] == load_settings().stack.cache_dir
     assert jar.parent.name == job_jar().parent.name
-    assert Path(found["cache"]).parent == load_settings().telemetry_cache_dir
+    assert Path(found["cache"]).parent == load_settings().stack.cache_dir
 
 
 @pytest.mark.slow

@@ -90,7 +90,7 @@ def test_the_pyflink_gateway_environment_gets_the_client_secrets(
     assert os.environ["KAFKA_SASL_PASSWORD"] == "known-sasl-pw"
     assert os.environ["AWS_SECRET_ACCESS_KEY"] == "known-secret-key"
     assert os.environ["FLINK_CONF_DIR"] == "/flink/conf"
-    assert job_settings.flink_conf_dir == "/flink/conf", "the job is built with the gateway's"
+    assert job_settings.flink.conf_dir == "/flink/conf", "the job is built with the gateway's"
 
 
 def test_the_registry_client_gets_the_basic_auth_user_info(settings: Settings) -> None:
@@ -127,11 +127,11 @@ def test_pyiceberg_gets_the_catalog_uri_and_the_s3_keys(settings: Settings) -> N
 def test_flink_and_the_maintenance_lock_get_the_jdbc_url_with_its_password(
     settings: Settings,
 ) -> None:
-    from telemetry.core.lake.catalog import flink_catalog_options
+    from telemetry.core.lake.catalog import catalog_jdbc_url, flink_catalog_options
     from telemetry.core.lake.maintenance import maintenance_lock
 
     jdbc = "jdbc:postgresql://db:5432/iceberg?user=u&password=known-db-pw"
-    assert settings.telemetry_catalog_jdbc_url.reveal() == jdbc
+    assert catalog_jdbc_url(settings) == jdbc
     assert flink_catalog_options(settings)["uri"] == jdbc
     assert maintenance_lock(settings).jdbc_url == jdbc
 
@@ -251,7 +251,7 @@ def test_telemetry_env_exports_the_secrets_a_shell_needs(settings: Settings) -> 
 
 # The sources ------------------------------------------------------------------------
 
-SECRET_FIELDS = frozenset(var.name.lower() for var in ENV_VARS if var.secret)
+SECRET_FIELDS = frozenset(var.field for var in ENV_VARS if var.secret)
 PACKAGES = ("telemetry", "producer", "flink", "bench")
 
 
@@ -281,12 +281,12 @@ def _unrevealed(source: str) -> list[tuple[int, str]]:
 @pytest.mark.parametrize(
     ("code", "flagged"),
     [
-        ("url = settings.aws_secret_access_key.reveal()", False),
-        ("url = f'{settings.kafka_sasl_password}'", True),
-        ("client(password=settings.kafka_sasl_password)", True),
-        ("if settings.aws_session_token: pass", True),
-        ("settings.telemetry_catalog_jdbc_url.reveal", True),
-        ("settings.kafka_sasl_username", False),
+        ("url = settings.s3.secret_access_key.reveal()", False),
+        ("url = f'{settings.kafka.sasl_password}'", True),
+        ("client(password=settings.kafka.sasl_password)", True),
+        ("if settings.s3.session_token: pass", True),
+        ("settings.lake.catalog_jdbc_url.reveal", True),
+        ("settings.kafka.sasl_username", False),
     ],
 )
 def test_the_reveal_rule_bites(code: str, flagged: bool) -> None:

@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from telemetry.core.config import Settings
 from telemetry.core.errors import StorageError
@@ -37,10 +38,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CATALOG_NAME",
     "COMMITTED_BEFORE",
+    "catalog_jdbc_url",
     "catalog_properties",
     "ensure_table",
     "flink_catalog_options",
     "iceberg_schema",
+    "jdbc_url",
     "load",
     "load_table",
     "pyiceberg_env",
@@ -67,19 +70,19 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
     """pyiceberg's properties of the catalog (what PYICEBERG_CATALOG__TELEMETRY__* say)."""
     props = {
         "type": "sql",
-        "uri": _sqlalchemy_uri(settings.pyiceberg_catalog__telemetry__uri.reveal()),
-        "warehouse": settings.pyiceberg_catalog__telemetry__warehouse,
-        "s3.region": settings.aws_region,
+        "uri": _sqlalchemy_uri(settings.lake.catalog_uri.reveal()),
+        "warehouse": settings.lake.warehouse,
+        "s3.region": settings.s3.region,
     }
-    if settings.s3_endpoint_url:
-        props["s3.endpoint"] = settings.s3_endpoint_url
-    if settings.s3_addressing_style == "virtual":
+    if settings.s3.endpoint_url:
+        props["s3.endpoint"] = settings.s3.endpoint_url
+    if settings.s3.addressing_style == "virtual":
         props["s3.force-virtual-addressing"] = "true"
-    if settings.aws_access_key_id.reveal():
-        props["s3.access-key-id"] = settings.aws_access_key_id.reveal()
-        props["s3.secret-access-key"] = settings.aws_secret_access_key.reveal()
-        if settings.aws_session_token.reveal():
-            props["s3.session-token"] = settings.aws_session_token.reveal()
+    if settings.s3.access_key_id.reveal():
+        props["s3.access-key-id"] = settings.s3.access_key_id.reveal()
+        props["s3.secret-access-key"] = settings.s3.secret_access_key.reveal()
+        if settings.s3.session_token.reveal():
+            props["s3.session-token"] = settings.s3.session_token.reveal()
     return props
 
 
@@ -99,22 +102,48 @@ def _sqlalchemy_uri(uri: str) -> str:
     return uri
 
 
+def jdbc_url(uri: str) -> str:
+    """The JDBC URL of the catalog database an SQLAlchemy URL names (as pyiceberg takes it).
+
+    sqlite:///PATH -> jdbc:sqlite:PATH; postgresql[+driver]://USER[:PW]@HOST[:PORT]/DB?Q ->
+    jdbc:postgresql://HOST[:PORT]/DB?user=USER[&password=PW]&Q (libpq's ssl* names are pgjdbc's).
+    Takes and gives revealed text.
+    """
+    if uri.startswith("sqlite:///"):
+        return "jdbc:sqlite:" + uri[len("sqlite:///") :].split("?", 1)[0]
+    parts = urlsplit(uri)
+    query = [f"user={parts.username}"] if parts.username else []
+    if parts.password:
+        query.append(f"password={parts.password}")
+    if parts.query:
+        query.append(parts.query)
+    host = parts.hostname or "localhost"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return f"jdbc:postgresql://{netloc}{parts.path}" + ("?" + "&".join(query) if query else "")
+
+
+def catalog_jdbc_url(settings: Settings) -> str:
+    """The catalog database for the JVM: TELEMETRY_CATALOG_JDBC_URL, else the one
+    PYICEBERG_CATALOG__TELEMETRY__URI names. Revealed: it may hold a password."""
+    return settings.lake.catalog_jdbc_url.reveal() or jdbc_url(settings.lake.catalog_uri.reveal())
+
+
 def flink_catalog_options(settings: Settings) -> dict[str, str]:
     """CREATE CATALOG options of the same catalog for Flink (no credentials in them)."""
-    jdbc = settings.telemetry_catalog_jdbc_url.reveal()
+    jdbc = catalog_jdbc_url(settings)
     options = {
         "type": "iceberg",
         "catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
         "uri": jdbc,
         # The tables pyiceberg's SQL catalog creates (no iceberg_type column).
         "jdbc.schema-version": "V0",
-        "warehouse": settings.pyiceberg_catalog__telemetry__warehouse,
+        "warehouse": settings.lake.warehouse,
         "io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
-        "client.region": settings.aws_region,
-        "s3.path-style-access": str(settings.s3_addressing_style == "path").lower(),
+        "client.region": settings.s3.region,
+        "s3.path-style-access": str(settings.s3.addressing_style == "path").lower(),
     }
-    if settings.s3_endpoint_url:
-        options["s3.endpoint"] = settings.s3_endpoint_url
+    if settings.s3.endpoint_url:
+        options["s3.endpoint"] = settings.s3.endpoint_url
     if jdbc.startswith("jdbc:sqlite:"):
         options["jdbc.busy_timeout"] = str(SQLITE_BUSY_TIMEOUT_MS)
         options["jdbc.journal_mode"] = "WAL"
@@ -148,12 +177,12 @@ def catalog_errors(settings: Settings, what: str) -> Iterator[None]:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if any(s in text for s in ("ACCESS_DENIED", "InvalidAccessKeyId", "SignatureDoesNot")):
             raise StorageError(
-                f"{what}: S3 at {settings.s3_endpoint_url} refused the credentials; "
+                f"{what}: S3 at {settings.s3.endpoint_url} refused the credentials; "
                 "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
             ) from exc
         raise StorageError(
-            f"{what}: cannot reach the warehouse {settings.pyiceberg_catalog__telemetry__warehouse}"
-            f" ({text}); is S3 at {settings.s3_endpoint_url} up (`make up`)?"
+            f"{what}: cannot reach the warehouse {settings.lake.warehouse}"
+            f" ({text}); is S3 at {settings.s3.endpoint_url} up (`make up`)?"
         ) from exc
     except Exception as exc:
         if type(exc).__module__.startswith("sqlalchemy"):
@@ -172,14 +201,14 @@ def load(settings: Settings) -> SqlCatalog:
     from pyiceberg.catalog.sql import SqlCatalog
 
     props = catalog_properties(settings)
-    _prepare_sqlite(settings.pyiceberg_catalog__telemetry__uri.reveal())
+    _prepare_sqlite(settings.lake.catalog_uri.reveal())
     with catalog_errors(settings, f"catalog {CATALOG_NAME}"):
         return SqlCatalog(CATALOG_NAME, **{k: v for k, v in props.items() if k != "type"})
 
 
 def load_table(settings: Settings, name: str, namespace: str | None = None) -> Table:
     """A table of the lake, e.g. `windows` (namespace: TELEMETRY_NAMESPACE)."""
-    identifier = (namespace or settings.telemetry_namespace, name)
+    identifier = (namespace or settings.lake.namespace, name)
     with catalog_errors(settings, ".".join(identifier)):
         return load(settings).load_table(identifier)
 
@@ -229,7 +258,7 @@ def ensure_table(settings: Settings, table: LakeTable, namespace: str | None = N
     from pyiceberg.transforms import HourTransform
 
     catalog = load(settings)
-    ns = namespace or settings.telemetry_namespace
+    ns = namespace or settings.lake.namespace
     identifier = (ns, table.name)
     schema = iceberg_schema(table)
     with catalog_errors(settings, ".".join(identifier)):

@@ -120,9 +120,9 @@ def connect(
                     )
                 ) from exc
         con.execute("SET TimeZone = 'UTC'")
-        if settings.s3_ca_location:
+        if settings.s3.ca_location:
             con.execute(
-                f"SET ca_cert_file = {_literal(str(Path(settings.s3_ca_location).expanduser()))}"
+                f"SET ca_cert_file = {_literal(str(Path(settings.s3.ca_location).expanduser()))}"
             )
             con.execute("SET enable_server_cert_verification = true")
         con.execute(s3_secret_sql(settings))
@@ -140,7 +140,7 @@ def connect(
 
 def s3_secret_sql(settings: Settings) -> str:
     """CREATE SECRET for the lake's S3 (MinIO locally) from the settings."""
-    key = settings.aws_access_key_id.reveal()
+    key = settings.s3.access_key_id.reveal()
     if not key:
         raise StorageError(
             "DuckDB needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the AWS credential "
@@ -149,14 +149,14 @@ def s3_secret_sql(settings: Settings) -> str:
     options = {
         "TYPE": "s3",
         "KEY_ID": key,
-        "SECRET": settings.aws_secret_access_key.reveal(),
-        "REGION": settings.aws_region,
-        "URL_STYLE": "vhost" if settings.s3_addressing_style == "virtual" else "path",
+        "SECRET": settings.s3.secret_access_key.reveal(),
+        "REGION": settings.s3.region,
+        "URL_STYLE": "vhost" if settings.s3.addressing_style == "virtual" else "path",
     }
-    if settings.aws_session_token.reveal():
-        options["SESSION_TOKEN"] = settings.aws_session_token.reveal()
-    if settings.s3_endpoint_url:
-        endpoint = urlsplit(settings.s3_endpoint_url)
+    if settings.s3.session_token.reveal():
+        options["SESSION_TOKEN"] = settings.s3.session_token.reveal()
+    if settings.s3.endpoint_url:
+        endpoint = urlsplit(settings.s3.endpoint_url)
         options["ENDPOINT"] = endpoint.netloc + endpoint.path.rstrip("/")
         options["USE_SSL"] = "true" if endpoint.scheme == "https" else "false"
     body = ", ".join(

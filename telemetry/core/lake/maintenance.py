@@ -36,7 +36,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telemetry.core.config import Settings
-from telemetry.core.lake.catalog import SQLITE_BUSY_TIMEOUT_MS, catalog_errors, load
+from telemetry.core.lake.catalog import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    catalog_errors,
+    catalog_jdbc_url,
+    load,
+)
 
 __all__ = [
     "LOCK_TABLE",
@@ -88,7 +93,7 @@ class MaintenanceLock:
 
 def maintenance_lock(settings: Settings) -> MaintenanceLock:
     """The lock of every table's maintenance: a row in the catalog database."""
-    jdbc = settings.telemetry_catalog_jdbc_url.reveal()
+    jdbc = catalog_jdbc_url(settings)
     properties = {}
     if jdbc.startswith("jdbc:sqlite:"):
         properties["jdbc.busy_timeout"] = str(SQLITE_BUSY_TIMEOUT_MS)

@@ -83,7 +83,7 @@ class Subject:
 
 def schemas_dir(settings: Settings | None = None) -> Path:
     """TELEMETRY_SCHEMAS_DIR (default: the package's `schemas/`), of `settings` or loaded."""
-    folder = (settings if settings is not None else load_settings()).telemetry_schemas_dir
+    folder = (settings if settings is not None else load_settings()).registry.schemas_dir
     if not folder:
         raise InvalidInputError("cannot find the schemas/ folder; set TELEMETRY_SCHEMAS_DIR to it")
     return Path(folder)

@@ -31,15 +31,15 @@ _prepared: dict[str, tuple[Path, str]] = {}
 def trust(settings: Settings) -> None:
     """Before pyarrow makes an S3 client: it trusts the S3 endpoint's CA too."""
     prepare(intended_ca(settings), ssl_cert_file())
-    refresh(settings.s3_ca_location)
+    refresh(settings.s3.ca_location)
 
 
 def intended_ca(settings: Settings) -> str:
     """S3_CA_LOCATION, or where the cluster profile keeps its CA (even before it exists)."""
-    if settings.s3_ca_location:
-        return settings.s3_ca_location
-    if settings.telemetry_profile == "cluster":
-        return str(settings.telemetry_data_dir / "tls" / "ca.pem")
+    if settings.s3.ca_location:
+        return settings.s3.ca_location
+    if settings.profile == "cluster":
+        return str(settings.stack.data_dir / "tls" / "ca.pem")
     return ""
 
 

@@ -20,19 +20,19 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     # late: pyarrow is heavy to import and only this path needs it
     import pyarrow.fs as pafs
 
-    endpoint = urlsplit(settings.s3_endpoint_url) if settings.s3_endpoint_url else None
+    endpoint = urlsplit(settings.s3.endpoint_url) if settings.s3.endpoint_url else None
     keys = {}
-    if settings.aws_access_key_id.reveal():
+    if settings.s3.access_key_id.reveal():
         keys = {
-            "access_key": settings.aws_access_key_id.reveal(),
-            "secret_key": settings.aws_secret_access_key.reveal(),
-            "session_token": settings.aws_session_token.reveal() or None,
+            "access_key": settings.s3.access_key_id.reveal(),
+            "secret_key": settings.s3.secret_access_key.reveal(),
+            "session_token": settings.s3.session_token.reveal() or None,
         }
     return pafs.S3FileSystem(
         endpoint_override=endpoint.netloc if endpoint else None,
         scheme=endpoint.scheme if endpoint else "https",
-        region=settings.aws_region,
-        force_virtual_addressing=settings.s3_addressing_style == "virtual",
+        region=settings.s3.region,
+        force_virtual_addressing=settings.s3.addressing_style == "virtual",
         connect_timeout=3,
         request_timeout=30,
         **keys,

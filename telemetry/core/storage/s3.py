@@ -21,19 +21,19 @@ def s3_client(settings: Settings) -> S3Client:
     from botocore.config import Config
 
     keys = {}
-    if settings.aws_access_key_id.reveal():
+    if settings.s3.access_key_id.reveal():
         keys = {
-            "aws_access_key_id": settings.aws_access_key_id.reveal(),
-            "aws_secret_access_key": settings.aws_secret_access_key.reveal(),
-            "aws_session_token": settings.aws_session_token.reveal() or None,
+            "aws_access_key_id": settings.s3.access_key_id.reveal(),
+            "aws_secret_access_key": settings.s3.secret_access_key.reveal(),
+            "aws_session_token": settings.s3.session_token.reveal() or None,
         }
     return boto3.client(
         "s3",
-        endpoint_url=settings.s3_endpoint_url or None,
-        region_name=settings.aws_region,
-        verify=settings.s3_ca_location or None,
+        endpoint_url=settings.s3.endpoint_url or None,
+        region_name=settings.s3.region,
+        verify=settings.s3.ca_location or None,
         config=Config(
-            s3={"addressing_style": settings.s3_addressing_style},
+            s3={"addressing_style": settings.s3.addressing_style},
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=3,
             read_timeout=30,
@@ -61,6 +61,6 @@ def ensure_buckets(settings: Settings, buckets: list[str]) -> list[str]:
                 created.append(bucket)
     except (BotoCoreError, ClientError) as exc:
         raise StorageError(
-            f"cannot create buckets {', '.join(buckets)} at {settings.s3_endpoint_url}: {exc}"
+            f"cannot create buckets {', '.join(buckets)} at {settings.s3.endpoint_url}: {exc}"
         ) from exc
     return created

@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from telemetry.core.config import Settings, bundled
+from telemetry.core.bundled import bundled
+from telemetry.core.config import Settings
 from telemetry.ops.host import versions
 
 
@@ -33,10 +34,10 @@ class Layout:
 
     @classmethod
     def of(cls, settings: Settings) -> Layout:
-        root = settings.telemetry_cache_dir
+        root = settings.stack.cache_dir
         return cls(
             cache=root / f"{versions.stack_fingerprint()}-{_manifest_hash()}",
-            data=settings.telemetry_data_dir,
+            data=settings.stack.data_dir,
             minio_cache=root / f"minio-{versions.MINIO[-12:]}",
         )
 

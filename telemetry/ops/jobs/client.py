@@ -14,7 +14,6 @@ or from FLINK_HOME on another machine.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.util
 import logging
 import os
@@ -50,7 +49,7 @@ def _prepare_gateway(settings: Settings) -> Settings:
         os.environ[name] = env[name]
     for name, value in client_secrets_env(settings).items():  # revealed for the JVM
         os.environ[name] = value
-    return dataclasses.replace(settings, flink_conf_dir=env["FLINK_CONF_DIR"])
+    return settings.with_values({"FLINK_CONF_DIR": env["FLINK_CONF_DIR"]})
 
 
 @contextlib.contextmanager
@@ -139,7 +138,7 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
     if not jar.is_file():
         raise ServiceError(f"{jar} is missing; build it with `make setup`")
     job_settings = _prepare_gateway(settings)
-    rest = urlsplit(settings.flink_rest_url)
+    rest = urlsplit(settings.flink.rest_url)
     for attempt in (1, 2):
         if not _gateway_alive():
             _forget_gateway()

@@ -21,7 +21,7 @@ def client_env(settings: Settings) -> dict[str, str]:
     layout = Layout.of(settings)
     if not (layout.flink_home / "bin" / "flink").exists():
         raise ServiceError(f"no Flink client in {layout.flink_home}; run `make up` first")
-    java = find_java(versions.JAVA_MIN, settings.java_home, "the Flink client")
+    java = find_java(versions.JAVA_MIN, settings.stack.java_home, "the Flink client")
     # The client touches S3 and Kafka too (paths, plans): the same secrets as Flink's
     # processes, in its environment.
     return dict(

@@ -19,7 +19,7 @@ __all__ = ["forget", "remember", "remembered", "resuming"]
 
 
 def _folder(settings: Settings) -> Path:
-    return settings.telemetry_data_dir / "jobs"
+    return settings.stack.data_dir / "jobs"
 
 
 def remember(settings: Settings, params: JobParams) -> None:

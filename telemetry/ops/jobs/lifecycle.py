@@ -211,7 +211,7 @@ def _wait_running(settings: Settings, name: str, job_id: str, timeout: float) ->
         if time.monotonic() >= deadline:
             raise ServiceError(
                 f"job {name} ({job_id}) is not running after {timeout:.0f} s "
-                f"({_progress(settings, job_id)}); see the Flink UI at {settings.flink_rest_url}"
+                f"({_progress(settings, job_id)}); see the Flink UI at {settings.flink.rest_url}"
             )
         time.sleep(0.2)
 

@@ -43,7 +43,7 @@ class JobInfo:
 def rest(settings: Settings, method: str, path: str, body: dict | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
-        f"{settings.flink_rest_url}{path}",
+        f"{settings.flink.rest_url}{path}",
         data=data,
         method=method,
         headers={"Content-Type": "application/json"} if data else {},
@@ -59,12 +59,12 @@ def rest(settings: Settings, method: str, path: str, body: dict | None = None) -
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         if isinstance(reason, ssl.SSLError):
             raise ServiceError(
-                f"Flink at {settings.flink_rest_url} refused the TLS handshake ({reason}); "
+                f"Flink at {settings.flink.rest_url} refused the TLS handshake ({reason}); "
                 "check FLINK_REST_CA_LOCATION and the client certificate "
                 "(FLINK_REST_CERT_LOCATION, FLINK_REST_KEY_LOCATION)"
             ) from exc
         raise ServiceError(
-            f"Flink at {settings.flink_rest_url} is unreachable ({exc}); start it with `make up`"
+            f"Flink at {settings.flink.rest_url} is unreachable ({exc}); start it with `make up`"
         ) from exc
     return json.loads(payload) if payload else None
 

@@ -54,13 +54,13 @@ def _list(settings: Settings, prefix: str) -> list[dict]:
     objects: list[dict] = []
     try:
         pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=settings.telemetry_checkpoint_bucket, Prefix=prefix + "/"
+            Bucket=settings.job.checkpoint_bucket, Prefix=prefix + "/"
         )
         for page in pages:
             objects += page.get("Contents", [])
     except (BotoCoreError, ClientError) as exc:
         raise StorageError(
-            f"cannot list {state_uri(settings, prefix)} at {settings.s3_endpoint_url}: {exc}"
+            f"cannot list {state_uri(settings, prefix)} at {settings.s3.endpoint_url}: {exc}"
         ) from exc
     return objects
 
@@ -113,7 +113,7 @@ def write_manifest(
     }
     try:
         s3_client(settings).put_object(
-            Bucket=settings.telemetry_checkpoint_bucket,
+            Bucket=settings.job.checkpoint_bucket,
             Key=_manifest_key(params.name, job_id),
             Body=json.dumps(body, indent=2).encode(),
             ContentType="application/json",
@@ -139,7 +139,7 @@ def read_manifest(settings: Settings, name: str, job_id: str) -> JobParams | Non
             return None
         key = matches[0]
     try:
-        body = client.get_object(Bucket=settings.telemetry_checkpoint_bucket, Key=key)["Body"]
+        body = client.get_object(Bucket=settings.job.checkpoint_bucket, Key=key)["Body"]
         params = json.loads(body.read())["params"]
         return JobParams(**params)
     except client.exceptions.NoSuchKey:
@@ -163,7 +163,7 @@ def prune_other_runs(settings: Settings, name: str, keep_job_ids: set[str]) -> i
     try:
         for start in range(0, len(doomed), 1000):
             client.delete_objects(
-                Bucket=settings.telemetry_checkpoint_bucket,
+                Bucket=settings.job.checkpoint_bucket,
                 Delete={"Objects": doomed[start : start + 1000], "Quiet": True},
             )
     except (BotoCoreError, ClientError) as exc:

@@ -55,12 +55,12 @@ class FeedRecord:
 
 def feed_topics(settings: Settings) -> dict[str, Kind]:
     """Topic name -> what it carries."""
-    if settings.telemetry_window_topic == settings.telemetry_lap_topic:
+    if settings.topics.window_topic == settings.topics.lap_topic:
         raise InvalidInputError(
             f"TELEMETRY_WINDOW_TOPIC and TELEMETRY_LAP_TOPIC are both "
-            f"{settings.telemetry_window_topic!r}; give each its own topic"
+            f"{settings.topics.window_topic!r}; give each its own topic"
         )
-    return {settings.telemetry_window_topic: "window", settings.telemetry_lap_topic: "lap"}
+    return {settings.topics.window_topic: "window", settings.topics.lap_topic: "lap"}
 
 
 def decode_value(kind: Kind, record: dict[str, Any] | None) -> Window | Lap:
@@ -133,7 +133,7 @@ class Feed:
             error = exc.args[0] if exc.args else exc
             reason = error.str() if hasattr(error, "str") else str(error)
             raise ServiceError(
-                f"Kafka at {self.settings.kafka_bootstrap_servers} is unreachable ({reason}); "
+                f"Kafka at {self.settings.kafka.bootstrap_servers} is unreachable ({reason}); "
                 "start it with `make up` or set KAFKA_BOOTSTRAP_SERVERS"
             ) from exc
         except BaseException:
@@ -230,10 +230,10 @@ def _partitions(consumer: Any, settings: Settings, topic: str) -> list[int]:
     metadata = consumer.list_topics(topic, timeout=10)
     info = metadata.topics.get(topic)
     if info is None or info.error is not None or not info.partitions:
-        window = topic == settings.telemetry_window_topic
+        window = topic == settings.topics.window_topic
         variable = "TELEMETRY_WINDOW_TOPIC" if window else "TELEMETRY_LAP_TOPIC"
         raise InvalidInputError(
-            f"topic {topic} does not exist on Kafka at {settings.kafka_bootstrap_servers}; "
+            f"topic {topic} does not exist on Kafka at {settings.kafka.bootstrap_servers}; "
             f"submit the Flink job (`make submit-job`), which creates it, or set {variable}"
         )
     return sorted(info.partitions)

@@ -60,7 +60,7 @@ def serve(
     """Serve the live page on host:port (default TELEMETRY_LIVE_PORT) until interrupted."""
     import uvicorn  # late: uvicorn costs 0.02 s of every CLI start
 
-    port = settings.telemetry_live_port if port is None else port
+    port = settings.stack.live_port if port is None else port
     sock = bind(host, port)
     try:
         uplot = Layout.of(settings).uplot_dist
@@ -77,8 +77,8 @@ def serve(
             lifespan="on",
         )
         say(
-            f"live timing at {url(host, port)} (windows: {settings.telemetry_window_topic}, "
-            f"laps: {settings.telemetry_lap_topic}); Ctrl-C stops"
+            f"live timing at {url(host, port)} (windows: {settings.topics.window_topic}, "
+            f"laps: {settings.topics.lap_topic}); Ctrl-C stops"
         )
         uvicorn.Server(config).run(sockets=[sock])
     finally:

@@ -39,10 +39,10 @@ def event_time_ms(timestamp_s: float) -> int:
 def default_timeout(settings: Settings) -> float:
     """How long the last windows may take after the last event: close, commit, and a margin."""
     return float(
-        settings.telemetry_window_seconds
-        + settings.telemetry_out_of_orderness_seconds
-        + settings.telemetry_idle_timeout_seconds
-        + 3 * settings.telemetry_checkpoint_seconds
+        settings.job.window_seconds
+        + settings.job.out_of_orderness_seconds
+        + settings.job.idle_timeout_seconds
+        + 3 * settings.job.checkpoint_seconds
         + 60
     )
 

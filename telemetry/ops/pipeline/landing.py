@@ -124,7 +124,7 @@ def missing_message(
     return (
         f"after {waited:.0f} s, {len(pending)} of {len(expectation.counts)} windows of this run "
         f"are missing or short (cars {', '.join(map(str, cars))}; e.g. {'; '.join(examples)})"
-        f"{cause}. Is the job running? See the Flink UI at {settings.flink_rest_url} "
+        f"{cause}. Is the job running? See the Flink UI at {settings.flink.rest_url} "
         "and `make logs` (SERVICE=taskmanager)"
     )
 

@@ -111,7 +111,7 @@ def _produce(
     report = run_producer(
         settings,
         ProduceRequest(
-            topic=settings.telemetry_topic,
+            topic=settings.topics.topic,
             cars=cars,
             rate=rate,
             duration=duration,
@@ -128,7 +128,7 @@ def _produce(
     )
     if report.acknowledged == 0:
         raise ServiceError(
-            f"the broker acknowledged no events on {settings.telemetry_topic}"
+            f"the broker acknowledged no events on {settings.topics.topic}"
             + (f": {report.first_error}" if report.first_error else "")
         )
     return report, run_dir, record, started
@@ -136,7 +136,7 @@ def _produce(
 
 def new_run_dir(settings: Settings, now: datetime | None = None) -> Path:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
-    run_dir = settings.telemetry_data_dir / "runs" / stamp
+    run_dir = settings.stack.data_dir / "runs" / stamp
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
     except OSError as exc:
@@ -164,7 +164,7 @@ def run_pipeline(
         raise InvalidInputError(f"--partitions {partitions} must be at least 1")
     settings = _prepare(settings, partitions, say)
     run = _submit_while_producing(settings, cars, duration, rate, seed, track, progress, say)
-    expectation = load_expectation(run.record, settings.telemetry_window_seconds)
+    expectation = load_expectation(run.record, settings.job.window_seconds)
     limit = default_timeout(settings) if timeout is None else timeout
     landed = _wait_for_landing(settings, expectation, limit, say)
     return _summary(settings, run, expectation, landed)
@@ -199,12 +199,12 @@ def _prepare(settings: Settings, partitions: int | None, say: Say) -> Settings:
     settings = local_stack.up(settings, say=say)
     _register_schemas(settings, say)
     created = ensure_topics(settings, partitions=partitions)
-    count = partitions or settings.telemetry_partitions
+    count = partitions or settings.topics.partitions
     if created:
         say(f"topics: created {', '.join(created)} with {count} partitions")
     else:
         kept = " (--partitions applies only when a topic is created)" if partitions else ""
-        say(f"topics: {settings.telemetry_topic} and {settings.telemetry_dlq_topic} exist{kept}")
+        say(f"topics: {settings.topics.topic} and {settings.topics.dlq_topic} exist{kept}")
     return settings
 
 
@@ -249,7 +249,7 @@ def _wait_for_landing(
     landed_laps, best_lap = _laps(
         settings,
         expectation,
-        timeout=3 * settings.telemetry_checkpoint_seconds if not pending else 0,
+        timeout=3 * settings.job.checkpoint_seconds if not pending else 0,
     )
     say(f"  {landed_laps} of {expected_laps} laps committed")
     if not pending and landed_laps < expected_laps:
@@ -279,7 +279,7 @@ def _summary(
         record=run.record,
         job_id=run.job.job_id,
         job_reused=run.reused,
-        topic=settings.telemetry_topic,
+        topic=settings.topics.topic,
         kafka_partitions=list(expectation.kafka_partitions),
         acknowledged=expectation.acknowledged,
         produce_failed=run.report.failed + run.report.unconfirmed,
@@ -298,10 +298,10 @@ def _summary(
         delay_max_s=worst,
         last_event_delay_s=last,
         waited_s=landed.waited,
-        flink_ui=settings.flink_rest_url,
+        flink_ui=settings.flink.rest_url,
         minio_console=settings.minio_console_url,
         expected_laps=len(expectation.laps),
         landed_laps=landed.laps,
         best_lap=landed.best_lap,
-        live_url=f"http://127.0.0.1:{settings.telemetry_live_port}",
+        live_url=f"http://127.0.0.1:{settings.stack.live_port}",
     )

@@ -100,9 +100,9 @@ def tls_files(settings: Settings) -> TlsFiles:
     client_password = stack_secret(settings, "FLINK_REST_KEY_PASSWORD")
     if not password or not client_password:
         raise ServiceError(
-            f"no credentials in {settings.telemetry_data_dir}; start the profile with `make up`"
+            f"no credentials in {settings.stack.data_dir}; start the profile with `make up`"
         )
-    files = ensure_tls(settings.telemetry_data_dir, password)
+    files = ensure_tls(settings.stack.data_dir, password)
     ensure_internal(files, password)
     rest_client_cert(files, FLINK_REST_CLIENT, client_password)
     return files
@@ -133,13 +133,13 @@ def _minio_launch(settings: Settings, layout: Layout) -> Launch:
 def _minio_user_and_buckets(settings: Settings, layout: Layout, say: Say) -> None:
     """The clients' own MinIO user (policy: the two buckets), then the buckets."""
     user = MinioUser(
-        endpoint=f"127.0.0.1:{settings.s3_port}",
+        endpoint=f"127.0.0.1:{settings.s3.port}",
         ca_file=tls_files(settings).ca,
         root_user=stack_secret(settings, "MINIO_ROOT_USER"),
         root_password=stack_secret(settings, "MINIO_ROOT_PASSWORD"),
-        access_key=settings.aws_access_key_id.reveal(),
-        secret_key=settings.aws_secret_access_key.reveal(),
-        buckets=(settings.telemetry_bucket, settings.telemetry_checkpoint_bucket),
+        access_key=settings.s3.access_key_id.reveal(),
+        secret_key=settings.s3.secret_access_key.reveal(),
+        buckets=(settings.lake.bucket, settings.job.checkpoint_bucket),
     )
     give_clients_a_user(layout.mc_bin, user, base_env())
     ensure_lake_buckets(settings, layout, say)
@@ -150,7 +150,7 @@ def _minio_user_and_buckets(settings: Settings, layout: Layout, say: Say) -> Non
 
 def kafka_ports(settings: Settings, node: int) -> dict[str, int]:
     """Client (SASL_SSL), controller and internal (mutual TLS) ports of node 1..3."""
-    servers = settings.kafka_bootstrap_servers.split(",")
+    servers = settings.kafka.bootstrap_servers.split(",")
     client = int(servers[node - 1].rpartition(":")[2])
     return {"SASL_SSL": client, "controller": client + 1, "internal": client + 2}
 
@@ -183,7 +183,7 @@ def _kafka_prepare(node: int) -> Callable[[Settings, Layout], None]:
                 KAFKA_LOG_DIR=str(log_dir),
                 KEYSTORE=str(tls.keystore_pem),
                 TRUSTSTORE=str(tls.ca),
-                TELEMETRY_PARTITIONS=settings.telemetry_partitions,
+                TELEMETRY_PARTITIONS=settings.topics.partitions,
             ),
             encoding="utf-8",
         )
@@ -275,12 +275,12 @@ def _kafka_ready_and_users(settings: Settings, layout: Layout, say: Say) -> None
             raise ServiceError("the three Kafka brokers did not form a cluster within 120 s")
         time.sleep(1)
     mechanism = {"SCRAM-SHA-256": ScramMechanism.SCRAM_SHA_256}.get(
-        settings.kafka_sasl_mechanism, ScramMechanism.SCRAM_SHA_512
+        settings.kafka.sasl_mechanism, ScramMechanism.SCRAM_SHA_512
     )
     upsert = UserScramCredentialUpsertion(
-        settings.kafka_sasl_username,
+        settings.kafka.sasl_username,
         ScramCredentialInfo(mechanism, 8192),
-        settings.kafka_sasl_password.reveal().encode(),
+        settings.kafka.sasl_password.reveal().encode(),
     )
     for future in admin.alter_user_scram_credentials([upsert]).values():
         future.result(30)
@@ -304,7 +304,7 @@ def _proxy_prepare(settings: Settings, layout: Layout) -> None:
     htpasswd = folder / "htpasswd"
     fd = os.open(htpasswd, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(_htpasswd_line(settings.schema_registry_basic_auth_user_info.reveal()))
+        out.write(_htpasswd_line(settings.registry.basic_auth_user_info.reveal()))
     template = Template((infra_dir() / "registry" / "nginx.conf").read_text("utf-8"))
     (folder / "nginx.conf").write_text(
         template.substitute(
@@ -312,7 +312,7 @@ def _proxy_prepare(settings: Settings, layout: Layout) -> None:
             RUN_DIR=str(layout.run),
             LOG_FILE=str(layout.log_file("registry-proxy")),
             TEMP_DIR=str(temp),
-            PORT=settings.registry_port,
+            PORT=settings.registry.port,
             CERT=str(tls.cert),
             KEY=str(tls.key),
             HTPASSWD=str(htpasswd),
@@ -400,7 +400,7 @@ cluster.evenly-spread-out-slots: true
         "TM_SLOTS": str(SLOTS_PER_TASKMANAGER),
         "TM_MEMORY": "1536m",
         "TM_METASPACE": "256m",
-        "DEFAULT_PARALLELISM": str(settings.telemetry_parallelism or 4),
+        "DEFAULT_PARALLELISM": str(settings.job.parallelism or 4),
         # S3A (MinIO over TLS) trusts the JVM's trust store: the stack's CA only.
         "EXTRA_JAVA_OPTS": (
             f" -Djavax.net.ssl.trustStore={tls.truststore_p12}"
@@ -427,7 +427,7 @@ def _taskmanager(index: int) -> Service:
         ),
         healthy=taskmanagers_registered(index),
         markers=flink_markers("TaskManagerRunner", f"taskmanager.resource-id={name}"),
-        endpoint=lambda s: f"{s.flink_rest_url}/#/task-manager",
+        endpoint=lambda s: f"{s.flink.rest_url}/#/task-manager",
     )
 
 
@@ -460,22 +460,22 @@ SERVICES: tuple[Service, ...] = (
     Service(
         name="registry-proxy",
         title="Registry proxy (nginx: TLS + basic auth)",
-        ports=lambda s: {"HTTPS": s.registry_port},
+        ports=lambda s: {"HTTPS": s.registry.port},
         launch=_proxy_launch,
         healthy=registry_healthy,
         markers=lambda layout: ("nginx", str(layout.service_dir("registry-proxy"))),
-        endpoint=lambda s: s.schema_registry_url,
+        endpoint=lambda s: s.registry.url,
         prepare=_proxy_prepare,
     ),
     postgres_service(tls_files),  # before Flink: its jobs' catalog
     Service(
         name="jobmanager",
         title="Flink JobManager (REST over mutual TLS)",
-        ports=lambda s: {"REST/UI": s.flink_port, "RPC": JM_RPC_PORT, "blob": BLOB_PORT},
+        ports=lambda s: {"REST/UI": s.flink.port, "RPC": JM_RPC_PORT, "blob": BLOB_PORT},
         launch=jobmanager_launch,
         healthy=jobmanager_healthy,
         markers=flink_markers("StandaloneSessionClusterEntrypoint"),
-        endpoint=lambda s: s.flink_rest_url,
+        endpoint=lambda s: s.flink.rest_url,
     ),
     _taskmanager(1),
     _taskmanager(2),

@@ -15,6 +15,7 @@ from telemetry.ops.host import process
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.jobs import resume_remembered
 from telemetry.ops.stack import cluster, flink_home
+from telemetry.ops.stack.postgres import catalog_urls
 from telemetry.ops.stack.profiles import services_for
 from telemetry.ops.stack.secrets import ensure_secrets, private_dir
 from telemetry.ops.stack.services import Service
@@ -108,9 +109,9 @@ def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Set
     """
     layout = setup(settings, say)
     settings = ensure_secrets(settings)
-    if settings.telemetry_profile == "cluster":
+    if settings.profile == "cluster":
         cluster.tls_files(settings)  # the CA first: its file is the default of the *_CA settings
-        settings = ensure_secrets(settings)
+        settings = ensure_secrets(settings, catalog_urls(settings.stack.data_dir))
     for folder in (layout.run, layout.logs):
         private_dir(folder)
     flink_running = any(
@@ -120,7 +121,7 @@ def up(settings: Settings, say: Say = print, *, resume_jobs: bool = True) -> Set
     )
     if not flink_running:
         flink_home.assemble(settings, layout)
-    say(f"starting the {settings.telemetry_profile} profile's stack in {layout.data}:")
+    say(f"starting the {settings.profile} profile's stack in {layout.data}:")
     with process.locked(layout.lock_file):
         for service in services_for(settings):
             start_service(service, settings, layout, say)
@@ -149,7 +150,7 @@ def _start_supervisor(settings: Settings, layout: Layout, say: Say) -> None:
         return
     env = dict(
         os.environ,
-        TELEMETRY_PROFILE=settings.telemetry_profile,
+        TELEMETRY_PROFILE=settings.profile,
         TELEMETRY_DATA_DIR=str(layout.data),
     )
     pid = process.spawn(

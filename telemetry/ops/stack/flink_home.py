@@ -37,12 +37,12 @@ def render_config(settings: Settings, layout: Layout) -> str:
     return template.substitute(
         **profiles.flink_config_values(settings, layout),
         FLINK_LOG_DIR=str(layout.logs),
-        FLINK_PORT=str(settings.flink_port),
-        TELEMETRY_CHECKPOINT_BUCKET=settings.telemetry_checkpoint_bucket,
-        S3_ENDPOINT_URL=settings.s3_endpoint_url,
-        S3_PATH_STYLE=str(settings.s3_addressing_style == "path").lower(),
-        S3_SSL=str(settings.s3_endpoint_url.startswith("https")).lower(),
-        AWS_REGION=settings.aws_region,
+        FLINK_PORT=str(settings.flink.port),
+        TELEMETRY_CHECKPOINT_BUCKET=settings.job.checkpoint_bucket,
+        S3_ENDPOINT_URL=settings.s3.endpoint_url,
+        S3_PATH_STYLE=str(settings.s3.addressing_style == "path").lower(),
+        S3_SSL=str(settings.s3.endpoint_url.startswith("https")).lower(),
+        AWS_REGION=settings.s3.region,
         PYTHON=sys.executable,
     )
 

@@ -45,7 +45,7 @@ def validator_source() -> Path:
 
 
 def _tools_dir(settings: Settings) -> Path:
-    return settings.telemetry_cache_dir / "tools"
+    return settings.stack.cache_dir / "tools"
 
 
 def _source_hash(module: Path) -> str:

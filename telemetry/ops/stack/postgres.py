@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from telemetry.core.config import Settings
 from telemetry.core.errors import ServiceError
@@ -53,6 +54,7 @@ __all__ = [
     "PORT",
     "ROLE",
     "Home",
+    "catalog_urls",
     "connect",
     "home_of",
     "pg_hba",
@@ -60,13 +62,31 @@ __all__ = [
     "postgresql_conf",
 ]
 
-PORT = 15432  # telemetry.core.config's cluster defaults of the catalog name it too
+PORT = 15432
 DATABASE = "iceberg"
 ROLE = "telemetry"  # the catalog's clients: the CN of their certificate
 SUPERUSER = "postgres"  # the stack's administration, by certificate as well
 SYSTEM_USER = "telemetry-pg"
 SYSTEM_ROOT = Path("/var/lib/telemetry-pipeline")
 MAX_CONNECTIONS = 200  # Iceberg's catalogs per operator: see postgresql_conf
+CLIENT_CERT = "client-telemetry"  # the catalog clients' certificate and key in <data>/tls
+
+
+def catalog_urls(data_dir: Path) -> dict[str, str]:
+    """The catalog's URLs (SQLAlchemy for pyiceberg, JDBC for Flink), which the profile keeps
+    as the defaults of their settings: this PostgreSQL by the clients' certificate in
+    <data>/tls. libpq reads the PEM key, the JDBC driver the same key as PKCS#8 DER (.pk8)."""
+    tls = {n: quote(str(data_dir / "tls" / n), safe="/") for n in ("ca.pem", CLIENT_CERT)}
+    ssl = f"sslmode=verify-full&sslrootcert={tls['ca.pem']}&sslcert={tls[CLIENT_CERT]}.pem"
+    where = f"127.0.0.1:{PORT}/{DATABASE}"
+    return {
+        "PYICEBERG_CATALOG__TELEMETRY__URI": (
+            f"postgresql+psycopg2://{ROLE}@{where}?{ssl}&sslkey={tls[CLIENT_CERT]}.key"
+        ),
+        "TELEMETRY_CATALOG_JDBC_URL": (
+            f"jdbc:postgresql://{where}?user={ROLE}&{ssl}&sslkey={tls[CLIENT_CERT]}.pk8"
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -381,7 +401,7 @@ def connect(
     # late: psycopg2 is heavy to import and only this path needs it
     import psycopg2
 
-    tls = TlsFiles(settings.telemetry_data_dir / "tls")
+    tls = TlsFiles(settings.stack.data_dir / "tls")
     client = ClientCert(tls.folder, role)
     options: dict[str, Any] = {
         "host": "127.0.0.1",

@@ -15,14 +15,14 @@ __all__ = ["flink_config_values", "services_for"]
 
 
 def services_for(settings: Settings) -> tuple[Service, ...]:
-    if settings.telemetry_profile == "cluster":
+    if settings.profile == "cluster":
         return cluster.SERVICES
     return SERVICES
 
 
 def flink_config_values(settings: Settings, layout: Layout) -> dict[str, str]:
     """The profile's values of infra/flink/config.yaml's placeholders."""
-    if settings.telemetry_profile == "cluster":
+    if settings.profile == "cluster":
         return cluster.flink_config_values(settings, layout)
     return {
         "JM_RPC_PORT": "6123",
@@ -31,7 +31,7 @@ def flink_config_values(settings: Settings, layout: Layout) -> dict[str, str]:
         "TM_SLOTS": "4",
         "TM_MEMORY": "2816m",
         "TM_METASPACE": "512m",
-        "DEFAULT_PARALLELISM": str(settings.telemetry_parallelism or 2),
+        "DEFAULT_PARALLELISM": str(settings.job.parallelism or 2),
         "EXTRA_JAVA_OPTS": "",
         "PROFILE_EXTRA": "",
     }

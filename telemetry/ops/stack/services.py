@@ -105,9 +105,9 @@ def minio_launch(settings: Settings, layout: Layout, *extra: str) -> Launch:
         "server",
         str(layout.service_dir("minio")),
         "--address",
-        f"127.0.0.1:{settings.s3_port}",
+        f"127.0.0.1:{settings.s3.port}",
         "--console-address",
-        f"127.0.0.1:{settings.minio_console_port}",
+        f"127.0.0.1:{settings.stack.minio_console_port}",
         *extra,
         "--quiet",
     ]
@@ -123,23 +123,23 @@ def minio_service(
     return Service(
         name="minio",
         title=title,
-        ports=lambda s: {"S3 API": s.s3_port, "console": s.minio_console_port},
+        ports=lambda s: {"S3 API": s.s3.port, "console": s.stack.minio_console_port},
         launch=launch,
         healthy=minio_healthy,
         markers=lambda layout: ("minio", str(layout.service_dir("minio"))),
-        endpoint=lambda s: f"{s.s3_endpoint_url}  (console {s.minio_console_url})",
+        endpoint=lambda s: f"{s.s3.endpoint_url}  (console {s.minio_console_url})",
         start_timeout=60,
         after_start=after_start,
     )
 
 
 def minio_healthy(settings: Settings) -> bool:
-    url = f"{settings.s3_endpoint_url}/minio/health/ready"
-    return http_ok(url, ca=settings.s3_ca_location) is not None
+    url = f"{settings.s3.endpoint_url}/minio/health/ready"
+    return http_ok(url, ca=settings.s3.ca_location) is not None
 
 
 def ensure_lake_buckets(settings: Settings, layout: Layout, say: Say) -> None:
-    buckets = [settings.telemetry_bucket, settings.telemetry_checkpoint_bucket]
+    buckets = [settings.lake.bucket, settings.job.checkpoint_bucket]
     for bucket in ensure_buckets(settings, buckets):
         say(f"  created bucket {bucket}")
 
@@ -155,7 +155,7 @@ def kafka_java(
     settings: Settings, layout: Layout, main: str, *args: str, node: str = "", heap: str = "512m"
 ) -> list[str]:
     """A Kafka JVM command; `node` names one of several in its command line (pid checks)."""
-    java = find_java(versions.JAVA_MIN, settings.java_home, "Kafka")
+    java = find_java(versions.JAVA_MIN, settings.stack.java_home, "Kafka")
     return [
         str(java),
         "-Xms256m",
@@ -181,10 +181,10 @@ def _kafka_prepare(settings: Settings, layout: Layout) -> None:
     properties.parent.mkdir(parents=True, exist_ok=True)
     properties.write_text(
         template.substitute(
-            KAFKA_PORT=settings.kafka_port,
-            KAFKA_CONTROLLER_PORT=settings.kafka_controller_port,
+            KAFKA_PORT=settings.kafka.port,
+            KAFKA_CONTROLLER_PORT=settings.stack.kafka_controller_port,
             KAFKA_LOG_DIR=str(log_dir),
-            TELEMETRY_PARTITIONS=settings.telemetry_partitions,
+            TELEMETRY_PARTITIONS=settings.topics.partitions,
         ),
         encoding="utf-8",
     )
@@ -222,7 +222,7 @@ def _kafka_launch(settings: Settings, layout: Layout) -> Launch:
 def _kafka_healthy(settings: Settings) -> bool:
     import socket
 
-    host, _, port = settings.kafka_bootstrap_servers.split(",")[0].rpartition(":")
+    host, _, port = settings.kafka.bootstrap_servers.split(",")[0].rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=1).close()
     except OSError:
@@ -247,7 +247,7 @@ def _kafka_healthy(settings: Settings) -> bool:
 
 
 def _registry_launch(settings: Settings, layout: Layout) -> Launch:
-    return registry_launch(settings.registry_port)(settings, layout)
+    return registry_launch(settings.registry.port)(settings, layout)
 
 
 def registry_launch(port: int) -> Callable[[Settings, Layout], Launch]:
@@ -260,7 +260,9 @@ def registry_launch(port: int) -> Callable[[Settings, Layout], Launch]:
 
 
 def _apicurio(settings: Settings, layout: Layout, port: int) -> Launch:
-    java = find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
+    java = find_java(
+        versions.APICURIO_JAVA_MIN, settings.stack.apicurio_java_home, "Apicurio Registry"
+    )
     db = layout.service_dir("registry") / "registry"
     env = base_env() | {
         # SQL storage on an H2 file: survives restarts, needs no other server.
@@ -291,9 +293,9 @@ def _apicurio(settings: Settings, layout: Layout, port: int) -> Launch:
 def registry_healthy(settings: Settings) -> bool:
     return (
         http_ok(
-            f"{settings.schema_registry_url}/subjects",
-            ca=settings.schema_registry_ca_location,
-            user_info=settings.schema_registry_basic_auth_user_info.reveal(),
+            f"{settings.registry.url}/subjects",
+            ca=settings.registry.ca_location,
+            user_info=settings.registry.basic_auth_user_info.reveal(),
         )
         is not None
     )
@@ -305,7 +307,7 @@ def registry_healthy(settings: Settings) -> bool:
 def flink_env(settings: Settings, layout: Layout) -> dict[str, str]:
     """Flink's environment: the clients' secrets reach its JVMs here, never in its config
     (which its REST API shows) nor in job graphs (`${env:...}` and the S3A env chain)."""
-    java = find_java(versions.JAVA_MIN, settings.java_home, "Flink")
+    java = find_java(versions.JAVA_MIN, settings.stack.java_home, "Flink")
     return (
         base_env()
         | client_secrets_env(settings)
@@ -343,7 +345,7 @@ def taskmanager_launch(
 
 
 def _flink_json(settings: Settings, path: str) -> dict | None:
-    body = http_ok(f"{settings.flink_rest_url}{path}", context=rest_tls_context(settings))
+    body = http_ok(f"{settings.flink.rest_url}{path}", context=rest_tls_context(settings))
     if body is None:
         return None
     try:
@@ -373,30 +375,30 @@ SERVICES: tuple[Service, ...] = (
     Service(
         name="kafka",
         title="Kafka (KRaft)",
-        ports=lambda s: {"broker": s.kafka_port, "controller": s.kafka_controller_port},
+        ports=lambda s: {"broker": s.kafka.port, "controller": s.stack.kafka_controller_port},
         launch=_kafka_launch,
         healthy=_kafka_healthy,
         markers=lambda layout: ("kafka.Kafka", f"-Dtelemetry.ops.stack={layout.data}"),
-        endpoint=lambda s: s.kafka_bootstrap_servers,
+        endpoint=lambda s: s.kafka.bootstrap_servers,
         prepare=_kafka_prepare,
     ),
     Service(
         name="registry",
         title="Schema Registry (Apicurio, Confluent API)",
-        ports=lambda s: {"HTTP": s.registry_port, "management": s.registry_port + 1},
+        ports=lambda s: {"HTTP": s.registry.port, "management": s.registry.port + 1},
         launch=_registry_launch,
         healthy=registry_healthy,
         markers=lambda layout: ("quarkus-run.jar", f"-Dtelemetry.ops.stack={layout.data}"),
-        endpoint=lambda s: s.schema_registry_url,
+        endpoint=lambda s: s.registry.url,
     ),
     Service(
         name="jobmanager",
         title="Flink JobManager",
-        ports=lambda s: {"REST/UI": s.flink_port, "RPC": 6123},
+        ports=lambda s: {"REST/UI": s.flink.port, "RPC": 6123},
         launch=jobmanager_launch,
         healthy=jobmanager_healthy,
         markers=flink_markers("StandaloneSessionClusterEntrypoint"),
-        endpoint=lambda s: s.flink_rest_url,
+        endpoint=lambda s: s.flink.rest_url,
     ),
     Service(
         name="taskmanager",
@@ -405,6 +407,6 @@ SERVICES: tuple[Service, ...] = (
         launch=taskmanager_launch(),
         healthy=taskmanagers_registered(1),
         markers=flink_markers("TaskManagerRunner"),
-        endpoint=lambda s: f"{s.flink_rest_url}/#/task-manager",
+        endpoint=lambda s: f"{s.flink.rest_url}/#/task-manager",
     ),
 )

@@ -47,8 +47,8 @@ def setup(
         _cluster_tools(settings, layout, say)
         _web(layout, say, browser)
         return layout
-    find_java(versions.JAVA_MIN, settings.java_home, "Kafka and Flink")
-    find_java(versions.APICURIO_JAVA_MIN, settings.apicurio_java_home, "Apicurio Registry")
+    find_java(versions.JAVA_MIN, settings.stack.java_home, "Kafka and Flink")
+    find_java(versions.APICURIO_JAVA_MIN, settings.stack.apicurio_java_home, "Apicurio Registry")
     layout.cache.mkdir(parents=True, exist_ok=True)
     # MinIO's build is the longest step and mostly compiles; the Maven downloads and the
     # job's jar mostly wait on the network and the disk, so they run beside it.
@@ -147,7 +147,7 @@ def _build_minio(layout: Layout, say: Say, cancel: threading.Event | None = None
 
 def _cluster_tools(settings: Settings, layout: Layout, say: Say) -> None:
     """The cluster profile's extra tools, fetched the first time it is used."""
-    if settings.telemetry_profile != "cluster":
+    if settings.profile != "cluster":
         return
     if not layout.nginx_bin.is_file():
         _debian_packages(

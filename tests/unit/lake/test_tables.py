@@ -9,7 +9,12 @@ from pathlib import Path
 
 from pyiceberg import types
 
-from telemetry.core.lake.catalog import COMMITTED_BEFORE, flink_catalog_options, iceberg_schema
+from telemetry.core.lake.catalog import (
+    COMMITTED_BEFORE,
+    catalog_jdbc_url,
+    flink_catalog_options,
+    iceberg_schema,
+)
 from telemetry.core.lake.tables import LATE_EXTRA_COLUMNS, late_table, window_table
 from telemetry.core.schemas import VALUE_SUBJECT, WINDOW_SUBJECT, load_catalog
 
@@ -66,7 +71,7 @@ def test_the_flink_catalog_carries_no_credentials() -> None:
     options = flink_catalog_options(settings)
     assert "s3cret" not in json.dumps(options) and "key-id" not in json.dumps(options)
     assert options["io-impl"] == "org.apache.iceberg.aws.s3.S3FileIO"
-    assert options["uri"] == settings.telemetry_catalog_jdbc_url.reveal()
+    assert options["uri"] == catalog_jdbc_url(settings)
 
 
 def test_the_jvm_signal_sets_the_property_python_reads() -> None:

@@ -250,7 +250,7 @@ def test_the_default_delivery_timeout_outlasts_kafkas_own() -> None:
     """Kafka's Java producer gives a record 120 s (delivery.timeout.ms); ours gives more."""
     config = kafka.producer_config(load_settings({}))
     assert kafka.delivery_timeout_s(config) >= 120
-    assert config["message.timeout.ms"] == SETTINGS.telemetry_delivery_timeout_seconds * 1000
+    assert config["message.timeout.ms"] == SETTINGS.producer.delivery_timeout_seconds * 1000
 
 
 def test_the_delivery_timeout_is_a_setting_and_an_option() -> None:

@@ -38,8 +38,8 @@ def _openssl(*args: str, stdin: str = "") -> str:
 
 def test_the_local_profile_talks_plain_http_without_a_client_certificate() -> None:
     settings = load_settings({})
-    assert settings.flink_rest_url.startswith("http://")
-    assert (settings.flink_rest_cert_location, settings.flink_rest_key_location) == ("", "")
+    assert settings.flink.rest_url.startswith("http://")
+    assert (settings.flink.rest_cert_location, settings.flink.rest_key_location) == ("", "")
     assert rest_tls_context(settings) is None
 
 
@@ -47,25 +47,25 @@ def test_the_local_profile_talks_plain_http_without_a_client_certificate() -> No
 def test_the_cluster_defaults_name_the_flink_client_certificate_and_its_password(
     cluster: Settings,
 ) -> None:
-    tls = cluster.telemetry_data_dir / "tls"
-    assert cluster.flink_rest_cert_location == str(tls / "client-flink.pem")
-    assert cluster.flink_rest_key_location == str(tls / "client-flink.key")
-    assert len(cluster.flink_rest_key_password.reveal()) >= 24
+    tls = cluster.stack.data_dir / "tls"
+    assert cluster.flink.rest_cert_location == str(tls / "client-flink.pem")
+    assert cluster.flink.rest_key_location == str(tls / "client-flink.key")
+    assert len(cluster.flink.rest_key_password.reveal()) >= 24
     reloaded = load_settings(
         {"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tls.parent)}
     )
-    assert reloaded.flink_rest_cert_location == cluster.flink_rest_cert_location
-    assert reloaded.flink_rest_key_password.reveal() == cluster.flink_rest_key_password.reveal()
+    assert reloaded.flink.rest_cert_location == cluster.flink.rest_cert_location
+    assert reloaded.flink.rest_key_password.reveal() == cluster.flink.rest_key_password.reveal()
 
 
 @needs_keytool
 def test_the_client_key_is_encrypted_and_the_browser_bundle_opens_with_the_same_password(
     cluster: Settings,
 ) -> None:
-    key = Path(cluster.flink_rest_key_location)
+    key = Path(cluster.flink.rest_key_location)
     assert key.read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
     bundle = key.with_suffix(".p12")
-    password = cluster.flink_rest_key_password.reveal()
+    password = cluster.flink.rest_key_password.reveal()
     certs = _openssl("pkcs12", "-in", str(bundle), "-nokeys", "-passin", "stdin", stdin=password)
     assert "subject=CN = flink" in certs and "telemetry-pipeline local CA" in certs
     with pytest.raises(subprocess.CalledProcessError):
@@ -78,12 +78,11 @@ def test_the_client_key_is_encrypted_and_the_browser_bundle_opens_with_the_same_
 def test_the_python_client_presents_the_certificate_and_a_wrong_password_fails_naming_it(
     cluster: Settings,
 ) -> None:
-    import dataclasses
 
-    from telemetry.core.config import Secret
+    from telemetry.core.secret import Secret
 
     assert rest_tls_context(cluster) is not None
-    wrong = dataclasses.replace(cluster, flink_rest_key_password=Secret("not-it"))
+    wrong = cluster.with_values({"FLINK_REST_KEY_PASSWORD": Secret("not-it")})
     with pytest.raises(ConfigError, match="FLINK_REST_KEY_PASSWORD") as error:
         rest_tls_context(wrong)
     assert "not-it" not in str(error.value)
@@ -108,7 +107,7 @@ def test_flink_requires_client_certificates_on_rest_and_internal_connections(
     conf = dict(
         line.split(": ", 1) for line in extra.splitlines() if ": " in line and line[0] != "#"
     )
-    tls = cluster.telemetry_data_dir / "tls"
+    tls = cluster.stack.data_dir / "tls"
     assert conf["security.ssl.rest.enabled"] == "true"
     assert conf["security.ssl.rest.authentication-enabled"] == "true"
     assert conf["security.ssl.internal.enabled"] == "true"
@@ -126,7 +125,7 @@ def test_flink_requires_client_certificates_on_rest_and_internal_connections(
         for name in ("server.pem", "client-flink.pem")
     ]
     assert pinned == expected
-    assert cluster.flink_rest_key_password.reveal() not in extra, "the client's key password"
+    assert cluster.flink.rest_key_password.reveal() not in extra, "the client's key password"
 
 
 def test_an_older_cluster_secrets_file_gets_the_new_credentials_and_keeps_its_own(
@@ -141,6 +140,6 @@ def test_an_older_cluster_secrets_file_gets_the_new_credentials_and_keeps_its_ow
     stored = stored_secrets(tmp_path)
     assert stored["KAFKA_SASL_PASSWORD"] == "old-and-kept"
     assert len(stored["FLINK_REST_KEY_PASSWORD"]) >= 24
-    assert settings.flink_rest_key_password.reveal() == stored["FLINK_REST_KEY_PASSWORD"]
+    assert settings.flink.rest_key_password.reveal() == stored["FLINK_REST_KEY_PASSWORD"]
     ensure_secrets(settings)
     assert stored_secrets(tmp_path) == stored, "added once"

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from telemetry.core.config import load_settings
+from telemetry.core.lake.catalog import catalog_jdbc_url
 from telemetry.ops.host.layout import Layout
 from telemetry.ops.stack import postgres
+from telemetry.ops.stack.secrets import ensure_secrets
 from telemetry.ops.stack.tls import ClientCert
 
 
@@ -78,10 +80,12 @@ def test_the_server_listens_on_loopback_with_tls_and_no_unix_socket(tmp_path: Pa
 def test_the_cluster_catalog_defaults_name_this_server_and_the_client_certificate(
     tmp_path: Path,
 ) -> None:
-    settings = load_settings({"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)})
+    environ = {"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)}
+    ensure_secrets(load_settings(environ), postgres.catalog_urls(tmp_path))  # its first `up`
+    settings = load_settings(environ)
     client = ClientCert(tmp_path / "tls", postgres.ROLE)
-    uri = settings.pyiceberg_catalog__telemetry__uri.reveal()
-    jdbc = settings.telemetry_catalog_jdbc_url.reveal()
+    uri = settings.lake.catalog_uri.reveal()
+    jdbc = catalog_jdbc_url(settings)
     assert uri == (
         f"postgresql+psycopg2://{postgres.ROLE}@127.0.0.1:{postgres.PORT}/{postgres.DATABASE}"
         f"?sslmode=verify-full&sslrootcert={tmp_path}/tls/ca.pem&sslcert={client.cert}"
@@ -95,12 +99,12 @@ def test_the_cluster_catalog_defaults_name_this_server_and_the_client_certificat
     assert "password" not in uri + jdbc
 
 
-def test_a_catalog_set_for_the_cluster_profile_is_the_jdbc_default_too() -> None:
+def test_a_catalog_set_for_the_cluster_profile_is_the_jdbc_default_too(tmp_path: Path) -> None:
     uri = "postgresql://someone@db.example:5432/lake?sslmode=verify-full"
-    settings = load_settings(
-        {"TELEMETRY_PROFILE": "cluster", "PYICEBERG_CATALOG__TELEMETRY__URI": uri}
-    )
-    assert settings.telemetry_catalog_jdbc_url.reveal() == (
+    environ = {"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)}
+    ensure_secrets(load_settings(environ), postgres.catalog_urls(tmp_path))  # its own kept
+    settings = load_settings({**environ, "PYICEBERG_CATALOG__TELEMETRY__URI": uri})
+    assert catalog_jdbc_url(settings) == (
         "jdbc:postgresql://db.example:5432/lake?user=someone&sslmode=verify-full"
     )
 

@@ -53,20 +53,20 @@ def test_an_exported_local_env_does_not_steer_the_cluster_profile(
     local = load_settings(local_shell)
     settings = load_settings({**local_shell, "TELEMETRY_PROFILE": "cluster"})
     fresh = load_settings({"TELEMETRY_PROFILE": "cluster"})
-    assert settings.telemetry_data_dir == fresh.telemetry_data_dir != local.telemetry_data_dir
-    assert settings.kafka_bootstrap_servers == fresh.kafka_bootstrap_servers
-    assert settings.s3_endpoint_url == fresh.s3_endpoint_url
-    assert settings.flink_rest_url == fresh.flink_rest_url
-    assert settings.minio_console_port == fresh.minio_console_port
-    assert settings.aws_secret_access_key.reveal() != local.aws_secret_access_key.reveal()
-    uri = settings.pyiceberg_catalog__telemetry__uri.reveal()
-    assert str(local.telemetry_data_dir) not in uri
+    assert settings.stack.data_dir == fresh.stack.data_dir != local.stack.data_dir
+    assert settings.kafka.bootstrap_servers == fresh.kafka.bootstrap_servers
+    assert settings.s3.endpoint_url == fresh.s3.endpoint_url
+    assert settings.flink.rest_url == fresh.flink.rest_url
+    assert settings.stack.minio_console_port == fresh.stack.minio_console_port
+    assert settings.s3.secret_access_key.reveal() != local.s3.secret_access_key.reveal()
+    uri = settings.lake.catalog_uri.reveal()
+    assert str(local.stack.data_dir) not in uri
 
 
 def test_a_variable_set_after_the_export_still_wins(local_shell: dict[str, str]) -> None:
     shell = {**local_shell, "KAFKA_BOOTSTRAP_SERVERS": "broker.example:9092"}
     settings = load_settings({**shell, "TELEMETRY_PROFILE": "cluster"})
-    assert settings.kafka_bootstrap_servers == "broker.example:9092"
+    assert settings.kafka.bootstrap_servers == "broker.example:9092"
 
 
 def test_a_variable_set_before_the_export_is_not_marked_as_a_default(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_a_variable_set_before_the_export_is_not_marked_as_a_default(tmp_path: P
     marked = {entry.partition(":")[0] for entry in shell[ENV_DEFAULTS_MARK].split()}
     assert "TELEMETRY_TOPIC" not in marked and "TELEMETRY_DATA_DIR" not in marked
     assert "KAFKA_BOOTSTRAP_SERVERS" in marked and shell[ENV_PROFILE_MARK] == "local"
-    assert load_settings({**shell, "TELEMETRY_PROFILE": "cluster"}).telemetry_topic == "mine"
+    assert load_settings({**shell, "TELEMETRY_PROFILE": "cluster"}).topics.topic == "mine"
 
 
 def test_exporting_again_under_the_same_profile_gives_the_same_marks(
@@ -89,11 +89,11 @@ def test_an_exported_cluster_env_does_not_steer_the_local_profile(tmp_path: Path
     shell = shell_of("cluster", tmp_path / "cluster")
     settings = load_settings({**shell, "TELEMETRY_PROFILE": "local"})
     fresh = load_settings({"TELEMETRY_PROFILE": "local"})
-    assert settings.kafka_security_protocol == "PLAINTEXT"
-    assert settings.kafka_bootstrap_servers == fresh.kafka_bootstrap_servers
-    assert settings.telemetry_data_dir == fresh.telemetry_data_dir != tmp_path / "cluster"
-    assert not settings.kafka_sasl_password
-    assert settings.aws_secret_access_key.reveal() != shell["AWS_SECRET_ACCESS_KEY"]
+    assert settings.kafka.security_protocol == "PLAINTEXT"
+    assert settings.kafka.bootstrap_servers == fresh.kafka.bootstrap_servers
+    assert settings.stack.data_dir == fresh.stack.data_dir != tmp_path / "cluster"
+    assert not settings.kafka.sasl_password
+    assert settings.s3.secret_access_key.reveal() != shell["AWS_SECRET_ACCESS_KEY"]
 
 
 def test_another_profiles_data_folder_is_refused_naming_the_variable(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_a_folder_with_only_logs_and_pid_files_gets_fresh_secrets(tmp_path: Path
     for folder in ("run", "logs"):
         (tmp_path / folder).mkdir()
     settings = ensure_secrets(load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)}))
-    assert settings.aws_secret_access_key.reveal()
+    assert settings.s3.secret_access_key.reveal()
 
 
 def test_the_two_profiles_use_no_port_in_common(tmp_path: Path) -> None:
@@ -162,7 +162,7 @@ def test_the_two_profiles_use_no_port_in_common(tmp_path: Path) -> None:
         environ = {"TELEMETRY_PROFILE": profile, "TELEMETRY_DATA_DIR": str(tmp_path / profile)}
         settings = load_settings(environ)
         ports = {port for s in services_for(settings) for port in s.ports(settings).values()}
-        used[profile] = ports | {settings.telemetry_live_port, settings.flink_port}
+        used[profile] = ports | {settings.stack.live_port, settings.flink.port}
     local_flink = flink_config_values(load_settings({}), Layout.of(load_settings({})))
     used["local"] |= {int(local_flink[k]) for k in ("JM_RPC_PORT", "TM_DATA_PORT", "TM_RPC_PORT")}
     used["cluster"] |= {cluster.JM_RPC_PORT, cluster.BLOB_PORT, cluster.REGISTRY_INTERNAL_PORT}
