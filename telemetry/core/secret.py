@@ -14,7 +14,7 @@ class Secret:
     str(), repr(), format() (f-strings, `%s`, `str.format`) and so logging all
     give `***`; it is no str, so it cannot slip into a URL, a dict for a client
     or a child's environment unrevealed (a type error, or `***`, shows where).
-    It is true when set, so `if settings.kafka_sasl_password:` asks whether there
+    It is true when set, so `if settings.kafka.sasl_password:` asks whether there
     is one without revealing it.
     """
 

@@ -6,13 +6,16 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
 from telemetry.core.config import Settings
 from telemetry.core.errors import InvalidInputError
-from telemetry.ops.pipeline.common import _EPOCH, _MS, WindowKey
+from telemetry.ops.pipeline.common import WindowKey
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 def window_start_ms(timestamp_s: float, window_s: int) -> int:

@@ -46,9 +46,9 @@ from telemetry.ops.pipeline.landing import (
 from telemetry.ops.pipeline.summary import (
     LapSummary,
     PipelineSummary,
-    _delays,
-    _laps,
-    _summarize,
+    committed_laps,
+    delays,
+    summarize,
 )
 
 # Orchestration -------------------------------------------------------------------
@@ -246,7 +246,7 @@ def _wait_for_landing(
     say(f"  all windows committed after {waited:.1f} s" if not pending else f"  {missing}")
 
     expected_laps = len(expectation.laps)
-    landed_laps, best_lap = _laps(
+    landed_laps, best_lap = committed_laps(
         settings,
         expectation,
         timeout=3 * settings.job.checkpoint_seconds if not pending else 0,
@@ -267,10 +267,10 @@ def _summary(
     commits = find_commits(
         settings, expectation, landed.landing, run.started - timedelta(seconds=1)
     )
-    rows, car_rows = _summarize(settings, expectation)
+    rows, car_rows = summarize(settings, expectation)
     # A window that closed before the job ran counts its delay from then.
     running_since = datetime.fromtimestamp(run.job.start_time_ms / 1000, UTC)
-    p50, worst, last = _delays(expectation, commits, since=running_since)
+    p50, worst, last = delays(expectation, commits, since=running_since)
     window_start, window_end = expectation.window_range
     return PipelineSummary(
         complete=landed.missing is None,

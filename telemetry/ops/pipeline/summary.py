@@ -85,7 +85,7 @@ class PipelineSummary:
         return data
 
 
-def _summarize(settings: Settings, expectation: Expectation) -> tuple[int, list[CarSummary]]:
+def summarize(settings: Settings, expectation: Expectation) -> tuple[int, list[CarSummary]]:
     """Rows and the per-car table of this run's range, from `summarize_by_car`."""
     start, end = expectation.window_range
     try:
@@ -96,7 +96,7 @@ def _summarize(settings: Settings, expectation: Expectation) -> tuple[int, list[
     return table.num_rows, cars
 
 
-def _laps(
+def committed_laps(
     settings: Settings, expectation: Expectation, timeout: float, poll_s: float = 1.0
 ) -> tuple[int, LapSummary | None]:
     """How many of the run's laps are in the laps table with their expected lap time (waiting
@@ -129,7 +129,7 @@ def _laps(
     return len(landed), best
 
 
-def _delays(
+def delays(
     expectation: Expectation, commits: Commits, since: datetime | None = None
 ) -> tuple[float | None, float | None, float | None]:
     """(p50, max) of file commit - window end over the windows, and last event -> its file.

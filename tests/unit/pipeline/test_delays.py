@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from telemetry.ops.pipeline.expectation import Expectation
 from telemetry.ops.pipeline.landing import Commits
-from telemetry.ops.pipeline.summary import _delays
+from telemetry.ops.pipeline.summary import delays
 
 T0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 
@@ -39,15 +39,15 @@ def test_windows_that_ended_before_the_job_ran_count_from_its_start() -> None:
     committed = [T0 + timedelta(seconds=40), T0 + timedelta(seconds=40), T0 + timedelta(seconds=18)]
     expectation, commits = _run(starts, committed)
 
-    p50, worst, last = _delays(expectation, commits, since=T0 + timedelta(seconds=9))
+    p50, worst, last = delays(expectation, commits, since=T0 + timedelta(seconds=9))
     assert (p50, worst) == (30.0, 31.0)  # from +9 s (31 s), from +10 s (30 s), from +15 s (3 s)
     assert last == 4.0  # last event at +14 s, its file at +18 s
 
-    p50, worst, _last = _delays(expectation, commits)
+    p50, worst, _last = delays(expectation, commits)
     assert (p50, worst) == (30.0, 35.0)
 
 
 def test_a_run_that_ended_before_the_job_ran_still_has_a_delay() -> None:
     expectation, commits = _run([T0], [T0 + timedelta(seconds=30)])
-    p50, worst, _last = _delays(expectation, commits, since=T0 + timedelta(seconds=20))
+    p50, worst, _last = delays(expectation, commits, since=T0 + timedelta(seconds=20))
     assert (p50, worst) == (10.0, 10.0)
