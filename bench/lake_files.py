@@ -33,9 +33,9 @@ from producer.runner import ProduceRequest
 from producer.runner import run as produce
 from telemetry.core.config import Settings, load_settings
 from telemetry.core.lake.catalog import load_table
+from telemetry.core.lake.scan import added_files, read_pairs
 from telemetry.core.storage.s3 import s3_client
 from telemetry.ops import jobs
-from telemetry.ops.pipeline.landing import added_files, read_pairs
 
 
 def commit_times(settings: Settings, namespace: str, since: datetime) -> dict:

@@ -7,7 +7,7 @@ pushed down as Iceberg row filters, so the scan plans only the hour
 partitions and files whose statistics can match. A scan reads one snapshot:
 the current one, or the one current at `as_of` (a time or a snapshot id).
 
-    >>> from datetime import datetime
+    >>> from datetime import UTC, datetime
     >>> from telemetry.core.config import load_settings
     >>> from telemetry.core.lake.scan import read_windows, summarize_by_car
     >>> table = read_windows(load_settings(), cars=[7, 44], start=datetime(2026, 11, 28, 3))
@@ -19,7 +19,7 @@ pyarrow and pyiceberg are imported inside the functions, so importing this modul
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
 from telemetry.core.config import Settings
@@ -37,8 +37,10 @@ __all__ = [
     "OUTPUT_FORMATS",
     "TIME_COLUMNS",
     "TimeRange",
+    "added_files",
     "cars_in_range",
     "iso",
+    "read_pairs",
     "read_windows",
     "row_filter",
     "snapshot_id",
@@ -237,3 +239,33 @@ def _json_value(value: object) -> object:
     if isinstance(value, datetime):
         return iso(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def added_files(table: Table, since: datetime) -> list[tuple[datetime, str, str]]:
+    """(commit time, file path, partition) of the data files appends since `since` added."""
+    added = []
+    cutoff = since.timestamp() * 1000
+    spec = table.spec()
+    for snapshot in table.snapshots():
+        operation = snapshot.summary.operation.value if snapshot.summary else ""
+        if snapshot.timestamp_ms < cutoff or operation != "append":
+            continue
+        when = datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC)
+        for manifest in snapshot.manifests(table.io):
+            if manifest.added_snapshot_id != snapshot.snapshot_id:
+                continue
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                if entry.snapshot_id == snapshot.snapshot_id:
+                    partition = spec.partition_to_path(entry.data_file.partition, table.schema())
+                    added.append((when, entry.data_file.file_path, partition))
+    return added
+
+
+def read_pairs(table: Table, path: str, columns: list[str]) -> list[tuple[object, object]]:
+    """Two columns of one data file, as (first, second) pairs."""
+    # late: pyarrow is heavy to import and only this path needs it
+    import pyarrow.parquet as pq
+
+    with table.io.new_input(path).open() as stream:
+        data = pq.read_table(stream, columns=columns)
+    return list(zip(*(data.column(c).to_pylist() for c in columns), strict=True))

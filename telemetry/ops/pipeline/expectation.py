@@ -50,11 +50,11 @@ def default_timeout(settings: Settings) -> float:
     )
 
 
-def _ms(moment: datetime) -> int:
+def epoch_ms(moment: datetime) -> int:
     return (moment - _EPOCH) // _MS
 
 
-def _utc(ms: int) -> datetime:
+def utc_of(ms: int) -> datetime:
     return _EPOCH + ms * _MS
 
 
@@ -102,17 +102,20 @@ class Expectation:
     def window_range(self) -> tuple[datetime, datetime]:
         """[first window start, last window end): the `telemetry read` range of this run."""
         starts = [start for _car, start in self.counts]
-        return _utc(min(starts)), _utc(max(starts) + self.window_s * 1000)
+        return utc_of(min(starts)), utc_of(max(starts) + self.window_s * 1000)
 
     @property
     def event_range(self) -> tuple[datetime, datetime]:
         """[first event, last event + 1 ms): where this run's late events are."""
-        return _utc(event_time_ms(self.first_ts)), _utc(event_time_ms(self.last_ts) + 1)
+        return utc_of(event_time_ms(self.first_ts)), utc_of(event_time_ms(self.last_ts) + 1)
 
     def hours(self) -> list[datetime]:
         """UTC hours of the window starts: the partitions this run writes windows to."""
         return sorted(
-            {_utc(start).replace(minute=0, second=0, microsecond=0) for _car, start in self.counts}
+            {
+                utc_of(start).replace(minute=0, second=0, microsecond=0)
+                for _car, start in self.counts
+            }
         )
 
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from telemetry.core.config import Settings
 from telemetry.core.errors import StorageError
 from telemetry.core.lake.catalog import catalog_errors, load_table
-from telemetry.core.lake.scan import read_windows
+from telemetry.core.lake.scan import added_files, read_pairs, read_windows
 from telemetry.core.lake.tables import LATE_EVENTS, WINDOWS
 from telemetry.core.progress import Say
 from telemetry.ops.pipeline.common import POLL_S, PROGRESS_EVERY_S, WindowKey
-from telemetry.ops.pipeline.expectation import Expectation, _ms, _utc, window_start_ms
+from telemetry.ops.pipeline.expectation import Expectation, epoch_ms, utc_of, window_start_ms
 
 if TYPE_CHECKING:
-    from pyiceberg.table import Table
+    pass
 
 # What landed in the lake ---------------------------------------------------------
 
@@ -63,7 +63,7 @@ def observe(settings: Settings, expectation: Expectation) -> Landing:
         table.column("event_count").to_pylist(),
         strict=True,
     ):
-        key = (car, _ms(begin))
+        key = (car, epoch_ms(begin))
         landing.windowed[key] = landing.windowed.get(key, 0) + count
     late_start, late_end = expectation.event_range
     try:
@@ -116,7 +116,7 @@ def missing_message(
     for car, start in pending[:5]:
         expected = expectation.counts[(car, start)]
         examples.append(
-            f"car {car} window {_utc(start):%H:%M:%S}: {landing.found((car, start))} "
+            f"car {car} window {utc_of(start):%H:%M:%S}: {landing.found((car, start))} "
             f"of {expected} events"
         )
     cars = sorted({car for car, _ in pending})
@@ -156,7 +156,7 @@ def find_commits(
             # car_id is a long column, window_start a timestamp: pyarrow gives int, datetime.
             pairs = read_pairs(windows, path, ["car_id", "window_start"])
             rows = cast("list[tuple[int, datetime]]", pairs)
-            keys = {(car, _ms(start)) for car, start in rows} & expectation.counts.keys()
+            keys = {(car, epoch_ms(start)) for car, start in rows} & expectation.counts.keys()
             if keys:
                 files += 1
                 partitions.add(f"{WINDOWS}/{partition}")
@@ -174,33 +174,3 @@ def find_commits(
                     late_files += 1
                     partitions.add(f"{LATE_EVENTS}/{partition}")
     return Commits(sorted(partitions), files, late_files, committed)
-
-
-def added_files(table: Table, since: datetime) -> list[tuple[datetime, str, str]]:
-    """(commit time, file path, partition) of the data files appends since `since` added."""
-    added = []
-    cutoff = since.timestamp() * 1000
-    spec = table.spec()
-    for snapshot in table.snapshots():
-        operation = snapshot.summary.operation.value if snapshot.summary else ""
-        if snapshot.timestamp_ms < cutoff or operation != "append":
-            continue
-        when = datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC)
-        for manifest in snapshot.manifests(table.io):
-            if manifest.added_snapshot_id != snapshot.snapshot_id:
-                continue
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-                if entry.snapshot_id == snapshot.snapshot_id:
-                    partition = spec.partition_to_path(entry.data_file.partition, table.schema())
-                    added.append((when, entry.data_file.file_path, partition))
-    return added
-
-
-def read_pairs(table: Table, path: str, columns: list[str]) -> list[tuple[object, object]]:
-    """Two columns of one data file, as (first, second) pairs."""
-    # late: pyarrow is heavy to import and only this path needs it
-    import pyarrow.parquet as pq
-
-    with table.io.new_input(path).open() as stream:
-        data = pq.read_table(stream, columns=columns)
-    return list(zip(*(data.column(c).to_pylist() for c in columns), strict=True))

@@ -13,7 +13,7 @@ from telemetry.core.config import Settings
 from telemetry.core.errors import StorageError
 from telemetry.core.lake.scan import read_windows, summarize_by_car
 from telemetry.core.lake.tables import LAPS
-from telemetry.ops.pipeline.expectation import Expectation, _utc, event_time_ms
+from telemetry.ops.pipeline.expectation import Expectation, event_time_ms, utc_of
 from telemetry.ops.pipeline.landing import Commits
 
 # The summary ---------------------------------------------------------------------
@@ -105,7 +105,7 @@ def committed_laps(
     if not expected:
         return 0, None
     starts = [expectation.lap_starts[key] for key in expected]
-    start, end = _utc(min(starts)), _utc(max(starts) + 1)
+    start, end = utc_of(min(starts)), utc_of(max(starts) + 1)
     deadline = time.monotonic() + timeout
     landed: list[LapSummary] = []
     while True:
@@ -139,14 +139,14 @@ def delays(
     window_ms = expectation.window_s * 1000
     floor = since or datetime.min.replace(tzinfo=UTC)
     delays = [
-        (mtime - max(_utc(start + window_ms), floor)).total_seconds()
+        (mtime - max(utc_of(start + window_ms), floor)).total_seconds()
         for (_car, start), mtime in commits.committed_at.items()
     ]
     if not delays:
         return None, None, None
     last_file = commits.committed_at.get(expectation.last_key)
     last = (
-        (last_file - _utc(event_time_ms(expectation.last_ts))).total_seconds()
+        (last_file - utc_of(event_time_ms(expectation.last_ts))).total_seconds()
         if last_file
         else None
     )
