@@ -6,8 +6,10 @@ warm: it plans the job once at start (without submitting), then serves
 submissions on a Unix socket in the data folder (`run/submitter.sock`, mode
 0600): `telemetry job submit` sends the job's parameters (no secret), the
 supervisor builds and submits the job with its own settings and answers with
-the job id. It serves only clients whose settings are the same as its own
-(a fingerprint of the non-secret settings); anyone else submits in-process.
+the job id. It serves only clients whose settings and code are the same as its
+own (a fingerprint of the non-secret settings, the job's JVM library and the
+Python it loaded at start); anyone else submits in-process, so a checkout that
+changed since the supervisor started never gets a job built from the old code.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import socket
 import threading
 from pathlib import Path
 
+import telemetry
 from telemetry.core.config import Settings
+from telemetry.core.contract import job_jar, job_script
 from telemetry.core.errors import ServiceError, TelemetryError
 from telemetry.core.job_params import JobParams
 from telemetry.ops.host.layout import Layout
@@ -41,13 +45,26 @@ _NOT_SUBMITTED = frozenset({"FLINK_CONF_DIR"})
 
 
 def fingerprint(settings: Settings) -> str:
-    """The settings a submission depends on, secrets left out."""
+    """What a submission depends on: the settings (secrets left out) and the code."""
     public = sorted(
         (name, value)
         for name, value, secret in settings.items()
         if not secret and name not in _NOT_SUBMITTED
     )
-    return hashlib.sha256(json.dumps(public).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(public).encode())
+    digest.update(code_fingerprint(settings).encode())
+    return digest.hexdigest()
+
+
+def code_fingerprint(settings: Settings) -> str:
+    """The job's code as it is on disk: its jar (named by its sources' hash), the job
+    script and the Python package it imports."""
+    digest = hashlib.sha256(str(job_jar(settings)).encode())
+    package = Path(telemetry.__file__).parent
+    for path in [job_script(), *sorted(package.rglob("*.py"))]:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def submit_warm(settings: Settings, params: JobParams, restore: str | None) -> str | None:
@@ -81,6 +98,7 @@ def serve(settings: Settings) -> threading.Thread:
 
 def _serve(settings: Settings) -> None:
     path = _socket_path(settings)
+    mine = fingerprint(settings)  # the code as this process loads it, before it warms up
     try:
         client.warm_up(settings)
         log.info("job client warm: submissions take a few seconds")
@@ -91,7 +109,6 @@ def _serve(settings: Settings) -> None:
     server.bind(str(path))
     path.chmod(0o600)
     server.listen(4)
-    mine = fingerprint(settings)
     while True:
         conn, _ = server.accept()
         with conn, contextlib.suppress(OSError):

@@ -48,3 +48,21 @@ def test_a_submission_that_raises_anything_is_answered_and_the_next_one_is_serve
         "the warm job client failed: RuntimeError: TableException: Failed to execute sql"
     )
     assert warm.submit_warm(settings, params, None) == "6f1c0ffee"
+
+
+def test_a_client_whose_code_changed_since_the_server_started_is_not_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server fingerprints the code it loaded: a job script edited since then (or
+    another jar) makes the client submit in-process instead of getting the old code."""
+    settings = load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)})
+    script = tmp_path / "telemetry_job.py"
+    script.write_text("# the job, as the supervisor loaded it\n")
+    monkeypatch.setattr(warm, "job_script", lambda: script)
+    before = warm.fingerprint(settings)
+    assert warm.fingerprint(settings) == before, "the same code, the same fingerprint"
+    script.write_text("# the job, edited since\n")
+    assert warm.fingerprint(settings) != before
+    script.write_text("# the job, as the supervisor loaded it\n")
+    monkeypatch.setattr(warm, "job_jar", lambda _s: tmp_path / "job-jar-other" / "x.jar")
+    assert warm.fingerprint(settings) != before
