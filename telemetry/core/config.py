@@ -76,10 +76,12 @@ __all__ = [
     "inherited_environ",
     "load_settings",
     "ssl_cert_file",
+    "stack_defaults",
     "stored_defaults",
 ]
 
 SECRETS_FILE = "secrets.env"
+STACK_DEFAULTS_FILE = "stack.env"
 # The profile a data folder belongs to, written when a stack first starts in it.
 PROFILE_FILE = "stack-profile"
 # What `telemetry env` marks its exports with (see the module's docstring).
@@ -203,8 +205,17 @@ CLUSTER_TLS_FILES: dict[str, str] = {v.name: v.cluster_tls for v in ENV_VARS if 
 
 def stored_secrets(data_dir: Path) -> dict[str, str]:
     """The credentials a local stack generated for itself (`<data dir>/secrets.env`)."""
+    return _assignments(data_dir / SECRETS_FILE)
 
-    path = data_dir / SECRETS_FILE
+
+def stack_defaults(data_dir: Path) -> dict[str, str]:
+    """What else a stack keeps as its profile's defaults, no credentials among them
+    (`<data dir>/stack.env`: the cluster profile's catalog URLs)."""
+    return _assignments(data_dir / STACK_DEFAULTS_FILE)
+
+
+def _assignments(path: Path) -> dict[str, str]:
+    """NAME=value lines (shell-quoted values, # comments) of a file; none if it is missing."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -237,7 +248,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     _check_owner(data_dir, profile, data_var.name if raw_data_dir else None)
     given = frozenset(var.name for var in ENV_VARS if env.get(var.name, "").strip())
-    stored = stored_defaults(stored_secrets(data_dir), given)
+    stored = stored_defaults({**stack_defaults(data_dir), **stored_secrets(data_dir)}, given)
     values: dict[str, Any] = {}
     for var in ENV_VARS:
         raw = env.get(var.name, "").strip() or stored.get(var.name, "")

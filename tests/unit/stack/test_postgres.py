@@ -131,3 +131,16 @@ def test_a_client_certificate_names_the_role_and_its_der_key_is_the_pem_one(
     for path in (client.cert, client.key, client.key_der):
         assert path.stat().st_mode & 0o077 == 0, path
     assert client_cert(ensure_tls(tmp_path, "store-password"), "telemetry") == client
+
+
+def test_the_catalog_urls_are_kept_apart_from_the_credentials(tmp_path: Path) -> None:
+    """They hold no password and Flink logs its catalog's options: secrets.env, which the
+    cluster tests hold to stay out of every log, must not have them."""
+    from telemetry.core.config import stack_defaults, stored_secrets
+
+    environ = {"TELEMETRY_PROFILE": "cluster", "TELEMETRY_DATA_DIR": str(tmp_path)}
+    ensure_secrets(load_settings(environ), postgres.catalog_urls(tmp_path))
+    kept = postgres.catalog_urls(tmp_path)
+    assert not kept.keys() & stored_secrets(tmp_path).keys()
+    assert stack_defaults(tmp_path) == kept
+    assert all("password" not in url for url in kept.values())
