@@ -17,7 +17,9 @@ node of each server (the fast default), and `cluster`, the production shape
 chooses the defaults of the connection settings; the environment still wins.
 A local stack generates its own random credentials at first start, in
 `<TELEMETRY_DATA_DIR>/secrets.env` (mode 0600): they are the defaults of the
-secret settings, and `telemetry env` prints them. With no S3 keys at all,
+secret settings, and `telemetry env` prints them; `stack.env` beside it keeps the
+profile's other defaults that are no credentials (the cluster profile's catalog
+URLs, which its stack code writes). With no S3 keys at all,
 clients use the standard AWS credential chain (profile, instance or pod role).
 
 Profiles never cross. A data folder belongs to the profile that first started a
@@ -27,7 +29,8 @@ prints: TELEMETRY_ENV_PROFILE names its profile and TELEMETRY_ENV_DEFAULTS the
 variables whose values were that profile's defaults (not the environment's).
 Under another profile those variables count as unset, so an exported `telemetry
 env` of one profile never steers another (`make up PROFILE=cluster` after
-`eval "$(telemetry env)"`); a variable the user set before still wins.
+`eval "$(telemetry env)"`). A variable the user set, before or since (its value
+is not the one printed: the mark keeps a short hash of each), still wins.
 
 Other modules never read `os.environ` (tests/unit/test_environment_reads.py
 holds them to it): they get `Settings`, or ask a function here
