@@ -18,6 +18,7 @@ acknowledged events of that car and window.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -163,7 +164,9 @@ def run_pipeline(
     if partitions is not None and partitions < 1:
         raise InvalidInputError(f"--partitions {partitions} must be at least 1")
     settings = _prepare(settings, partitions, say)
-    run = _submit_while_producing(settings, cars, duration, rate, seed, track, progress, say)
+    run = _submit_while_producing(
+        settings, lambda: _produce(settings, cars, duration, rate, seed, track, progress, say), say
+    )
     expectation = load_expectation(run.record, settings.job.window_seconds)
     limit = default_timeout(settings) if timeout is None else timeout
     landed = _wait_for_landing(settings, expectation, limit, say)
@@ -210,12 +213,7 @@ def _prepare(settings: Settings, partitions: int | None, say: Say) -> Settings:
 
 def _submit_while_producing(
     settings: Settings,
-    cars: int,
-    duration: float,
-    rate: float,
-    seed: int,
-    track: str,
-    progress: bool | None,
+    produce: Callable[[], tuple[ProduceReport, Path, Path, datetime]],
     say: Say,
 ) -> _Run:
     """Submit the job (or reuse it) while producing: a cold submission is slow."""
@@ -226,9 +224,7 @@ def _submit_while_producing(
             job, reused = _job_line(answer, say)
         else:
             say("job: starting it while producing (it reads from where it left off: none lost)")
-        report, run_dir, record, started = _produce(
-            settings, cars, duration, rate, seed, track, progress, say
-        )
+        report, run_dir, record, started = produce()
         if answer is None:
             job, reused = _job_line(submission.result(), say)
     return _Run(report, run_dir, record, started, job, reused)
