@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,9 +16,13 @@ from support.jobs import JobRun
 from telemetry.core.config import Settings, load_settings
 from telemetry.core.kafka_config import librdkafka_config
 from telemetry.ops import jobs
+from telemetry.ops.host.layout import Layout
 from telemetry.ops.jobs import intent
+from telemetry.ops.stack.profiles import services_for
 
 LOG_TAIL_LINES = 25
+KEPT_FAILED_RUNS = 6
+KEPT_LOG_BYTES = 4 * 1024 * 1024
 
 
 @pytest.hookimpl(wrapper=True)
@@ -34,16 +40,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def _server_log_tails() -> Iterator[tuple[str, str]]:
-    from telemetry.ops.host.layout import Layout
-    from telemetry.ops.stack.services import SERVICES
-
-    layout = Layout.of(load_settings())
-    for service in SERVICES:
+    settings = load_settings()
+    layout = Layout.of(settings)
+    for service in services_for(settings):
         path = layout.log_file(service.name)
         with contextlib.suppress(OSError), path.open("rb") as log:
             log.seek(max(0, path.stat().st_size - 64 * 1024))
             lines = log.read().decode(errors="replace").splitlines()[-LOG_TAIL_LINES:]
             yield service.name, "\n".join(line[:400] for line in lines)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A failed run keeps its servers' logs beside the server cache, outside the checkout.
+
+    CI deletes its clone and prints a part of the output only; the logs of the last
+    KEPT_FAILED_RUNS failed runs (each log's last KEPT_LOG_BYTES) stay in
+    <cache>/failed-runs/ to find out why.
+    """
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        return
+    settings = load_settings()
+    logs = Layout.of(settings).logs
+    if not logs.is_dir():
+        return
+    runs = settings.stack.cache_dir / "failed-runs"
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    kept = runs / f"{stamp}-{settings.profile}"
+    kept.mkdir(parents=True, exist_ok=True)
+    for log in logs.glob("*.log"):
+        with log.open("rb") as source:
+            source.seek(max(0, log.stat().st_size - KEPT_LOG_BYTES))
+            (kept / log.name).write_bytes(source.read())
+    for old in sorted(runs.iterdir())[:-KEPT_FAILED_RUNS]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

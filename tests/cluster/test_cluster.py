@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 from pathlib import Path
 
 import pytest
+from support.faults import assert_back, kill_server, server_pid
 from support.jobs import (
     RIDE_OUT,
     JobRun,
@@ -39,12 +39,6 @@ def cluster_profile() -> None:
     assert os.environ.get("TELEMETRY_PROFILE") == "cluster", (
         "run these with TELEMETRY_PROFILE=cluster (make test-cluster)"
     )
-
-
-def kill(settings: Settings, service: str) -> None:
-    pid = read_pid(Layout.of(settings).pid_file(service))
-    assert pid is not None, f"{service} is not running"
-    os.kill(pid, signal.SIGKILL)
 
 
 def test_topics_are_replicated_three_times_with_two_in_sync(job_run: JobRun) -> None:
@@ -92,28 +86,24 @@ def test_the_pipeline_on_the_cluster_equals_the_record_through_a_broker_and_a_ta
         while jobs.checkpoint_count(settings, job.job_id) < 2:
             assert time.monotonic() < deadline, "no checkpoints on the cluster"
             time.sleep(1)
-        kill(settings, "kafka-2")  # a broker: partitions fail over, acks=all still holds
+        kill_server(settings, "kafka-2")  # a broker: partitions fail over, acks=all holds
         time.sleep(8)
-        survivor = taskmanager_pid(settings, "taskmanager-2")
-        kill(settings, "taskmanager-1")  # then a TaskManager: the job restarts
-        time.sleep(5)
-        up(settings, say=lambda _m: None)  # both come back
+        survivor = server_pid(settings, "taskmanager-2")
+        killed = kill_server(settings, "taskmanager-1")  # then a TaskManager: the job restarts
+        # The supervisor starts a new TaskManager; `up` then brings the broker back (the
+        # supervisor keeps to Flink's processes).
+        assert_back(settings, "taskmanager-1", killed)
+        up(settings, say=lambda _m: None)
     finally:
         producer.join()
     # The failover cancels tasks before they open; that must not take the other one down.
-    assert taskmanager_pid(settings, "taskmanager-2") == survivor, "TaskManager 2 went down too"
+    assert server_pid(settings, "taskmanager-2") == survivor, "TaskManager 2 went down too"
     events = acknowledged_events(record)
     windows, late = wait_for_output(job_run, len(events), timeout=300)
     assert len(late) == 0, f"{len(late)} of {len(events)} events were late"
     assert_windows_match(windows, late, events)
     restored = jobs.checkpoint_counts(settings, job.job_id)["restored"]
     assert restored >= 1, "the job must have recovered from a checkpoint"
-
-
-def taskmanager_pid(settings: Settings, name: str) -> int | None:
-    from telemetry.ops.stack import status
-
-    return next(s.pid for s in status(settings) if s.name == name)
 
 
 @pytest.mark.parametrize("broker", [0, 1, 2])

@@ -35,6 +35,14 @@ from collections.abc import Callable
 from pathlib import Path
 from string import Template
 
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+
 from telemetry.core.config import Settings
 from telemetry.core.errors import ServiceError
 from telemetry.core.kafka_config import client_logger
@@ -59,7 +67,7 @@ from telemetry.ops.stack.services import (
     registry_healthy,
     registry_launch,
     taskmanager_launch,
-    taskmanagers_registered,
+    taskmanager_registered,
 )
 from telemetry.ops.stack.tls import (
     ClientCert,
@@ -253,13 +261,6 @@ def internal_admin_config(settings: Settings) -> dict[str, object]:
 def _kafka_ready_and_users(settings: Settings, layout: Layout, say: Say) -> None:
     """Wait for all three brokers; create the clients' SCRAM user (idempotent)."""
     # late: confluent_kafka is heavy to import and only this path needs it
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import (
-        AdminClient,
-        ScramCredentialInfo,
-        ScramMechanism,
-        UserScramCredentialUpsertion,
-    )
 
     quiet = client_logger("telemetry.ops.stack.cluster.kafka")
     # AdminClient's stub takes a dict of scalars only (callbacks are valid too); ours are.
@@ -425,7 +426,7 @@ def _taskmanager(index: int) -> Service:
                 "taskmanager.resource-id": name,
             },
         ),
-        healthy=taskmanagers_registered(index),
+        healthy=taskmanager_registered(name),
         markers=flink_markers("TaskManagerRunner", f"taskmanager.resource-id={name}"),
         endpoint=lambda s: f"{s.flink.rest_url}/#/task-manager",
     )

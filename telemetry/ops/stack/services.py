@@ -7,9 +7,12 @@ registry together), then the Flink JobManager and TaskManager.
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
+import socket
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 import uuid
@@ -17,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+
+from confluent_kafka.admin import AdminClient
 
 from telemetry.core.config import Settings, inherited_environ
 from telemetry.core.errors import ServiceError
@@ -68,7 +73,6 @@ def http_ok(
 ) -> bytes | None:
     """The body of a 2xx answer to GET `url` (trusting the PEM `ca`, or through `context`,
     e.g. with a client certificate), else None."""
-    import base64
 
     request = urllib.request.Request(url)
     if user_info:
@@ -173,7 +177,6 @@ def kafka_java(
 
 def _kafka_prepare(settings: Settings, layout: Layout) -> None:
     """Render server.properties and format the KRaft log directory once."""
-    import subprocess
 
     log_dir = layout.service_dir("kafka") / "log"
     template = Template((infra_dir() / "kafka" / "server.properties").read_text(encoding="utf-8"))
@@ -209,7 +212,6 @@ def _kafka_prepare(settings: Settings, layout: Layout) -> None:
 
 def kafka_cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
-    import base64
 
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
@@ -220,15 +222,12 @@ def _kafka_launch(settings: Settings, layout: Layout) -> Launch:
 
 
 def _kafka_healthy(settings: Settings) -> bool:
-    import socket
-
     host, _, port = settings.kafka.bootstrap_servers.split(",")[0].rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=1).close()
     except OSError:
         return False
     # late: confluent_kafka is heavy to import and only this path needs it
-    from confluent_kafka.admin import AdminClient
 
     quiet = client_logger("telemetry.ops.stack.kafka-probe")
     admin = AdminClient(
@@ -358,10 +357,17 @@ def jobmanager_healthy(settings: Settings) -> bool:
     return _flink_json(settings, "/overview") is not None
 
 
-def taskmanagers_registered(count: int) -> Callable[[Settings], bool]:
+def taskmanager_registered(resource_id: str | None = None) -> Callable[[Settings], bool]:
+    """Healthy once the JobManager lists the TaskManager of `resource_id` (without one: any).
+
+    By its id, not a count: after a kill, the JobManager lists the dead one until its
+    heartbeat times out, and another TaskManager's health must not hang on that one.
+    """
+
     def healthy(settings: Settings) -> bool:
-        data = _flink_json(settings, "/taskmanagers")
-        return bool(data and len(data.get("taskmanagers", [])) >= count)
+        data = _flink_json(settings, "/taskmanagers") or {}
+        ids = [tm.get("id") for tm in data.get("taskmanagers", [])]
+        return resource_id in ids if resource_id else bool(ids)
 
     return healthy
 
@@ -405,7 +411,7 @@ SERVICES: tuple[Service, ...] = (
         title="Flink TaskManager",
         ports=lambda s: {"data": 6124, "RPC": 6125},
         launch=taskmanager_launch(),
-        healthy=taskmanagers_registered(1),
+        healthy=taskmanager_registered(),
         markers=flink_markers("TaskManagerRunner"),
         endpoint=lambda s: f"{s.flink.rest_url}/#/task-manager",
     ),
