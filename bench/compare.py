@@ -38,6 +38,10 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
+    MockSchemaRegistryClient,
+)
 from jobbench import JobRate, indented, job_rate, warn_of_running_jobs
 
 from producer import kafka
@@ -101,10 +105,6 @@ def bindings(settings: Settings, schemas: str) -> dict[str, Binding]:
 
 def local_binding(kind: str) -> Binding:
     # late: confluent_kafka is heavy to import and only this path needs it
-    from confluent_kafka.schema_registry import Schema
-    from confluent_kafka.schema_registry._sync.mock_schema_registry_client import (
-        MockSchemaRegistryClient,
-    )
 
     client = MockSchemaRegistryClient({"url": f"mock://bench-{kind}"})
     bound = {}

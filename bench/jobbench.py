@@ -45,6 +45,7 @@ import uuid
 from dataclasses import dataclass
 
 import psutil
+from confluent_kafka.admin import AdminClient
 
 from producer.runner import ProduceRequest
 from producer.runner import run as produce
@@ -270,7 +271,6 @@ def job_rate(settings: Settings, small: int, large: int, say: Say = print) -> Jo
         return JobRate(rate, marginal, a, b, short)
     finally:
         # late: confluent_kafka is heavy to import and only this path needs it
-        from confluent_kafka.admin import AdminClient
 
         quiet = logging.getLogger("bench.admin")
         quiet.setLevel(logging.ERROR)

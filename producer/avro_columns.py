@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 __all__ = ["ColumnEncoder"]
 
@@ -66,7 +65,6 @@ def _field(spec: Mapping[str, Any]) -> _Field | None:
 
 def _varint_lengths(zigzag: np.ndarray) -> np.ndarray:
     """Bytes of each unsigned varint: 1 plus one per further 7 bits."""
-    import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
     lengths = np.ones(len(zigzag), dtype=np.int64)
     for shift in range(7, 7 * _MAX_VARINT_BYTES, 7):
@@ -78,8 +76,6 @@ def _varint_lengths(zigzag: np.ndarray) -> np.ndarray:
 
 
 def _zigzag(values: np.ndarray) -> np.ndarray:
-    import numpy as np  # late: numpy costs 0.05 s of every CLI start
-
     signed = values.astype(np.int64)
     return ((signed << 1) ^ (signed >> 63)).view(np.uint64)
 
@@ -108,7 +104,6 @@ class ColumnEncoder:
     ) -> list[bytes]:
         """One encoded record per row of `columns` (every field's values by name);
         `nulls[name]` marks rows whose optional field is null."""
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
         nulls = nulls or {}
         count = len(columns[self.fields[0].name])
@@ -164,7 +159,6 @@ class ColumnEncoder:
 
 def _write_varints(out: np.ndarray, at: np.ndarray, values: np.ndarray, sizes: np.ndarray) -> None:
     """Little-endian base-128 groups, the high bit set on all but the last."""
-    import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
     for index in range(int(sizes.max()) if len(sizes) else 0):
         has = sizes > index

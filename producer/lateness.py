@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 __all__ = ["LateRelease"]
 
@@ -31,8 +29,6 @@ class _Held:
         return len(self.release)
 
     def extend(self, other: _Held) -> _Held:
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
-
         if not len(self):
             return other
         return _Held(
@@ -69,7 +65,6 @@ class LateRelease:
     ) -> dict[str, np.ndarray]:
         """`columns` of the block's samples, `times` their event times (the ones compared
         with release times), `late` which are held back, by `delays` seconds."""
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
         count = len(times)
         first = self._sampled

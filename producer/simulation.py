@@ -27,15 +27,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from producer.blocks import EventBlock
 from producer.events import TelemetryEvent
 from producer.lateness import LateRelease
 from producer.track import DEFAULT_TRACK, KMH, Car, Drivetrain, Fleet, Track
-
-if TYPE_CHECKING:
-    import numpy as np
 
 __all__ = ["Simulation", "SimulationConfig"]
 
@@ -95,8 +93,6 @@ class _Track:
     """The track's segments as arrays, indexed by segment number."""
 
     def __init__(self, track: Track) -> None:
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
-
         segments = track.segments
         self.count = len(segments)
         self.length = np.array([s.length_m for s in segments])
@@ -116,8 +112,6 @@ class _Race:
     """The state of every car, advanced a block of ticks at a time."""
 
     def __init__(self, config: SimulationConfig) -> None:
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
-
         self.config = config
         cars_seed, laps_seed, jitter_seed, late_seed, delay_seed = np.random.SeedSequence(
             config.seed
@@ -166,8 +160,6 @@ class _Race:
     # One block ----------------------------------------------------------------
 
     def next_block(self, ticks: int) -> EventBlock:
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
-
         config, n = self.config, self.config.cars
         tick_numbers = np.arange(self.tick + 1, self.tick + ticks + 1, dtype=np.float64)
         jitter = self.dt * JITTER_FRACTION
@@ -217,7 +209,6 @@ class _Race:
         at its entry already needs at least the car's braking deceleration: then brake.
         (Numpy on small arrays costs per call, so the step is written with few of them.)
         """
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
         ticks, n = steps.shape
         track, fleet = self.track, self.fleet
@@ -262,7 +253,6 @@ class _Race:
 
     def _advance_segments(self, laps_done: np.ndarray) -> None:
         """Move cars past the end of their segment; a new lap brings new corner speeds."""
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
         length, seg, dist = self.track.length, self.segment, self.distance
         for car in np.flatnonzero(dist >= length[seg]).tolist():
@@ -279,7 +269,6 @@ class _Race:
         self, accel: np.ndarray, new_speed: np.ndarray, full: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Throttle and brake (percent) that produced each acceleration."""
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
         fleet = self.fleet
         slowing = accel < 0

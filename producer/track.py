@@ -14,10 +14,8 @@ import math
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 __all__ = [
     "DEFAULT_TRACK",
@@ -147,14 +145,12 @@ class Drivetrain:
 
     def gears_for(self, speeds_kmh: np.ndarray) -> np.ndarray:
         """`gear_for` of each speed."""
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
         found = np.searchsorted(np.asarray(self._upshift_kmh), speeds_kmh, side="left") + 1
         return np.minimum(found, len(self.gear_ratios))
 
     def rpms(self, speeds_kmh: np.ndarray, gears: np.ndarray) -> np.ndarray:
         """`rpm` of each (speed, gear), rounded to whole revolutions (half to even, as round)."""
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
         return np.rint(speeds_kmh * np.asarray(self._rpm_per_kmh)[gears - 1]).astype(np.int64)
 
@@ -193,8 +189,6 @@ class Fleet:
 
     @classmethod
     def of(cls, cars: Sequence[Car]) -> Fleet:
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
-
         return cls(
             np.array([c.top_speed_kmh * KMH for c in cars]),
             np.array([c.accel_low_speed for c in cars]),
@@ -209,7 +203,6 @@ class Fleet:
 
     def max_accel(self, speeds_ms: np.ndarray) -> np.ndarray:
         """`Car.max_accel` of each car (rearranged, equal to within rounding)."""
-        import numpy as np  # late: numpy costs 0.05 s of every CLI start
 
         return np.maximum(0.0, self.accel_low_speed - self.accel_slope * (speeds_ms * speeds_ms))
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from telemetry.core.config import Settings
 from telemetry.core.errors import InvalidInputError, ServiceError
 from telemetry.core.kafka_config import client_logger, librdkafka_config
-
-if TYPE_CHECKING:
-    from confluent_kafka import Consumer
 
 __all__ = ["CommittedRecord", "read_committed"]
 
@@ -42,7 +41,6 @@ def read_committed(
     (partition, offset). A missing topic is an InvalidInputError with the message
     `missing` (default: that the topic does not exist)."""
     # late: confluent_kafka is heavy to import and only this path needs it
-    from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     quiet = client_logger("telemetry.core.committed.librdkafka")
     consumer = Consumer(
@@ -83,7 +81,6 @@ def _drain(
     consumer: Consumer, topic: str, ends: dict[int, int], pending: set[int], timeout: float
 ) -> list[CommittedRecord]:
     # late: confluent_kafka is heavy to import and only this path needs it
-    from confluent_kafka import KafkaError
 
     records: list[CommittedRecord] = []
     deadline = time.monotonic() + timeout

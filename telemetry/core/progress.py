@@ -15,10 +15,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, TextIO, TypeAlias
+from typing import TextIO, TypeAlias
 
-if TYPE_CHECKING:  # rich is imported when a live line starts: `Say` users stay light
-    from rich.progress import Progress, TaskID
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Column
 
 __all__ = [
     "REFRESH_PER_SECOND",
@@ -81,9 +82,6 @@ class Activity:
         if not self.enabled or self._progress is not None:
             return
         # late: rich is heavy to import and only this path needs it
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-        from rich.table import Column
 
         columns = [
             SpinnerColumn(),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
 from telemetry.core.config import Settings
 from telemetry.core.errors import ServiceError
 from telemetry.core.kafka_config import client_logger, librdkafka_config
@@ -25,8 +28,6 @@ def ensure_topics(
     topic `config`. Returns those created.
     """
     # late: confluent_kafka is heavy to import and only this path needs it
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
 
     names = list(topics or (settings.topics.topic, settings.topics.dlq_topic))
     quiet = client_logger("telemetry.core.topics.librdkafka")

@@ -12,8 +12,10 @@ the same linger and batch size.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,8 +120,6 @@ def consumer_performance(
     timeout: float = 600,
 ) -> ConsumerResult:
     """Run ConsumerPerformance until it has read `records` from the start of `topic`."""
-    import os
-    import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as config:
         os.chmod(config.name, 0o600)
@@ -196,7 +196,6 @@ def _java(java: Path, tools: Path, main: str) -> list[str]:
 def _run(
     command: Sequence[str], timeout: float, name: str, env: Mapping[str, str] | None = None
 ) -> str:
-    import os
 
     try:
         result = subprocess.run(

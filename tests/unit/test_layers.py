@@ -122,3 +122,44 @@ def test_no_project_module_is_imported_inside_a_function() -> None:
         "import the project's modules at the top of the module (a cycle is fixed by moving "
         "code, not by a late import):\n" + "\n".join(late)
     )
+
+
+# The only packages imported inside functions: each adds a tenth of a second or more to
+# every CLI start, and only some commands use it (`bench/startup.py` measures them).
+LATE_IMPORT_PACKAGES = frozenset(
+    {"pyflink", "py4j", "pyiceberg", "pyarrow", "pandas", "matplotlib", "duckdb", "sqlalchemy"}
+    | {"uvicorn"}
+)
+
+
+def late_imports(source: str) -> list[tuple[int, str]]:
+    """(line, top-level package) of each import inside a function or method."""
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.ImportFrom):
+                found.append((node.lineno, "." if node.level else (node.module or "")))
+            elif isinstance(node, ast.Import):
+                found += [(node.lineno, alias.name) for alias in node.names]
+    return sorted({(line, name.split(".")[0] or ".") for line, name in found})
+
+
+def test_only_packages_that_slow_every_start_are_imported_late() -> None:
+    late = [
+        f"{path.relative_to(ROOT)}:{line}: {package}"
+        for folder in SOURCE_FOLDERS
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for line, package in late_imports(path.read_text(encoding="utf-8"))
+        if package not in LATE_IMPORT_PACKAGES
+    ]
+    assert late == [], (
+        "import at the top of the module (late only for the packages that slow every "
+        "CLI start, LATE_IMPORT_PACKAGES):\n" + "\n".join(late)
+    )
+
+
+def test_late_imports_are_found_with_their_package() -> None:
+    source = "import os\ndef f():\n    import numpy as np\n    from pyarrow import compute\n"
+    assert late_imports(source) == [(3, "numpy"), (4, "pyarrow")]

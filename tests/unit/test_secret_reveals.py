@@ -202,8 +202,6 @@ def test_the_clusters_minio_user_gets_the_s3_keys(
 def test_the_clusters_kafka_user_gets_the_sasl_password(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import confluent_kafka.admin
-
     from telemetry.ops.stack import cluster
 
     upserts: list[Any] = []
@@ -220,7 +218,7 @@ def test_the_clusters_kafka_user_gets_the_sasl_password(
             return {}
 
     monkeypatch.setattr(cluster, "internal_admin_config", lambda _s: {})
-    monkeypatch.setattr(confluent_kafka.admin, "AdminClient", Admin)
+    monkeypatch.setattr(cluster, "AdminClient", Admin)
     cluster._kafka_ready_and_users(settings, None, print)  # no layout needed
     assert (upserts[0].user, upserts[0].password) == ("telemetry", b"known-sasl-pw")
 

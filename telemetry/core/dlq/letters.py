@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import fastavro
+
 from telemetry.core.committed import read_committed
 from telemetry.core.config import Settings
 from telemetry.core.dlq.headers import DLQ_HEADERS
@@ -124,7 +126,6 @@ class Decodability:
 
     def __init__(self, settings: Settings) -> None:
         # late: fastavro is heavy to import and only this path needs it
-        import fastavro
 
         self._registry = connect(settings)
         self._reader = fastavro.parse_schema(json.loads(schema_text(VALUE_SUBJECT)))
@@ -133,7 +134,6 @@ class Decodability:
     def problem(self, value: bytes | None) -> str | None:
         """Why `value` still cannot be decoded, or None if it can."""
         # late: fastavro is heavy to import and only this path needs it
-        import fastavro
 
         if not value:
             return "no value"

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from confluent_kafka import KafkaException, Producer
+
 from telemetry.core.committed import read_committed
 from telemetry.core.config import Settings
 from telemetry.core.dlq.headers import REPLAYED_FROM
@@ -62,7 +64,6 @@ def replay(
 ) -> ReplayReport:
     """Re-produce the decodable ones of `letters` to their source topic, exactly once."""
     # late: confluent_kafka is heavy to import and only this path needs it
-    from confluent_kafka import KafkaException, Producer
 
     report = ReplayReport(selected=len(letters))
     ledger = ledger_topic(dlq_topic)

@@ -18,6 +18,7 @@ pyarrow and pyiceberg are imported inside the functions, so importing this modul
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
@@ -221,8 +222,6 @@ def write_windows(table: pa.Table, fmt: str, out: BinaryIO) -> None:
 
         pa_csv.write_csv(table, out)
     elif fmt == "jsonl":
-        import json
-
         for batch in table.to_batches(max_chunksize=10_000):
             for row in batch.to_pylist():
                 out.write((json.dumps(row, default=_json_value) + "\n").encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from telemetry.core.config import Settings
 from telemetry.core.storage import arrow_trust
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     """pyarrow's S3 filesystem for the configured endpoint. With no keys set, the AWS SDK's
     credential chain applies."""
-    from urllib.parse import urlsplit
 
     arrow_trust.trust(settings)  # before pyarrow.fs is first imported
     # late: pyarrow is heavy to import and only this path needs it

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
 from telemetry.core.config import Settings
 from telemetry.core.errors import StorageError
 
@@ -17,8 +21,6 @@ def s3_client(settings: Settings) -> S3Client:
     """boto3's S3 client for the configured endpoint. With no keys set, boto3's own
     credential chain (environment, profile, instance or pod role) applies."""
     # late: boto3 is heavy to import and only this path needs it
-    import boto3
-    from botocore.config import Config
 
     keys = {}
     if settings.s3.access_key_id.reveal():
@@ -46,7 +48,6 @@ def ensure_buckets(settings: Settings, buckets: list[str]) -> list[str]:
     """Create the missing buckets; returns the ones created. Needs no more rights than
     the buckets themselves (HeadBucket, CreateBucket), not the account's bucket list."""
     # late: botocore is heavy to import and only this path needs it
-    from botocore.exceptions import BotoCoreError, ClientError
 
     client = s3_client(settings)
     created: list[str] = []

@@ -6,6 +6,7 @@ this works wherever psutil does, not only where /proc can be parsed.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -170,7 +171,6 @@ def tail(path: Path, lines: int = 20) -> str:
 @contextmanager
 def locked(lock_file: Path) -> Iterator[None]:
     """Hold an exclusive lock on `lock_file` (between `up`, the supervisor and tests)."""
-    import fcntl
 
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a") as handle:

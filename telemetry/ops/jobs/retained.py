@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from telemetry.core.config import Settings
 from telemetry.core.contract import checkpoint_prefix, savepoint_prefix, state_uri
 from telemetry.core.errors import StorageError
@@ -48,7 +50,6 @@ class RetainedState:
 
 def _list(settings: Settings, prefix: str) -> list[dict]:
     # late: botocore is heavy to import and only this path needs it
-    from botocore.exceptions import BotoCoreError, ClientError
 
     client = s3_client(settings)
     objects: list[dict] = []
@@ -103,7 +104,6 @@ def write_manifest(
     settings: Settings, params: JobParams, job_id: str, resumed_from: str | None
 ) -> None:
     # late: botocore is heavy to import and only this path needs it
-    from botocore.exceptions import BotoCoreError, ClientError
 
     body = {
         "job_id": job_id,
@@ -125,7 +125,6 @@ def write_manifest(
 def read_manifest(settings: Settings, name: str, job_id: str) -> JobParams | None:
     """The parameters `job_id` (or a job whose id starts with it) was submitted with."""
     # late: botocore is heavy to import and only this path needs it
-    from botocore.exceptions import BotoCoreError, ClientError
 
     client = s3_client(settings)
     key = _manifest_key(name, job_id)
@@ -151,7 +150,6 @@ def read_manifest(settings: Settings, name: str, job_id: str) -> JobParams | Non
 def prune_other_runs(settings: Settings, name: str, keep_job_ids: set[str]) -> int:
     """Delete the checkpoints of earlier runs of `name` except `keep_job_ids`; returns objects."""
     # late: botocore is heavy to import and only this path needs it
-    from botocore.exceptions import BotoCoreError, ClientError
 
     prefix = checkpoint_prefix(name)
     doomed = [

@@ -21,6 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
 from telemetry.core.config import Settings
 from telemetry.core.errors import InvalidInputError, RegistryError, ServiceError
 from telemetry.core.kafka_config import librdkafka_config
@@ -102,7 +106,6 @@ class Feed:
         (Kafka or the registry unreachable), each on one line with the fix.
         """
         # late: confluent_kafka is heavy to import and only this path needs it
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
         self._decoders = _decoders(self.settings)
         quiet = logging.getLogger("telemetry.ops.live.librdkafka")  # its errors reach error_cb
@@ -185,7 +188,6 @@ class Feed:
     def decode(self, messages: Sequence[Any]) -> list[FeedRecord]:
         """The consumer's messages as FeedRecords; errors counted and logged."""
         # late: confluent_kafka is heavy to import and only this path needs it
-        from confluent_kafka.serialization import MessageField, SerializationContext
 
         received = time.time() * 1000
         records = []
@@ -247,7 +249,6 @@ def _decoders(settings: Settings) -> dict[Kind, Any]:
     associations lookup Apicurio does not have.
     """
     # late: confluent_kafka is heavy to import and only this path needs it
-    from confluent_kafka.schema_registry.avro import AvroDeserializer
 
     registry = connect(settings)
     decoders: dict[Kind, Any] = {}

@@ -22,9 +22,15 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
+from sse_starlette.sse import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from telemetry.ops.live.board import Board, Update
 from telemetry.ops.live.display import WINDOW_FIELDS
@@ -33,11 +39,6 @@ from telemetry.ops.live.health import HealthProbe, PipelineHealth
 from telemetry.ops.live.hub import CUT_OFF, Hub
 from telemetry.ops.live.latency import LatencyRecorder
 from telemetry.ops.live.records import Lap, Window
-
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
 
 __all__ = ["STATIC_DIR", "LiveService", "create_app"]
 
@@ -177,11 +178,6 @@ async def _end_on(shutdown: anyio.Event, queue: asyncio.Queue[Update]) -> None:
 def create_app(service: LiveService, uplot_dir: Path) -> Starlette:
     """The app over one LiveService; uPlot's `dist/` folder served as /vendor/uplot."""
     # late: starlette and sse-starlette (with uvicorn) cost 0.03 s of every CLI start
-    from sse_starlette.sse import EventSourceResponse
-    from starlette.applications import Starlette
-    from starlette.responses import FileResponse, JSONResponse
-    from starlette.routing import Mount, Route
-    from starlette.staticfiles import StaticFiles
 
     async def index(_request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

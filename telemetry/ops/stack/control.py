@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,8 +144,6 @@ def _supervisor_markers(layout: Layout) -> tuple[str, ...]:
 
 def _start_supervisor(settings: Settings, layout: Layout, say: Say) -> None:
     """Run the supervisor (restarts dead Flink processes, resumes jobs) unless it runs."""
-    import os
-    import sys
 
     pid_file = layout.pid_file(_SUPERVISOR)
     if process.running_pid(pid_file, _supervisor_markers(layout)) is not None:

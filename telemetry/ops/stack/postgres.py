@@ -36,6 +36,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import psycopg2
+from psycopg2 import sql
+
 from telemetry.core.config import Settings
 from telemetry.core.errors import ServiceError
 from telemetry.core.progress import Say
@@ -399,7 +402,6 @@ def connect(
 ) -> connection:
     """A psycopg2 connection over TLS with the stack's client certificate of `role`."""
     # late: psycopg2 is heavy to import and only this path needs it
-    import psycopg2
 
     tls = TlsFiles(settings.stack.data_dir / "tls")
     client = ClientCert(tls.folder, role)
@@ -430,7 +432,6 @@ def _admin(settings: Settings) -> Iterator[connection]:
 
 def _healthy(settings: Settings) -> bool:
     # late: psycopg2 is heavy to import and only this path needs it
-    import psycopg2
 
     try:
         with _admin(settings) as db, db.cursor() as cursor:
@@ -443,7 +444,6 @@ def _healthy(settings: Settings) -> bool:
 def _ensure_catalog_database(settings: Settings, layout: Layout, say: Say) -> None:
     """Role `telemetry` (no password: it logs in by certificate) and database `iceberg`."""
     # late: psycopg2 is heavy to import and only this path needs it
-    from psycopg2 import sql
 
     with _admin(settings) as db, db.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))

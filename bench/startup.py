@@ -1,0 +1,77 @@
+"""What a command pays before it does anything: the CLI's start, and each package the
+code imports late (tests/unit/test_layers.py: LATE_IMPORT_PACKAGES) were it at the top.
+
+    .venv/bin/python bench/startup.py [--repeat N]
+
+Every figure is the median of --repeat fresh interpreters (min-max beside it), the
+rows interleaved so that machine noise hits them alike. A package's row is its own
+import after the CLI's (what the CLI would pay more), so packages the CLI loads
+anyway cost nothing there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+
+from test_layers import LATE_IMPORT_PACKAGES  # noqa: E402  (the one list of them)
+
+CLI_START = "import time; t = time.perf_counter(); {body}; print(time.perf_counter() - t)"
+PARSER = "from telemetry.cli.main import build_parser; build_parser()"
+# The module each package's late import names (pyflink: the py4j gateway's).
+MODULES = {
+    "pyflink": "pyflink.java_gateway",
+    "py4j": "py4j.protocol",
+    "pyiceberg": "pyiceberg.catalog.sql",
+    "pyarrow": "pyarrow.parquet",
+    "pandas": "pandas",
+    "matplotlib": "matplotlib.figure",
+    "duckdb": "duckdb",
+    "sqlalchemy": "sqlalchemy",
+    "uvicorn": "uvicorn",
+}
+
+
+def seconds(code: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def rows() -> dict[str, str]:
+    """Row name -> the code it times."""
+    timed = {"CLI: parse `telemetry --help`'s commands": CLI_START.format(body=PARSER)}
+    for package in sorted(LATE_IMPORT_PACKAGES):
+        module = MODULES[package]
+        timed[f"+ import {module}"] = f"{PARSER}; " + CLI_START.format(body=f"import {module}")
+    return timed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="fresh interpreters per row")
+    args = parser.parse_args()
+    timed = rows()
+    samples: dict[str, list[float]] = {name: [] for name in timed}
+    for _ in range(args.repeat):
+        for name, code in timed.items():
+            samples[name].append(seconds(code))
+    width = max(map(len, timed))
+    print(f"{'row':<{width}}  median s  (min-max)")
+    for name, values in samples.items():
+        print(
+            f"{name:<{width}}  {statistics.median(values):8.3f}  "
+            f"({min(values):.3f}-{max(values):.3f})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
