@@ -22,12 +22,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "submit",
         help="submit the job, resuming its newest checkpoint or savepoint; waits until it runs",
-        description="Build flink/telemetry_job.py and submit it to FLINK_REST_URL (through the "
-        "local stack's warm job client when it serves these settings), after creating its "
-        "topics. If an earlier run of the same job name left a checkpoint or savepoint, the job "
-        "resumes from the newest one (Flink operator's `last-state`); --fresh starts without it. "
-        "If the same job already runs with the same settings, that is success. Window, lateness, "
-        "idle timeout and checkpoint interval come from the TELEMETRY_* variables.",
+        description=(
+            "Build flink/telemetry_job.py and submit it to FLINK_REST_URL (through the local "
+            "stack's warm job client when its gateway would be this one's: the same code, secrets "
+            "and Java), after creating its topics. If an earlier run of the same job name left a "
+            "checkpoint or savepoint, the job resumes from the newest one (Flink operator's `last-"
+            "state`); --fresh starts without it. If the same job already runs with the same "
+            "settings, that is success. Window, lateness, idle timeout and checkpoint interval come"
+            " from the TELEMETRY_* variables."
+        ),
     )
     p.add_argument("--from-savepoint", metavar="PATH", help="resume from this savepoint instead")
     p.add_argument(

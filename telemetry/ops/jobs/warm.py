@@ -4,12 +4,16 @@ A cold submission starts PyFlink's gateway JVM and plans the job in it for
 the first time, most of its cost. The local stack's supervisor keeps one
 warm: it plans the job once at start (without submitting), then serves
 submissions on a Unix socket in the data folder (`run/submitter.sock`, mode
-0600): `telemetry job submit` sends the job's parameters (no secret), the
-supervisor builds and submits the job with its own settings and answers with
-the job id. It serves only clients whose settings and code are the same as its
-own (a fingerprint of the non-secret settings, the job's JVM library and the
-Python it loaded at start); anyone else submits in-process, so a checkout that
-changed since the supervisor started never gets a job built from the old code.
+0600): `telemetry job submit` sends the job's parameters and its settings
+without the secrets, the supervisor builds and submits the job with them and
+its own secrets, and answers with the job id.
+
+It serves every client whose gateway would be its own: the same code (the job's
+JVM library and the Python it loaded at start), the same secrets (compared by a
+hash) and the same Flink home, Java and REST certificates. Any other setting, a
+checkpoint interval or another topic, goes with the request. Anyone else
+submits in-process, so a checkout that changed since the supervisor started
+never gets a job built from the old code.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import threading
 from pathlib import Path
 
 import telemetry
-from telemetry.core.config import Settings
+from telemetry.core.config import Settings, load_settings
 from telemetry.core.contract import job_jar, job_script
 from telemetry.core.errors import ServiceError, TelemetryError
 from telemetry.core.job_params import JobParams
@@ -42,18 +46,39 @@ def _socket_path(settings: Settings) -> Path:
 
 # The gateway's own, from the Flink home (telemetry.ops.jobs.client), whatever the caller's is.
 _NOT_SUBMITTED = frozenset({"FLINK_CONF_DIR"})
+# What the gateway JVM starts with and keeps (its Flink home, Java, the REST client's TLS
+# files), besides the secrets: a client must share them to be served.
+_GATEWAY_SETTINGS = frozenset(
+    {"TELEMETRY_PROFILE", "TELEMETRY_DATA_DIR", "TELEMETRY_CACHE_DIR", "JAVA_HOME"}
+    | {"FLINK_REST_CA_LOCATION", "FLINK_REST_CERT_LOCATION", "FLINK_REST_KEY_LOCATION"}
+)
 
 
 def fingerprint(settings: Settings) -> str:
-    """What a submission depends on: the settings (secrets left out) and the code."""
-    public = sorted(
+    """What the gateway is fixed by: the code, the secrets and _GATEWAY_SETTINGS."""
+    fixed = sorted(
         (name, value)
         for name, value, secret in settings.items()
-        if not secret and name not in _NOT_SUBMITTED
+        if secret or name in _GATEWAY_SETTINGS
     )
-    digest = hashlib.sha256(json.dumps(public).encode())
+    digest = hashlib.sha256(json.dumps(fixed).encode())
     digest.update(code_fingerprint(settings).encode())
     return digest.hexdigest()
+
+
+def public_settings(settings: Settings) -> dict[str, str]:
+    """The settings a request carries: every one but the secrets (variable -> text)."""
+    return {
+        name: value
+        for name, value, secret in settings.items()
+        if not secret and name not in _NOT_SUBMITTED
+    }
+
+
+def _settings_of(request_settings: dict[str, str], own: Settings) -> Settings:
+    """The client's settings: its public ones and the secrets it shares with `own`."""
+    secrets = {name: value for name, value, secret in own.items() if secret}
+    return load_settings({**request_settings, **secrets})
 
 
 def code_fingerprint(settings: Settings) -> str:
@@ -69,11 +94,16 @@ def code_fingerprint(settings: Settings) -> str:
 
 def submit_warm(settings: Settings, params: JobParams, restore: str | None) -> str | None:
     """The job id, if the local stack's warm client submitted the job; None if there is
-    none (or it serves other settings): the caller then submits in-process."""
+    none (or its gateway is not this client's): the caller then submits in-process."""
     path = _socket_path(settings)
     if not path.exists():
         return None
-    request = {"fingerprint": fingerprint(settings), "params": params.as_dict(), "restore": restore}
+    request = {
+        "fingerprint": fingerprint(settings),
+        "settings": public_settings(settings),
+        "params": params.as_dict(),
+        "restore": restore,
+    }
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(600)
@@ -121,7 +151,8 @@ def _answer(settings: Settings, mine: str, conn: socket.socket) -> dict[str, obj
         if request.get("fingerprint") != mine:
             return {"other_settings": True}
         params = JobParams(**request["params"])
-        return {"job_id": client.submit_in_process(settings, params, request.get("restore"))}
+        theirs = _settings_of(request["settings"], settings)
+        return {"job_id": client.submit_in_process(theirs, params, request.get("restore"))}
     except TelemetryError as exc:
         return {"error": str(exc)}
     except (ValueError, TypeError, KeyError) as exc:

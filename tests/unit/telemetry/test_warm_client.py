@@ -66,3 +66,58 @@ def test_a_client_whose_code_changed_since_the_server_started_is_not_served(
     script.write_text("# the job, as the supervisor loaded it\n")
     monkeypatch.setattr(warm, "job_jar", lambda _s: tmp_path / "job-jar-other" / "x.jar")
     assert warm.fingerprint(settings) != before
+
+
+def serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built: list[object]) -> None:
+    """A warm client on `tmp_path` whose builds record the settings they got."""
+
+    def submit_in_process(settings: object, _params: object, _restore: object) -> str:
+        built.append(settings)
+        return "6f1c0ffee"
+
+    monkeypatch.setattr("telemetry.ops.jobs.client.warm_up", lambda _settings: None)
+    monkeypatch.setattr("telemetry.ops.jobs.client.submit_in_process", submit_in_process)
+    (tmp_path / "run").mkdir(exist_ok=True)
+    warm.serve(load_settings({"TELEMETRY_DATA_DIR": str(tmp_path)}))
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "run" / warm.SOCKET_NAME).exists():
+        assert time.monotonic() < deadline, "the warm client never listened"
+        time.sleep(0.05)
+
+
+def test_a_client_with_other_job_settings_is_served_with_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another checkpoint interval, parallelism or topic goes with the request: the job is
+    built with the client's settings, not the server's."""
+    built: list[object] = []
+    serving(tmp_path, monkeypatch, built)
+    theirs = load_settings(
+        {
+            "TELEMETRY_DATA_DIR": str(tmp_path),
+            "TELEMETRY_CHECKPOINT_SECONDS": "2",
+            "TELEMETRY_PARALLELISM": "3",
+            "TELEMETRY_TOPIC": "practice",
+        }
+    )
+    assert warm.submit_warm(theirs, JobParams.from_settings(theirs), None) == "6f1c0ffee"
+    (settings,) = built
+    assert settings == theirs
+
+
+@pytest.mark.parametrize(
+    "theirs",
+    [
+        {"AWS_SECRET_ACCESS_KEY": "another-secret"},  # the gateway JVM holds the server's
+        {"JAVA_HOME": "/usr/lib/jvm/another"},  # the gateway runs on the server's Java
+    ],
+    ids=["another secret", "another Java"],
+)
+def test_a_client_whose_gateway_would_differ_is_not_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, theirs: dict[str, str]
+) -> None:
+    built: list[object] = []
+    serving(tmp_path, monkeypatch, built)
+    client = load_settings({"TELEMETRY_DATA_DIR": str(tmp_path), **theirs})
+    assert warm.submit_warm(client, JobParams.from_settings(client), None) is None
+    assert built == [], "the client submits in-process"
