@@ -23,6 +23,7 @@ from telemetry.ops.stack.profiles import services_for
 LOG_TAIL_LINES = 25
 KEPT_FAILED_RUNS = 6
 KEPT_LOG_BYTES = 4 * 1024 * 1024
+_stack_used = False  # set by the `stack` fixture: a run without servers keeps no logs
 
 
 @pytest.hookimpl(wrapper=True)
@@ -57,7 +58,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     KEPT_FAILED_RUNS failed runs (each log's last KEPT_LOG_BYTES) stay in
     <cache>/failed-runs/ to find out why.
     """
-    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+    if exitstatus == pytest.ExitCode.OK or not _stack_used:
         return
     settings = load_settings()
     logs = Layout.of(settings).logs
@@ -84,6 +85,8 @@ def stack() -> Iterator[Settings]:
     """
     from telemetry.ops import stack as local_stack
 
+    global _stack_used
+    _stack_used = True
     settings = load_settings()
     was_up = all(s.healthy for s in local_stack.status(settings))
     settings = local_stack.up(settings, say=lambda _m: None)
