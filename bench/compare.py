@@ -104,7 +104,6 @@ def bindings(settings: Settings, schemas: str) -> dict[str, Binding]:
 
 
 def local_binding(kind: str) -> Binding:
-    # late: confluent_kafka is heavy to import and only this path needs it
 
     client = MockSchemaRegistryClient({"url": f"mock://bench-{kind}"})
     bound = {}

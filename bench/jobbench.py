@@ -270,8 +270,6 @@ def job_rate(settings: Settings, small: int, large: int, say: Say = print) -> Jo
         rate = large / (b.read_s - b.source_s)
         return JobRate(rate, marginal, a, b, short)
     finally:
-        # late: confluent_kafka is heavy to import and only this path needs it
-
         quiet = logging.getLogger("bench.admin")
         quiet.setLevel(logging.ERROR)
         admin = AdminClient(librdkafka_config(settings, logger=quiet))

@@ -16,22 +16,35 @@ from telemetry import __version__
 from telemetry.cli.completion import add_completion_option
 from telemetry.core.errors import TelemetryError
 
-# Each module registers its subcommands with `register(subparsers)`.
-COMMAND_MODULES = (
-    "telemetry.cli.stack",
-    "telemetry.cli.env",
-    "telemetry.cli.schemas",
-    "telemetry.cli.produce",
-    "telemetry.cli.job",
-    "telemetry.cli.dlq",
-    "telemetry.cli.read",
-    "telemetry.cli.lake",
-    "telemetry.cli.pipeline",
-    "telemetry.cli.live",
-)
+# Each module registers its subcommands with `register(subparsers)`; these are the commands
+# each registers (tests/unit/cli/test_main.py binds the two), so that a command imports its
+# own module only: `telemetry status` starts without the producer's numpy or the live page's
+# web server. Help, completion and a mistyped command import them all.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "telemetry.cli.stack": ("setup", "up", "down", "status", "logs", "clean"),
+    "telemetry.cli.env": ("env",),
+    "telemetry.cli.schemas": ("schemas",),
+    "telemetry.cli.produce": ("produce",),
+    "telemetry.cli.job": ("job",),
+    "telemetry.cli.dlq": ("dlq",),
+    "telemetry.cli.read": ("read",),
+    "telemetry.cli.lake": ("lake",),
+    "telemetry.cli.pipeline": ("run-pipeline",),
+    "telemetry.cli.live": ("live",),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_modules(argv: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The module that registers the command `argv` names, or every module."""
+    command = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    for module, commands in COMMANDS.items():
+        if command in commands:
+            return (module,)
+    return tuple(COMMANDS)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser, with the subcommands of `argv`'s command only when it names one."""
     parser = argparse.ArgumentParser(
         prog="telemetry",
         description=(
@@ -44,13 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_completion_option(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in command_modules(argv):
         importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

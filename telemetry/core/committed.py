@@ -40,7 +40,6 @@ def read_committed(
     """Every committed record of `topic` up to its end when this is called, by
     (partition, offset). A missing topic is an InvalidInputError with the message
     `missing` (default: that the topic does not exist)."""
-    # late: confluent_kafka is heavy to import and only this path needs it
 
     quiet = client_logger("telemetry.core.committed.librdkafka")
     consumer = Consumer(
@@ -80,7 +79,6 @@ def read_committed(
 def _drain(
     consumer: Consumer, topic: str, ends: dict[int, int], pending: set[int], timeout: float
 ) -> list[CommittedRecord]:
-    # late: confluent_kafka is heavy to import and only this path needs it
 
     records: list[CommittedRecord] = []
     deadline = time.monotonic() + timeout

@@ -81,7 +81,6 @@ class Activity:
     def start(self) -> None:
         if not self.enabled or self._progress is not None:
             return
-        # late: rich is heavy to import and only this path needs it
 
         columns = [
             SpinnerColumn(),

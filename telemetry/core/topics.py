@@ -27,7 +27,6 @@ def ensure_topics(
     TELEMETRY_MIN_INSYNC_REPLICAS (each the brokers' default unless set), and the
     topic `config`. Returns those created.
     """
-    # late: confluent_kafka is heavy to import and only this path needs it
 
     names = list(topics or (settings.topics.topic, settings.topics.dlq_topic))
     quiet = client_logger("telemetry.core.topics.librdkafka")

@@ -125,7 +125,6 @@ class Decodability:
     """Decodes payloads as the job would, with schemas the registry knows now."""
 
     def __init__(self, settings: Settings) -> None:
-        # late: fastavro is heavy to import and only this path needs it
 
         self._registry = connect(settings)
         self._reader = fastavro.parse_schema(json.loads(schema_text(VALUE_SUBJECT)))
@@ -133,7 +132,6 @@ class Decodability:
 
     def problem(self, value: bytes | None) -> str | None:
         """Why `value` still cannot be decoded, or None if it can."""
-        # late: fastavro is heavy to import and only this path needs it
 
         if not value:
             return "no value"

@@ -63,7 +63,6 @@ def replay(
     say: Say = silent,
 ) -> ReplayReport:
     """Re-produce the decodable ones of `letters` to their source topic, exactly once."""
-    # late: confluent_kafka is heavy to import and only this path needs it
 
     report = ReplayReport(selected=len(letters))
     ledger = ledger_topic(dlq_topic)

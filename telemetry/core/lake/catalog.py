@@ -163,7 +163,7 @@ def _prepare_sqlite(uri: str) -> None:
 @contextlib.contextmanager
 def catalog_errors(settings: Settings, what: str) -> Iterator[None]:
     """pyiceberg's and the database's errors as one-line StorageErrors naming the fix."""
-    # late: pyiceberg is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
     try:
@@ -197,7 +197,7 @@ def catalog_errors(settings: Settings, what: str) -> Iterator[None]:
 def load(settings: Settings) -> SqlCatalog:
     """pyiceberg's catalog `telemetry` from the settings."""
     arrow_trust.trust(settings)  # before pyiceberg's FileIO imports pyarrow.fs
-    # late: pyiceberg is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     from pyiceberg.catalog.sql import SqlCatalog
 
     props = catalog_properties(settings)
@@ -215,7 +215,7 @@ def load_table(settings: Settings, name: str, namespace: str | None = None) -> T
 
 def iceberg_schema(table: LakeTable) -> Schema:
     """The Iceberg schema of a table definition (field ids 1..n, in column order)."""
-    # late: pyiceberg is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     from pyiceberg.schema import Schema
     from pyiceberg.types import NestedField
 
@@ -234,7 +234,7 @@ def iceberg_schema(table: LakeTable) -> Schema:
 
 
 def _iceberg_type(sql_type: str) -> IcebergType:
-    # late: pyiceberg is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     from pyiceberg import types
 
     mapping = {
@@ -252,7 +252,7 @@ def _iceberg_type(sql_type: str) -> IcebergType:
 
 def ensure_table(settings: Settings, table: LakeTable, namespace: str | None = None) -> Table:
     """Create the table if missing, else add the columns `table` has and it lacks."""
-    # late: pyiceberg is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     from pyiceberg.exceptions import TableAlreadyExistsError
     from pyiceberg.partitioning import PartitionField, PartitionSpec
     from pyiceberg.transforms import HourTransform

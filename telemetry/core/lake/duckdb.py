@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import duckdb
+
 from telemetry.core.config import Settings
 from telemetry.core.errors import StorageError
 from telemetry.core.lake.catalog import load_table
@@ -93,8 +95,6 @@ def connect(
     `iceberg_scan` of its current snapshot in `namespace` (TELEMETRY_NAMESPACE).
     Times are shown in UTC. Raises StorageError.
     """
-    # late: duckdb is heavy to import and only this path needs it
-    import duckdb
 
     directory = extension_directory()
     unknown = [t for t in tables if t not in TABLES]

@@ -47,7 +47,7 @@ class Migration:
 
 def legacy_files(filesystem: pafs.FileSystem, base: str) -> dict[str, list[str]]:
     """Hour folder -> its data files under `base` (bucket/prefix), following manifests."""
-    # late: pyarrow is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     import pyarrow.fs as pafs
 
     selector = pafs.FileSelector(base, recursive=True, allow_not_found=True)

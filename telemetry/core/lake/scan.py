@@ -57,7 +57,7 @@ def row_filter(
     cars: Sequence[int] | None, time_range: TimeRange, time_column: str
 ) -> BooleanExpression:
     """The Iceberg expression for the cars and [start, end) on `time_column`."""
-    # late: pyiceberg is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, In, LessThan
 
     # pyiceberg's Singleton.__new__, which AlwaysTrue() calls, has no annotations.
@@ -142,7 +142,7 @@ def read_windows(
 
 def millisecond_timestamps(table: pa.Table) -> pa.Table:
     """Timestamp columns as timestamp[ms, tz=UTC] (the contract's precision)."""
-    # late: pyarrow is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     import pyarrow as pa
 
     for i, field in enumerate(table.schema):
@@ -163,7 +163,7 @@ def cars_in_range(
     namespace: str | None = None,
 ) -> list[int]:
     """Sorted car ids with at least one window in [start, end)."""
-    # late: pyarrow is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     import pyarrow.compute as pc
 
     table = read_windows(settings, start=start, end=end, columns=["car_id"], namespace=namespace)
@@ -176,7 +176,7 @@ def cars_in_range(
 def summarize_by_car(table: pa.Table) -> pa.Table:
     """Per car: windows, events, avg_speed and avg_rpm weighted by event_count,
     top_speed = max(max_speed); sorted by car_id."""
-    # late: pyarrow is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -217,7 +217,7 @@ def summarize_by_car(table: pa.Table) -> pa.Table:
 def write_windows(table: pa.Table, fmt: str, out: BinaryIO) -> None:
     """CSV (header, ISO times), JSON Lines (one object a line) or Parquet (zstd) to `out`."""
     if fmt == "csv":
-        # late: pyarrow is heavy to import and only this path needs it
+        # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
         import pyarrow.csv as pa_csv
 
         pa_csv.write_csv(table, out)
@@ -226,7 +226,7 @@ def write_windows(table: pa.Table, fmt: str, out: BinaryIO) -> None:
             for row in batch.to_pylist():
                 out.write((json.dumps(row, default=_json_value) + "\n").encode())
     elif fmt == "parquet":
-        # late: pyarrow is heavy to import and only this path needs it
+        # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
         import pyarrow.parquet as pq
 
         pq.write_table(table, out, compression="zstd")
@@ -262,7 +262,7 @@ def added_files(table: Table, since: datetime) -> list[tuple[datetime, str, str]
 
 def read_pairs(table: Table, path: str, columns: list[str]) -> list[tuple[object, object]]:
     """Two columns of one data file, as (first, second) pairs."""
-    # late: pyarrow is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     import pyarrow.parquet as pq
 
     with table.io.new_input(path).open() as stream:

@@ -17,7 +17,7 @@ def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     credential chain applies."""
 
     arrow_trust.trust(settings)  # before pyarrow.fs is first imported
-    # late: pyarrow is heavy to import and only this path needs it
+    # late: after arrow_trust.trust(), as pyarrow takes its CA file at import
     import pyarrow.fs as pafs
 
     endpoint = urlsplit(settings.s3.endpoint_url) if settings.s3.endpoint_url else None

@@ -20,7 +20,6 @@ else:
 def s3_client(settings: Settings) -> S3Client:
     """boto3's S3 client for the configured endpoint. With no keys set, boto3's own
     credential chain (environment, profile, instance or pod role) applies."""
-    # late: boto3 is heavy to import and only this path needs it
 
     keys = {}
     if settings.s3.access_key_id.reveal():
@@ -47,7 +46,6 @@ def s3_client(settings: Settings) -> S3Client:
 def ensure_buckets(settings: Settings, buckets: list[str]) -> list[str]:
     """Create the missing buckets; returns the ones created. Needs no more rights than
     the buckets themselves (HeadBucket, CreateBucket), not the account's bucket list."""
-    # late: botocore is heavy to import and only this path needs it
 
     client = s3_client(settings)
     created: list[str] = []

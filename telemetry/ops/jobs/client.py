@@ -23,6 +23,10 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
+import pyflink.java_gateway as java_gateway
+from py4j.protocol import Py4JError
+from pyflink.util.exceptions import JavaException
+
 from telemetry.core.config import Settings
 from telemetry.core.contract import job_jar, job_script
 from telemetry.core.errors import ServiceError
@@ -82,8 +86,6 @@ def _gateway_alive() -> bool:
     Asked by connecting to its port: once the JVM is gone, py4j reports every
     call as "X does not exist in the JVM", which a real error reads like too.
     """
-    # late: pyflink is heavy to import and only this path needs it
-    import pyflink.java_gateway as java_gateway
 
     gateway = java_gateway._gateway
     if gateway is None:
@@ -102,8 +104,6 @@ def _forget_gateway() -> None:
     PyFlink keeps one gateway per process (`pyflink.java_gateway._gateway`) and
     has no public way to replace a dead one.
     """
-    # late: pyflink is heavy to import and only this path needs it
-    import pyflink.java_gateway as java_gateway
 
     log.warning("PyFlink's gateway JVM is gone; launching a new one")
     with java_gateway._lock:
@@ -130,9 +130,6 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
     a JVM found dead before or during one has almost surely not submitted; a job
     it did submit would show as a second job of the same name in `job status`.
     """
-    # late: py4j is heavy to import and only this path needs it
-    from py4j.protocol import Py4JError
-    from pyflink.util.exceptions import JavaException
 
     jar = job_jar(settings)
     if not jar.is_file():
@@ -163,9 +160,6 @@ def submit_in_process(settings: Settings, params: JobParams, restore: str | None
 
 def warm_up(settings: Settings) -> None:
     """Start the gateway and plan the job once without submitting it (see ops.jobs.warm)."""
-    # late: py4j is heavy to import and only this path needs it
-    from py4j.protocol import Py4JError
-    from pyflink.util.exceptions import JavaException
 
     job_settings = _prepare_gateway(settings)
     params = JobParams.from_settings(settings, name="warm-up")

@@ -49,7 +49,6 @@ class RetainedState:
 
 
 def _list(settings: Settings, prefix: str) -> list[dict]:
-    # late: botocore is heavy to import and only this path needs it
 
     client = s3_client(settings)
     objects: list[dict] = []
@@ -103,7 +102,6 @@ def _manifest_key(name: str, job_id: str) -> str:
 def write_manifest(
     settings: Settings, params: JobParams, job_id: str, resumed_from: str | None
 ) -> None:
-    # late: botocore is heavy to import and only this path needs it
 
     body = {
         "job_id": job_id,
@@ -124,7 +122,6 @@ def write_manifest(
 
 def read_manifest(settings: Settings, name: str, job_id: str) -> JobParams | None:
     """The parameters `job_id` (or a job whose id starts with it) was submitted with."""
-    # late: botocore is heavy to import and only this path needs it
 
     client = s3_client(settings)
     key = _manifest_key(name, job_id)
@@ -149,7 +146,6 @@ def read_manifest(settings: Settings, name: str, job_id: str) -> JobParams | Non
 
 def prune_other_runs(settings: Settings, name: str, keep_job_ids: set[str]) -> int:
     """Delete the checkpoints of earlier runs of `name` except `keep_job_ids`; returns objects."""
-    # late: botocore is heavy to import and only this path needs it
 
     prefix = checkpoint_prefix(name)
     doomed = [

@@ -105,7 +105,6 @@ class Feed:
         Raises InvalidInputError (missing topic or subject) or ServiceError
         (Kafka or the registry unreachable), each on one line with the fix.
         """
-        # late: confluent_kafka is heavy to import and only this path needs it
 
         self._decoders = _decoders(self.settings)
         quiet = logging.getLogger("telemetry.ops.live.librdkafka")  # its errors reach error_cb
@@ -187,7 +186,6 @@ class Feed:
 
     def decode(self, messages: Sequence[Any]) -> list[FeedRecord]:
         """The consumer's messages as FeedRecords; errors counted and logged."""
-        # late: confluent_kafka is heavy to import and only this path needs it
 
         received = time.time() * 1000
         records = []
@@ -248,7 +246,6 @@ def _decoders(settings: Settings) -> dict[Kind, Any]:
     topics): a fixed subject name strategy, which also spares the client the subject
     associations lookup Apicurio does not have.
     """
-    # late: confluent_kafka is heavy to import and only this path needs it
 
     registry = connect(settings)
     decoders: dict[Kind, Any] = {}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import socket
 
+import uvicorn
+
 from telemetry.core.config import Settings
 from telemetry.core.contract import JOB_NAME
 from telemetry.core.errors import InvalidInputError, ServiceError
@@ -58,7 +60,6 @@ def serve(
     say: Say = print,
 ) -> None:
     """Serve the live page on host:port (default TELEMETRY_LIVE_PORT) until interrupted."""
-    import uvicorn  # late: only `telemetry live` serves; every other command starts without it
 
     port = settings.stack.live_port if port is None else port
     sock = bind(host, port)

@@ -177,7 +177,6 @@ async def _end_on(shutdown: anyio.Event, queue: asyncio.Queue[Update]) -> None:
 
 def create_app(service: LiveService, uplot_dir: Path) -> Starlette:
     """The app over one LiveService; uPlot's `dist/` folder served as /vendor/uplot."""
-    # late: starlette and sse-starlette (with uvicorn) cost 0.03 s of every CLI start
 
     async def index(_request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

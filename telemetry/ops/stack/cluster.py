@@ -260,7 +260,6 @@ def internal_admin_config(settings: Settings) -> dict[str, object]:
 
 def _kafka_ready_and_users(settings: Settings, layout: Layout, say: Say) -> None:
     """Wait for all three brokers; create the clients' SCRAM user (idempotent)."""
-    # late: confluent_kafka is heavy to import and only this path needs it
 
     quiet = client_logger("telemetry.ops.stack.cluster.kafka")
     # AdminClient's stub takes a dict of scalars only (callbacks are valid too); ours are.

@@ -9,6 +9,7 @@ processes through their environment (S3A's credential chain).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -22,14 +23,11 @@ from telemetry.ops.stack import profiles
 
 
 def pyflink_dir() -> Path:
-    try:
-        # late: pyflink is heavy to import and only this path needs it
-        import pyflink
-    except ImportError as exc:
-        raise ServiceError(
-            "apache-flink is not installed in this environment; run `make setup`"
-        ) from exc
-    return Path(pyflink.__file__).parent
+    """PyFlink's folder (its jars, its scripts), found without importing it."""
+    spec = importlib.util.find_spec("pyflink")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceError("apache-flink is not installed in this environment; run `make setup`")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def render_config(settings: Settings, layout: Layout) -> str:

@@ -401,7 +401,6 @@ def connect(
     settings: Settings, role: str = SUPERUSER, dbname: str = "postgres", **params: Any
 ) -> connection:
     """A psycopg2 connection over TLS with the stack's client certificate of `role`."""
-    # late: psycopg2 is heavy to import and only this path needs it
 
     tls = TlsFiles(settings.stack.data_dir / "tls")
     client = ClientCert(tls.folder, role)
@@ -431,7 +430,6 @@ def _admin(settings: Settings) -> Iterator[connection]:
 
 
 def _healthy(settings: Settings) -> bool:
-    # late: psycopg2 is heavy to import and only this path needs it
 
     try:
         with _admin(settings) as db, db.cursor() as cursor:
@@ -443,7 +441,6 @@ def _healthy(settings: Settings) -> bool:
 
 def _ensure_catalog_database(settings: Settings, layout: Layout, say: Say) -> None:
     """Role `telemetry` (no password: it logs in by certificate) and database `iceberg`."""
-    # late: psycopg2 is heavy to import and only this path needs it
 
     with _admin(settings) as db, db.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))

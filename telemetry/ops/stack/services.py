@@ -227,7 +227,6 @@ def _kafka_healthy(settings: Settings) -> bool:
         socket.create_connection((host, int(port)), timeout=1).close()
     except OSError:
         return False
-    # late: confluent_kafka is heavy to import and only this path needs it
 
     quiet = client_logger("telemetry.ops.stack.kafka-probe")
     admin = AdminClient(
