@@ -83,7 +83,7 @@ def test_compaction_under_readers_never_shows_a_row_twice_or_loses_one(
     from telemetry.core.lake.duckdb import connect
 
     record = tmp_path / "acked.jsonl"
-    producer = Producing(job_run, record, cars=4, rate=400, duration=45, seed=32)
+    producer = Producing(job_run, record, cars=4, rate=400, duration=75, seed=32)
     reads: dict[str, list[set[tuple[int, int]]]] = {"pyiceberg": [], "duckdb": []}
     duplicates: dict[str, int] = {"pyiceberg": 0, "duckdb": 0}
     errors: list[BaseException] = []
