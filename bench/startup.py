@@ -13,7 +13,6 @@ packages it loads anyway cost nothing there.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))
 
+from medians import print_medians  # noqa: E402  (bench/, beside this script)
 from test_layers import LATE_IMPORT_PACKAGES  # noqa: E402  (the one list of them)
 
 CLI_START = "import time; t = time.perf_counter(); {body}; print(time.perf_counter() - t)"
@@ -65,13 +65,7 @@ def main() -> int:
     for _ in range(args.repeat):
         for name, code in timed.items():
             samples[name].append(seconds(code))
-    width = max(map(len, timed))
-    print(f"{'row':<{width}}  median s  (min-max)")
-    for name, values in samples.items():
-        print(
-            f"{name:<{width}}  {statistics.median(values):8.3f}  "
-            f"({min(values):.3f}-{max(values):.3f})"
-        )
+    print_medians(samples)
     return 0
 
 

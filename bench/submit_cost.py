@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import uuid
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
+from medians import print_medians
 
 from telemetry.core.config import Settings, load_settings
 from telemetry.core.kafka_config import librdkafka_config
@@ -104,12 +104,7 @@ def main() -> int:
             samples[checkout].append(submit_seconds(settings, checkout))
             print(f"round {round_}: {checkout}: {samples[checkout][-1]:.1f} s", file=sys.stderr)
     restart_supervisor(settings, ROOT)
-    print("checkout                                  median s  (min-max)")
-    for checkout, values in samples.items():
-        print(
-            f"{checkout!s:<40}  {statistics.median(values):8.1f}  "
-            f"({min(values):.1f}-{max(values):.1f})"
-        )
+    print_medians({str(c): v for c, v in samples.items()}, digits=1)
     return 0
 
 

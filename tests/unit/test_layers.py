@@ -68,29 +68,32 @@ PROJECT_PACKAGES = ("telemetry", "producer")
 SOURCE_FOLDERS = ("telemetry", "producer", "flink", "bench")
 
 
-def late_project_imports(source: str) -> list[tuple[int, str]]:
-    """(line, module) of each import of a project module inside a function or method.
-
-    Module-level imports, `if TYPE_CHECKING:` blocks among them, are fine; so is a late
-    import of a heavy third-party package (the project's rule: with a reason comment).
-    A relative import is the project's own."""
+def function_imports(source: str) -> list[tuple[int, str]]:
+    """(line, module) of each import inside a function or method; a relative import's
+    module starts with its dots."""
     found = []
     for function in ast.walk(ast.parse(source)):
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for node in ast.walk(function):
             if isinstance(node, ast.ImportFrom):
-                names = [f"{'.' * node.level}{node.module or ''}"]
+                found.append((node.lineno, f"{'.' * node.level}{node.module or ''}"))
             elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            found += [
-                (node.lineno, name)
-                for name in names
-                if name.startswith(".") or name.split(".")[0] in PROJECT_PACKAGES
-            ]
+                found += [(node.lineno, alias.name) for alias in node.names]
     return sorted(set(found))
+
+
+def late_project_imports(source: str) -> list[tuple[int, str]]:
+    """(line, module) of each import of a project module inside a function or method.
+
+    Module-level imports, `if TYPE_CHECKING:` blocks among them, are fine; so is a late
+    import of a package of LATE_IMPORT_PACKAGES (below). A relative import is the
+    project's own."""
+    return [
+        (line, name)
+        for line, name in function_imports(source)
+        if name.startswith(".") or name.split(".")[0] in PROJECT_PACKAGES
+    ]
 
 
 def test_late_project_imports_are_found() -> None:
@@ -134,16 +137,12 @@ LATE_IMPORT_PACKAGES = frozenset({"pyarrow", "pyiceberg", "pandas", "matplotlib"
 
 def late_imports(source: str) -> list[tuple[int, str]]:
     """(line, top-level package) of each import inside a function or method."""
-    found = []
-    for function in ast.walk(ast.parse(source)):
-        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        for node in ast.walk(function):
-            if isinstance(node, ast.ImportFrom):
-                found.append((node.lineno, "." if node.level else (node.module or "")))
-            elif isinstance(node, ast.Import):
-                found += [(node.lineno, alias.name) for alias in node.names]
-    return sorted({(line, name.split(".")[0] or ".") for line, name in found})
+    return sorted(
+        {
+            (line, "." if name.startswith(".") else name.split(".")[0])
+            for line, name in function_imports(source)
+        }
+    )
 
 
 def test_only_packages_that_slow_every_start_are_imported_late() -> None:
