@@ -91,9 +91,8 @@ live: up ## the live timing page on http://127.0.0.1:8090/ (PORT=... for another
 # Each tier prints its slowest tests: where `make test`'s time goes, in every CI log.
 DURATIONS := --durations=25 --durations-min=5
 
-test: setup check-schemas ## schema checks, unit, deployment and integration tests on the real stack, then the cluster profile
-	$(BIN)/pytest $(DURATIONS) tests --ignore=tests/cluster
-	TELEMETRY_PROFILE=cluster $(BIN)/pytest $(DURATIONS) tests/cluster
+test: setup check-schemas ## schema checks, unit and deployment tests, the local stack's and the cluster profile's tiers side by side (tests/tiers.py)
+	$(BIN)/python tests/tiers.py $(DURATIONS)
 
 test-cluster: setup ## the cluster-profile tests only (starts the cluster profile)
 	TELEMETRY_PROFILE=cluster $(BIN)/pytest tests/cluster
