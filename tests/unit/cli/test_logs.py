@@ -76,6 +76,9 @@ def test_follow_prints_new_lines_as_they_are_written_and_ctrl_c_exits_130(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C as a terminal delivers it: a run started in the background of a
+        # non-interactive shell (nohup ... &) inherits SIGINT ignored, and so would the CLI.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines = _Lines(proc)
     try:
