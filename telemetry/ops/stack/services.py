@@ -211,9 +211,13 @@ def _kafka_prepare(settings: Settings, layout: Layout) -> None:
 
 
 def kafka_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding.
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    Never one that starts with '-' (1 in 64 would): kafka-storage would read it as an
+    option, so Kafka's own Uuid.randomUuid draws again, and so does this."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode())[0] == "-":
+        pass
+    return cluster_id.rstrip("=")
 
 
 def _kafka_launch(settings: Settings, layout: Layout) -> Launch:
