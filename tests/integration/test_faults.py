@@ -42,7 +42,7 @@ from telemetry.core.errors import ServiceError
 from telemetry.core.kafka_config import librdkafka_config
 from telemetry.ops import jobs
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults, pytest.mark.disruptive]
 
 
 def restart_stack(settings: Settings, service: str, killed: int) -> None:

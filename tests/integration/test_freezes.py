@@ -28,7 +28,7 @@ from support.jobs import (
 
 from telemetry.ops import jobs
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults, pytest.mark.disruptive]
 
 # (server, seconds frozen, what the job must be seen to do): past the 15 s heartbeat
 # timeout for the Flink processes, which the matrix says restart the job. MinIO frozen:

@@ -101,6 +101,7 @@ def test_mixed_v1_v2_stream_with_bad_records_is_aggregated_exactly(
     assert restored == 0, "bad records must never make the job restart"
 
 
+@pytest.mark.disruptive
 def test_taskmanager_killed_mid_stream_loses_and_duplicates_nothing(
     job_run: JobRun, tmp_path: Path
 ) -> None:
@@ -155,6 +156,7 @@ def test_stop_with_savepoint_and_resubmit_continues_exactly(
     assert_windows_match(windows, late, events)
 
 
+@pytest.mark.disruptive
 def test_submit_goes_through_the_supervisors_warm_client_and_survives_its_jvm_being_killed(
     job_run: JobRun,
 ) -> None:

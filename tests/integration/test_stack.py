@@ -168,6 +168,7 @@ def test_up_twice_is_harmless_and_keeps_the_same_processes(stack: Settings) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.disruptive
 def test_down_then_up_keeps_topics_schemas_and_objects(stack: Settings) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
     from confluent_kafka.schema_registry import Schema
