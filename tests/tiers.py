@@ -42,7 +42,7 @@ NO_JOB_TESTS = [
     "tests/integration/test_read.py",
     "tests/integration/test_schemas_registry.py",
 ]
-SPARE_LANE_NICENESS = 19  # the spare lane takes what the local lane leaves
+SPARE_LANE_NICENESS = 5
 KEEP_STACK = {"TELEMETRY_KEEP_STACK": "1"}  # this script stops the stacks it started
 CLUSTER = {"TELEMETRY_PROFILE": "cluster"}
 
